@@ -1,0 +1,469 @@
+"""The dialogue engine: `Engine(content).step(state, input) -> (state, actions)`.
+
+Pure Python: no web framework, telephony, speech or database here. The state is a plain
+JSON-serialisable dict (see `State`), so any process can take the next turn of any
+conversation. Channels turn their input into one of the inputs below and render the
+actions they get back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import cached_property
+
+from .matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW, Matcher, MatchResult
+from .model import Choice, Content, Node
+
+MAX_TRIES = 3  # attempts on one question before a mediator takes over
+
+
+# -- inputs --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Key:
+    """A key pressed on the phone keypad: 0-9, * or #."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Words:
+    """Words recognised from speech, with the recogniser's confidence (0 to 1)."""
+
+    text: str
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class Text:
+    """The body of a text message."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """The person said and pressed nothing."""
+
+
+@dataclass(frozen=True)
+class HangUp:
+    """The person hung up."""
+
+
+Input = Key | Words | Text | NoInput | HangUp
+
+
+# -- actions -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Say:
+    text: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question: `text` is rendered for the conversation's channel; `words` are every
+    word the answer may be (for a speech grammar); `keys` the keys it accepts."""
+
+    node: str
+    text: str
+    words: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SendProcedure:
+    procedure: str
+
+
+@dataclass(frozen=True)
+class HandOff:
+    topic: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class End:
+    outcome: str  # "completed" or "hangup"
+
+
+Action = Say | Ask | SendProcedure | HandOff | End
+
+
+# -- state ---------------------------------------------------------------------------
+ACTIVE, HANDOFF, ENDED, HUNG_UP = "active", "handoff", "ended", "hangup"
+
+
+@dataclass
+class State:
+    """Where a conversation stands. `autonomy` (can the person open a link on their
+    phone: True, False or None for not asked yet) is the one fact worth keeping per person:
+    channels store it with the phone number and pass it to `Engine.start`."""
+
+    lang: str
+    version: str
+    channel: str  # "voice" or "sms"
+    node: str
+    history: list[str] = field(default_factory=list)
+    tries: int = 0
+    pending: dict | None = None  # one of the engine's own questions, see Engine._question
+    topic: str | None = None
+    autonomy: bool | None = None
+    status: str = ACTIVE
+    sent: list[str] = field(default_factory=list)  # procedures sent, in order
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> State:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+# -- content helpers shared with the validator ---------------------------------------
+def render_question(
+    content: Content, prompt: str, choices: tuple[Choice, ...], channel: str
+) -> str:
+    keyed = [c for c in choices if c.key]
+    if channel == "sms":
+        lines = [content.phrase("choice_sms", key=c.key, label=c.label) for c in keyed]
+        return "\n".join([prompt, *lines, content.phrase("sms_hint")]).strip()
+    lines = [content.phrase("choice_voice", key=c.key, label=c.label) for c in keyed]
+    return " ".join([prompt, *lines]).strip()
+
+
+# A phrase that leads somewhere: (words, target, file, line where it is written).
+Phrase = tuple[str, str, str, int]
+
+
+def command_phrases(content: Content) -> list[Phrase]:
+    where = f"{content.lang}/language.yaml"
+    return [(w, "@" + c.name, where, c.line) for c in content.commands.values() for w in c.words]
+
+
+def _choice_phrases(node: Node, choices: tuple[Choice, ...]) -> list[Phrase]:
+    return [(w, c.goto, node.file, c.line) for c in choices for w in (*c.words, c.label) if w]
+
+
+def question_phrases(content: Content, node: Node, choices: tuple[Choice, ...]) -> list[Phrase]:
+    """What may be said or typed at one question: its choices and the global commands."""
+    return _choice_phrases(node, choices) + command_phrases(content)
+
+
+def catalogue_phrases(content: Content) -> list[Phrase]:
+    """Every word that leads somewhere in the whole dialogue: menus' choices and the
+    procedures' keywords, old names and titles (matched against a first SMS)."""
+    phrases = []
+    for node in content.nodes.values():
+        if node.type == "question":
+            phrases += _choice_phrases(node, node.choices)
+        elif node.type == "procedure" and node.procedure in content.procedures:
+            procedure = content.procedures[node.procedure]
+            where = f"{content.lang}/procedures.yaml"
+            for word in (*procedure.keywords, *procedure.old_names, procedure.title):
+                phrases.append((word, node.id, where, procedure.line))
+    return phrases
+
+
+def subtree(content: Content, nid: str) -> frozenset[str]:
+    """The nodes below `nid` through its choices and messages (not through the
+    after-procedure loop)."""
+    seen: set[str] = set()
+    todo = [c.goto for c in content.nodes[nid].choices]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in content.nodes or current == nid:
+            continue
+        seen.add(current)
+        node = content.nodes[current]
+        todo.extend(c.goto for c in node.choices)
+        if node.type == "message" and node.next:
+            todo.append(node.next)
+    return frozenset(seen)
+
+
+_KEY_TEXT = re.compile(r"^\s*([0-9*#])\s*[.)!]?\s*$")
+
+
+class Engine:
+    def __init__(self, content: Content):
+        self.content = content
+        self._matchers: dict[tuple, Matcher] = {}
+
+    # -- public -----------------------------------------------------------------------
+    def start(self, channel: str, autonomy: bool | None = None) -> tuple[State, list[Action]]:
+        """A new conversation at the start node, and what to say first."""
+        state = State(
+            lang=self.content.lang,
+            version=self.content.version,
+            channel=channel,
+            node=self.content.start,
+            autonomy=autonomy,
+        )
+        return state, self._enter(state, self.content.start)
+
+    def step(self, state: State, event: Input) -> tuple[State, list[Action]]:
+        """The next state and actions for one input. `state` is not modified."""
+        state = replace(
+            state,
+            history=list(state.history),
+            sent=list(state.sent),
+            pending=dict(state.pending) if state.pending else None,
+        )
+        if state.status != ACTIVE:
+            return state, []
+        if isinstance(event, HangUp):
+            state.status = HUNG_UP
+            return state, [End(HUNG_UP)]
+        if state.version != self.content.version and not self._migrate(state):
+            state.history, state.pending = [], None
+            return state, [
+                Say(self.content.phrase("content_changed")),
+                *self._enter(state, self.content.start),
+            ]
+        if isinstance(event, NoInput):
+            return state, self._retry(state, "no_input")
+        _prompt, choices = self._question(state)
+        answer = self._interpret(state, choices, event)
+        if answer is None:
+            return state, self._retry(state, "no_match")
+        return state, self._answer(state, answer)
+
+    # -- understanding ----------------------------------------------------------------
+    def _interpret(self, state: State, choices: tuple[Choice, ...], event: Input) -> str | None:
+        """The goto of the chosen answer ("@name" for a command or an engine answer)."""
+        if isinstance(event, Text):
+            key = _KEY_TEXT.match(event.text)
+            if key:
+                event = Key(key.group(1))
+        if isinstance(event, Key):
+            for command in self.content.commands.values():
+                if event.key in command.keys:
+                    return "@" + command.name
+            return next((c.goto for c in choices if c.key == event.key), None)
+        if isinstance(event, Words) and event.confidence < SPEECH_REJECT_BELOW:
+            return None
+        result = self._matcher(state, choices).match(event.text)
+        if result.ambiguous:
+            return self._ask_which(state, result)
+        target = result.matched
+        if (
+            target
+            and isinstance(event, Words)
+            and event.confidence < SPEECH_CONFIRM_BELOW
+            and not target.startswith("@")
+        ):
+            state.pending = {"kind": "confirm", "target": target, "back": state.pending}
+            return "@ask"
+        return target
+
+    def _matcher(self, state: State, choices: tuple[Choice, ...]) -> Matcher:
+        at_start = state.node == self.content.start and state.pending is None
+        cache_key = ("catalogue",) if at_start else choices
+        if cache_key not in self._matchers:
+            if at_start:
+                phrases = catalogue_phrases(self.content) + command_phrases(self.content)
+            else:
+                phrases = question_phrases(self.content, self.content.nodes[state.node], choices)
+            self._matchers[cache_key] = Matcher(phrases, self._covers)
+        return self._matchers[cache_key]
+
+    @cached_property
+    def _covers(self) -> dict[str, frozenset[str]]:
+        return {nid: subtree(self.content, nid) for nid in self.content.nodes}
+
+    @cached_property
+    def _labels(self) -> dict[str, str]:
+        labels: dict[str, str] = {}
+        for node in self.content.nodes.values():
+            for choice in node.choices:
+                labels.setdefault(choice.goto, choice.label)
+        for node in self.content.nodes.values():
+            if node.procedure in self.content.procedures:
+                labels.setdefault(node.id, self.content.procedures[node.procedure].title)
+        return labels
+
+    def _ask_which(self, state: State, result: MatchResult) -> str:
+        state.pending = {"kind": "which", "targets": list(result.targets), "back": state.pending}
+        return "@ask"
+
+    # -- the current question ---------------------------------------------------------
+    def _question(self, state: State) -> tuple[str, tuple[Choice, ...]]:
+        content, pending = self.content, state.pending
+        if pending is None:
+            node = content.nodes[state.node]
+            return node.text, node.choices
+        kind = pending["kind"]
+        if kind == "which":
+            return content.phrase("which_one"), tuple(
+                Choice(str(i), self._labels.get(t, t), (self._labels.get(t, t),), t)
+                for i, t in enumerate(pending["targets"], start=1)
+            )
+        if kind == "confirm":
+            label = self._labels.get(pending["target"], pending["target"])
+            return content.phrase("confirm", label=label), self._yes_no()
+        if kind == "autonomy":
+            return content.phrase("autonomy"), self._yes_no()
+        # kind == "no_link": other ways than a link
+        procedure = content.procedures[content.nodes[state.node].procedure]
+        choices = []
+        if procedure.phone:
+            choices.append(Choice("1", content.phrase("phone_label"), (), "@phone"))
+        choices.append(Choice("2", content.phrase("place_label"), (), "@place"))
+        choices.append(Choice("3", content.phrase("human_label"), (), "@human"))
+        return content.phrase("no_link"), tuple(choices)
+
+    def _yes_no(self) -> tuple[Choice, ...]:
+        yes, no = self.content.answers["yes"], self.content.answers["no"]
+        return (Choice("1", yes[0], yes, "@yes"), Choice("2", no[0], no, "@no"))
+
+    def _ask(self, state: State, simple: bool = False) -> Ask:
+        prompt, choices = self._question(state)
+        if simple and state.pending is None:
+            prompt = self.content.nodes[state.node].simple
+        if state.tries >= MAX_TRIES - 1:
+            choices = (*choices, Choice("0", self.content.phrase("human_label"), (), "@human"))
+        text = render_question(self.content, prompt, choices, state.channel)
+        node = self.content.nodes[state.node]
+        words = tuple(dict.fromkeys(p[0] for p in question_phrases(self.content, node, choices)))
+        keys = tuple(
+            dict.fromkeys(
+                [c.key for c in choices if c.key]
+                + [k for c in self.content.commands.values() for k in c.keys]
+            )
+        )
+        return Ask(state.pending["kind"] if state.pending else state.node, text, words, keys)
+
+    # -- moving -----------------------------------------------------------------------
+    def _answer(self, state: State, goto: str) -> list[Action]:
+        content, pending = self.content, state.pending
+        if goto == "@ask":  # the engine asks its own question (which one? / did you say?)
+            return [self._ask(state)]
+        if goto == "@repeat":
+            return [self._ask(state)]
+        if goto == "@menu":
+            state.history = []
+            return self._enter(state, content.start)
+        if goto == "@back":
+            if pending is not None:
+                state.pending = pending.get("back")
+                if state.pending is not None or content.nodes[state.node].type == "question":
+                    return [self._ask(state)]
+            if state.history:
+                return self._enter(state, state.history.pop(), push=False)
+            return self._enter(state, content.start, push=False)
+        kind = pending["kind"] if pending else None
+        if goto == "@human" and kind == "no_link":
+            title = content.procedures[content.nodes[state.node].procedure].title
+            return self._hand_off(state, content.phrase("reason_no_link", title=title))
+        if goto == "@human":
+            return self._hand_off(state, content.phrase("reason_asked"))
+        if kind == "which":
+            state.pending = pending.get("back")
+            return self._enter(state, goto)
+        if kind == "confirm":
+            state.pending = pending.get("back")
+            if goto == "@yes":
+                return self._answer(state, pending["target"])
+            return self._retry(state, "no_match")
+        if kind == "autonomy":
+            state.autonomy = goto == "@yes"
+            return self._enter(state, state.node, push=False)
+        if kind == "no_link":
+            procedure = content.procedures[content.nodes[state.node].procedure]
+            if goto == "@phone" and procedure.phone:
+                said = content.phrase(
+                    "phone_line", number=procedure.phone.number, cost=procedure.phone.cost
+                )
+            else:
+                said = self._place_text(procedure.topic)
+            return [Say(said), *self._enter(state, self._after(state.node))]
+        return self._enter(state, goto)
+
+    def _place_text(self, topic: str) -> str:
+        for place in self.content.places:
+            if not place.topics or topic in place.topics:
+                return self.content.phrase(
+                    "place", name=place.name, address=place.address, hours=place.hours
+                )
+        return self.content.phrase("no_place")
+
+    def _after(self, nid: str) -> str:
+        return self.content.nodes[nid].next or self.content.after_procedure
+
+    def _enter(self, state: State, nid: str, push: bool = True) -> list[Action]:
+        content = self.content
+        if (
+            push
+            and state.pending is None
+            and state.node != nid
+            and content.nodes.get(state.node, None) is not None
+            and content.nodes[state.node].type == "question"
+        ):
+            state.history.append(state.node)
+        node = content.nodes[nid]
+        state.node, state.tries, state.pending = nid, 0, None
+        if node.topic:
+            state.topic = node.topic
+        if node.type == "question":
+            if nid == content.start:
+                state.history = []
+            return [self._ask(state)]
+        if node.type == "message":
+            return [Say(node.text), *self._enter(state, node.next, push=False)]
+        if node.type == "handoff":
+            return self._hand_off(state, node.reason, node.text)
+        if node.type == "end":
+            state.status = ENDED
+            return [Say(node.text or content.phrase("goodbye")), End("completed")]
+        # procedure
+        if state.autonomy is None:
+            state.pending = {"kind": "autonomy"}
+            return [self._ask(state)]
+        if not state.autonomy:
+            state.pending = {"kind": "no_link"}
+            return [self._ask(state)]
+        procedure = content.procedures[node.procedure]
+        state.sent.append(procedure.id)
+        if state.channel == "sms":
+            actions: list[Action] = [SendProcedure(procedure.id)]
+        else:
+            actions = [
+                Say(procedure.voice),
+                SendProcedure(procedure.id),
+                Say(content.phrase("sms_sent")),
+            ]
+        return actions + self._enter(state, self._after(nid), push=False)
+
+    def _hand_off(self, state: State, reason: str, text: str = "") -> list[Action]:
+        state.status, state.pending = HANDOFF, None
+        topic = state.topic or "humain"
+        return [Say(text or self.content.phrase("handoff")), HandOff(topic, reason)]
+
+    def _retry(self, state: State, why: str) -> list[Action]:
+        state.tries += 1
+        if state.tries >= MAX_TRIES:
+            return self._hand_off(state, self.content.phrase("reason_stuck"))
+        return [Say(self.content.phrase(why)), self._ask(state, simple=True)]
+
+    def _migrate(self, state: State) -> bool:
+        """Carry a conversation over to new content. False when its place is gone."""
+        nodes = self.content.nodes
+        node = nodes.get(state.node)
+        waiting = node is not None and (
+            (node.type == "question" and state.pending is None)
+            or (
+                node.type == "procedure"
+                and state.pending is not None
+                and node.procedure in self.content.procedures
+            )
+        )
+        state.version = self.content.version
+        if not waiting:
+            return False
+        state.history = [n for n in state.history if n in nodes]
+        pending = state.pending
+        if pending and pending["kind"] in ("which", "confirm"):
+            state.pending = pending.get("back")
+        return True

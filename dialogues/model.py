@@ -1,0 +1,96 @@
+"""The content model: what the YAML files of one language become once loaded and checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+NODE_TYPES = ("question", "message", "procedure", "handoff", "end")
+COMMANDS = ("repeat", "back", "menu", "human")
+KEYS = tuple("0123456789*#")
+
+
+@dataclass(frozen=True)
+class Choice:
+    key: str | None  # "1".."9", or None for a choice reached by words only
+    label: str  # read in menus: "Pour {label}, tapez {key}."
+    words: tuple[str, ...]  # what a person may say or type for it
+    goto: str  # a node id (or, for the engine's own questions, an internal answer)
+    line: int = field(default=0, compare=False)  # line of its words, for error messages
+    goto_line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    type: str
+    file: str
+    line: int
+    topic: str | None = None
+    text: str = ""  # question prompt, message, words before a hand-off, goodbye
+    simple: str = ""  # question: the simpler re-prompt
+    choices: tuple[Choice, ...] = ()
+    next: str | None = None  # message, procedure: where to go after
+    procedure: str | None = None
+    reason: str = ""  # handoff: why a human is needed, for the mediator
+
+
+@dataclass(frozen=True)
+class Phone:
+    number: str  # digits only
+    cost: str
+
+
+@dataclass(frozen=True)
+class Procedure:
+    id: str
+    topic: str
+    title: str
+    keywords: tuple[str, ...]
+    old_names: tuple[str, ...]
+    url: str
+    phone: Phone | None
+    documents: tuple[str, ...]
+    steps: tuple[str, ...]
+    voice: str
+    sms: str
+    warning: str = ""
+    line: int = field(default=0, compare=False)  # line of its keywords in procedures.yaml
+
+
+@dataclass(frozen=True)
+class Place:
+    id: str
+    name: str
+    address: str
+    hours: str
+    phone: str = ""
+    topics: tuple[str, ...] = ()  # empty: every topic
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # one of COMMANDS
+    keys: tuple[str, ...]
+    words: tuple[str, ...]
+    line: int = field(default=0, compare=False)  # line of its words in language.yaml
+
+
+@dataclass
+class Content:
+    """One language's content, checked. `version` changes whenever any file changes."""
+
+    lang: str
+    version: str
+    start: str
+    after_procedure: str
+    nodes: dict[str, Node]
+    procedures: dict[str, Procedure]
+    places: tuple[Place, ...]
+    commands: dict[str, Command]
+    answers: dict[str, tuple[str, ...]]  # "yes" and "no": the words of a yes/no answer
+    phrases: dict[str, str]
+    pronunciations: dict[str, str] = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+    def phrase(self, phrase_name: str, /, **values: str) -> str:
+        return self.phrases[phrase_name].format(**values)

@@ -1,0 +1,193 @@
+"""Text normalisation for matching what people type or say against the content's words.
+
+People who rarely write spell French the way it sounds ("anploi", "kaf", "karte vital",
+"lé zimpo"). Both sides (the content's keywords and the person's message) go through the
+same steps, so "emploi" and "anploi" meet on the same form:
+
+1. lower case, accents off, apostrophes and punctuation become spaces;
+2. small words that carry no meaning for the choice ("je", "la", "bonjour", "svp") go;
+3. each word is reduced to a rough French sound spelling: ph/f, c/k/qu, an/en/am/em,
+   é/er/ez/ai, o/au/eau, ch, gu/ge, silent h, doubled letters, silent final letters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Words that never decide which choice a person means. Kept short on purpose: a word that
+# could be a keyword ("aide", "carte", "papiers") must not be here.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "ai",
+        "au",
+        "aux",
+        "avec",
+        "bjr",
+        "bonjour",
+        "bonsoir",
+        "c",
+        "ca",
+        "ce",
+        "ces",
+        "cet",
+        "cette",
+        "comment",
+        "d",
+        "de",
+        "des",
+        "du",
+        "dois",
+        "doit",
+        "donc",
+        "e",
+        "elle",
+        "en",
+        "est",
+        "et",
+        "etre",
+        "faire",
+        "fait",
+        "faut",
+        "il",
+        "j",
+        "je",
+        "l",
+        "la",
+        "le",
+        "les",
+        "leur",
+        "lui",
+        "m",
+        "ma",
+        "me",
+        "merci",
+        "mes",
+        "moi",
+        "mon",
+        "n",
+        "ne",
+        "nous",
+        "o",
+        "on",
+        "ou",
+        "par",
+        "pas",
+        "peut",
+        "peux",
+        "plait",
+        "pour",
+        "pourriez",
+        "pr",
+        "qu",
+        "que",
+        "quel",
+        "quelle",
+        "qui",
+        "quoi",
+        "s",
+        "sa",
+        "salut",
+        "se",
+        "ses",
+        "si",
+        "sil",
+        "slt",
+        "son",
+        "sont",
+        "stp",
+        "sur",
+        "svp",
+        "t",
+        "ta",
+        "te",
+        "tes",
+        "toi",
+        "ton",
+        "tu",
+        "un",
+        "une",
+        "veut",
+        "veux",
+        "voudrai",
+        "voudrais",
+        "voudrait",
+        "voulais",
+        "vous",
+        "vouloir",
+        "vx",
+        "jvx",
+        "jveux",
+        "jvoudrai",
+        "jvoudrais",
+        "y",
+    ]
+)
+
+_APOSTROPHES = "'’‘`´ʼ"
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+# Ordered sound rewrites applied to one word (already lower case, no accents).
+_SOUND_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(pattern), repl)
+    for pattern, repl in [
+        (r"ph", "f"),
+        (r"ti(?=on)", "ssi"),  # "inscription" = "inscripsion"
+        (r"sch", "x"),
+        (r"ch", "x"),  # "ch" keeps its own sound: protect it from the c -> k rule
+        (r"gu(?=[eiy])", "g"),
+        (r"g(?=[eiy])", "j"),
+        (r"ge(?=[aou])", "j"),
+        (r"qu", "k"),
+        (r"q", "k"),
+        (r"ck", "k"),
+        (r"c(?=[eiy])", "s"),
+        (r"c", "k"),
+        (r"w", "v"),
+        (r"y", "i"),
+        (r"h", ""),
+        (r"eau", "o"),
+        (r"au", "o"),
+        (r"(?<=[aeiou])s(?=[aeiou])", "z"),
+        (r"(?:ai|ei)(?=[nm])", "e"),  # "pain", "plein" -> "pen", "plen" -> "pin"
+        (r"e[nm](?![aeiounm])", "an"),  # "emploi" -> "anploi", "en" -> "an"
+        (r"am(?![aeiounm])", "an"),
+        (r"[ie]n(?![aeiounm])", "in"),  # "plein" "pin" "ein" -> "in"
+        (r"im(?![aeiounm])", "in"),
+        (r"om(?![aeiounm])", "on"),
+        (r"ai|ei|et$|er$|ez$|es$", "e"),
+        (r"x$", ""),
+        (r"(?<=.)[stdpz]$", ""),  # silent final consonant
+        (r"(?<=..)e$", ""),  # silent final e
+        (r"(?<=.)[stdp]$", ""),  # consonant left bare by the e: "vitale" -> "vital" ok
+        (r"(.)\1+", r"\1"),  # doubled letters
+    ]
+]
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=65536)
+def sound(word: str) -> str:
+    """The rough French sound spelling of one plain word (lower case, no accents)."""
+    for pattern, repl in _SOUND_RULES:
+        word = pattern.sub(repl, word)
+    return word
+
+
+def plain_words(text: str) -> list[str]:
+    """Lower case, accent-free words of `text`, small meaningless words removed."""
+    text = strip_accents(text.lower().replace("œ", "oe").replace("æ", "ae"))
+    for mark in _APOSTROPHES:
+        text = text.replace(mark, " ")
+    return [w for w in _NON_WORD.split(text) if w and w not in STOPWORDS]
+
+
+def normalise(text: str) -> tuple[str, ...]:
+    """The sound-spelled words of `text` used for matching (empty words dropped)."""
+    return tuple(s for s in (sound(w) for w in plain_words(text)) if s)

@@ -1,0 +1,133 @@
+"""YAML reading that remembers where each value came from (file and line), so every content
+error can point a non-programmer to the exact place to fix."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding of the content check: an error blocks loading, a warning does not."""
+
+    file: str
+    line: int
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.severity}: {self.message}"
+
+
+class ContentError(Exception):
+    """Content that cannot be used. Carries every error found, each with file and line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class LocatedMap(dict):
+    """A YAML mapping that knows its own line and the line of each of its keys."""
+
+    file: str = ""
+    line: int = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[Any, int] = {}
+
+    def line_of(self, key: Any) -> int:
+        return self.lines.get(key, self.line)
+
+
+class LocatedList(list):
+    """A YAML sequence that knows its own line and the line of each item."""
+
+    file: str = ""
+    line: int = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[int] = []
+
+    def line_of(self, index: int) -> int:
+        return self.lines[index] if index < len(self.lines) else self.line
+
+
+class _Loader(yaml.SafeLoader):
+    relais_file = ""
+
+
+# YAML 1.1 reads yes, no, on and off as true or false: "no" is a word people say. Only
+# true and false stay booleans (as in YAML 1.2).
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode):
+    mapping = LocatedMap()
+    mapping.file = loader.relais_file
+    mapping.line = node.start_mark.line + 1
+    yield mapping
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in mapping:
+            raise ContentError(
+                [Problem(loader.relais_file, line, f"'{key}' is written twice in the same block")]
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.lines[key] = line
+
+
+def _construct_list(loader: _Loader, node: yaml.SequenceNode):
+    items = LocatedList()
+    items.file = loader.relais_file
+    items.line = node.start_mark.line + 1
+    yield items
+    for item_node in node.value:
+        items.append(loader.construct_object(item_node, deep=True))
+        items.lines.append(item_node.start_mark.line + 1)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)
+
+
+def read_yaml(path: Path, shown_as: str) -> LocatedMap:
+    """Parse one content file. `shown_as` is the name used in error messages."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problem = Problem(shown_as, 1, f"the file is not UTF-8 text ({exc.reason})")
+        raise ContentError([problem]) from None
+    loader = _Loader(text)
+    loader.relais_file = shown_as
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        reason = exc.problem or "the YAML cannot be read"
+        raise ContentError([Problem(shown_as, line, f"YAML syntax: {reason}")]) from None
+    finally:
+        loader.dispose()
+    if data is None:
+        data = LocatedMap()
+        data.file, data.line = shown_as, 1
+    if not isinstance(data, LocatedMap):
+        raise ContentError([Problem(shown_as, 1, "the file must be a mapping of names to values")])
+    return data
