@@ -152,18 +152,34 @@ def question_phrases(content: Content, node: Node, choices: tuple[Choice, ...]) 
 
 
 def catalogue_phrases(content: Content) -> list[Phrase]:
-    """Every word that leads somewhere in the whole dialogue: menus' choices and the
-    procedures' keywords, old names and titles (matched against a first SMS)."""
+    """Every word that leads to a subject in the whole dialogue (matched against a first
+    SMS): menus' choices and the procedures' keywords, old names and titles. Choices that
+    lead back to the start or to the end ("anything else?") are not subjects."""
     phrases = []
     for node in content.nodes.values():
         if node.type == "question":
-            phrases += _choice_phrases(node, node.choices)
+            subjects = tuple(
+                c
+                for c in node.choices
+                if c.goto != content.start and content.nodes[c.goto].type != "end"
+            )
+            phrases += _choice_phrases(node, subjects)
         elif node.type == "procedure" and node.procedure in content.procedures:
             procedure = content.procedures[node.procedure]
             where = f"{content.lang}/procedures.yaml"
             for word in (*procedure.keywords, *procedure.old_names, procedure.title):
                 phrases.append((word, node.id, where, procedure.line))
     return phrases
+
+
+def person_places(content: Content) -> dict[str, str]:
+    """Hand-off nodes with no subject of their own ("humain") are the same place as the
+    global command for a person."""
+    return {
+        n.id: "@human"
+        for n in content.nodes.values()
+        if n.type == "handoff" and n.topic == "humain"
+    }
 
 
 def subtree(content: Content, nid: str) -> frozenset[str]:
@@ -262,11 +278,17 @@ class Engine:
         at_start = state.node == self.content.start and state.pending is None
         cache_key = ("catalogue",) if at_start else choices
         if cache_key not in self._matchers:
-            if at_start:
+            if at_start:  # a first message names a subject (or a command)
                 phrases = catalogue_phrases(self.content) + command_phrases(self.content)
+                # The main menu's broad groups and the commands other than "a person"
+                # yield to a precise subject.
+                commands = {"@" + name for name in self.content.commands} - {"@human"}
+                groups = frozenset(c.goto for c in choices) | commands
             else:
-                phrases = question_phrases(self.content, self.content.nodes[state.node], choices)
-            self._matchers[cache_key] = Matcher(phrases, self._covers)
+                node = self.content.nodes[state.node]
+                phrases, groups = question_phrases(self.content, node, choices), frozenset()
+            same = person_places(self.content)
+            self._matchers[cache_key] = Matcher(phrases, self._covers, same, groups)
         return self._matchers[cache_key]
 
     @cached_property

@@ -566,11 +566,10 @@ class _Checker:
                 self.check_sms(_at(node), "prompt", text, f"node '{node.id}' (sent by SMS)")
 
     def clashes(self, content: Content) -> None:
-        from .engine import catalogue_phrases, question_phrases, subtree
+        from .engine import catalogue_phrases, person_places, question_phrases, subtree
 
         covers = {nid: subtree(content, nid) for nid in content.nodes}
-        # "@human" (the global command) and a hand-off node both reach a person.
-        humans = {"@human"} | {n.id for n in content.nodes.values() if n.type == "handoff"}
+        same = person_places(content)
         scopes = [("the whole catalogue", catalogue_phrases(content))]
         for node in content.nodes.values():
             if node.type == "question":
@@ -578,11 +577,11 @@ class _Checker:
         reported = set()
         for scope, phrases in scopes:
             origin = {
-                (" ".join(normalise(text)), target): (file, line)
+                (" ".join(normalise(text)), same.get(target, target)): (file, line)
                 for text, target, file, line in reversed(phrases)
             }
-            for form_a, a, form_b, b in Matcher(phrases, covers).similar_phrases():
-                if (form_a, a, form_b, b) in reported or ("@human" in (a, b) and {a, b} <= humans):
+            for form_a, a, form_b, b in Matcher(phrases, covers, same).similar_phrases():
+                if (form_a, a, form_b, b) in reported:
                     continue
                 reported.add((form_a, a, form_b, b))
                 file_a, line_a = origin[(form_a, a)]

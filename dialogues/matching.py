@@ -10,6 +10,7 @@ a "which one?", anything else is no match.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,7 +22,11 @@ from .normalise import normalise
 MATCH_SCORE = 80.0  # a place needs at least this score (0-100) to be chosen
 AMBIGUITY_MARGIN = 8.0  # the winner must lead the next place by this much, else "which one?"
 WORD_MIN_SCORE = 72.0  # a word this similar to a content word counts as that word
-SHORT_WORD = 3  # words this short must be spelt exactly (after normalisation)
+SHORT_WORD_MIN_SCORE = 85.0  # the same for a word of 3 letters
+PREFIX_SCORE = 85.0  # "secu" for "securite": a word cut short (4 letters or more)
+ELIDED_SCORE = 95.0  # "lapl" for "l'apl": an elision written without its apostrophe
+LONGER_PHRASE_BONUS = 5.0  # per extra word of a phrase found whole in the message
+GROUP_WEIGHT = 0.9  # a broad group (the main menu's choices) yields to a precise subject
 SPEECH_REJECT_BELOW = 0.55  # speech confidence under this is treated as not understood
 SPEECH_CONFIRM_BELOW = 0.85  # speech confidence under this is confirmed with a yes/no question
 
@@ -57,17 +62,24 @@ class Matcher:
 
     `covers` maps a target to the targets below it (a sub-menu covers its procedures):
     when both a menu and something under it score, the more precise place wins.
+    `same` maps a target to the one it stands for (two ways to reach a person are one
+    place). A target in `groups` is a broad grouping that yields to precise places.
     """
 
     def __init__(
         self,
         phrases: Iterable[tuple[str, str, *tuple[object, ...]]],
         covers: Mapping[str, frozenset[str]] | None = None,
+        same: Mapping[str, str] | None = None,
+        groups: frozenset[str] = frozenset(),
     ):
         self._covers = covers or {}
+        self._same = same or {}
+        self._groups = groups
         entries: list[_Entry] = []
         seen: set[tuple[tuple[str, ...], str]] = set()
         for phrase, target, *_ in phrases:
+            target = self._same.get(target, target)
             words = normalise(phrase)
             forms = [(words, False)]
             if len(words) > 1:
@@ -82,24 +94,36 @@ class Matcher:
             for word in set(entry.words):
                 self._by_word.setdefault(word, []).append(index)
         self._vocabulary = list(self._by_word)
+        self._sorted_vocabulary = sorted(self._by_word)
 
     def _word_scores(self, words: tuple[str, ...]) -> dict[str, float]:
         """For each content word close to a message word, its best similarity."""
         best: dict[str, float] = {}
+
+        def found(word: str, score: float) -> None:
+            if score > best.get(word, 0.0):
+                best[word] = score
+
         for word in words:
             if word in self._by_word:
-                best[word] = 100.0
-            if len(word) <= SHORT_WORD:
+                found(word, 100.0)
                 continue
-            for found, score, _ in process.extract(
-                word,
-                self._vocabulary,
-                scorer=fuzz.ratio,
-                score_cutoff=WORD_MIN_SCORE,
-                limit=None,
+            if len(word) > 2 and word[0] in "cdjlmnst" and word[1:] in self._by_word:
+                found(word[1:], ELIDED_SCORE)
+            if len(word) < 3:
+                continue
+            cutoff = SHORT_WORD_MIN_SCORE if len(word) == 3 else WORD_MIN_SCORE
+            for match, score, _ in process.extract(
+                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
             ):
-                if len(found) > SHORT_WORD and score > best.get(found, 0.0):
-                    best[found] = score
+                if len(match) > 2:
+                    found(match, score)
+            if len(word) >= 4:
+                start = bisect.bisect_left(self._sorted_vocabulary, word)
+                for match in self._sorted_vocabulary[start:]:
+                    if not match.startswith(word):
+                        break
+                    found(match, PREFIX_SCORE)
         return best
 
     def rank(self, text: str) -> list[tuple[str, float]]:
@@ -107,25 +131,37 @@ class Matcher:
         best = self._word_scores(normalise(text))
         if not best:
             return []
+        candidates = {index for word in best for index in self._by_word[word]}
         scores: dict[str, float] = {}
-        for word in best:
-            for index in self._by_word[word]:
-                entry = self._entries[index]
-                score = sum(best.get(w, 0.0) for w in entry.words) / len(entry.words)
-                # A longer phrase fully present is stronger evidence than a single word.
-                score += 0.5 * (len(entry.words) - 1) if score >= MATCH_SCORE else 0.0
-                if score > scores.get(entry.target, 0.0):
-                    scores[entry.target] = score
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        return self._prefer_precise(ranked)
+        for index in candidates:
+            entry = self._entries[index]
+            words = entry.words
+            if len(words) == 1:
+                score = best[words[0]]
+            else:
+                score = sum(best.get(w, 0.0) for w in words) / len(words)
+                # A longer phrase found whole is stronger evidence than a single word.
+                if score >= MATCH_SCORE:
+                    score += LONGER_PHRASE_BONUS * (len(words) - 1)
+            if entry.target in self._groups:
+                score *= GROUP_WEIGHT
+            if score > scores.get(entry.target, 0.0):
+                scores[entry.target] = score
+        return self._prefer_precise(scores)
 
-    def _prefer_precise(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
-        strong = {target for target, score in ranked if score >= MATCH_SCORE}
-        return [
-            (target, score)
-            for target, score in ranked
-            if not (self._covers.get(target, frozenset()) & (strong - {target}))
-        ]
+    def _prefer_precise(self, scores: dict[str, float]) -> list[tuple[str, float]]:
+        """Best first, without a menu when a place under it scores about as well."""
+        strong = [(t, s) for t, s in scores.items() if s >= MATCH_SCORE + AMBIGUITY_MARGIN]
+        ranked = []
+        for target, score in sorted(scores.items(), key=lambda item: (-item[1], item[0])):
+            below = self._covers.get(target)
+            if below and any(
+                other in below and other_score >= score - 2 * AMBIGUITY_MARGIN
+                for other, other_score in strong
+            ):
+                continue
+            ranked.append((target, score))
+        return ranked
 
     def match(self, text: str) -> MatchResult:
         ranked = self.rank(text)
@@ -156,7 +192,7 @@ class Matcher:
             for other, _score, _ in process.extract(
                 form, forms[i + 1 :], scorer=fuzz.ratio, score_cutoff=limit, limit=None
             ):
-                if min(len(form), len(other)) <= SHORT_WORD:
+                if min(len(form), len(other)) < 3:
                     continue
                 for a in sorted(by_form[form]):
                     for b in sorted(by_form[other] - {a}):

@@ -19,120 +19,32 @@ from functools import lru_cache
 # Words that never decide which choice a person means. Kept short on purpose: a word that
 # could be a keyword ("aide", "carte", "papiers") must not be here.
 STOPWORDS = frozenset(
-    [
-        "a",
-        "ai",
-        "au",
-        "aux",
-        "avec",
-        "bjr",
-        "bonjour",
-        "bonsoir",
-        "c",
-        "ca",
-        "ce",
-        "ces",
-        "cet",
-        "cette",
-        "comment",
-        "d",
-        "de",
-        "des",
-        "du",
-        "dois",
-        "doit",
-        "donc",
-        "e",
-        "elle",
-        "en",
-        "est",
-        "et",
-        "etre",
-        "faire",
-        "fait",
-        "faut",
-        "il",
-        "j",
-        "je",
-        "l",
-        "la",
-        "le",
-        "les",
-        "leur",
-        "lui",
-        "m",
-        "ma",
-        "me",
-        "merci",
-        "mes",
-        "moi",
-        "mon",
-        "n",
-        "ne",
-        "nous",
-        "o",
-        "on",
-        "ou",
-        "par",
-        "pas",
-        "peut",
-        "peux",
-        "plait",
-        "pour",
-        "pourriez",
-        "pr",
-        "qu",
-        "que",
-        "quel",
-        "quelle",
-        "qui",
-        "quoi",
-        "s",
-        "sa",
-        "salut",
-        "se",
-        "ses",
-        "si",
-        "sil",
-        "slt",
-        "son",
-        "sont",
-        "stp",
-        "sur",
-        "svp",
-        "t",
-        "ta",
-        "te",
-        "tes",
-        "toi",
-        "ton",
-        "tu",
-        "un",
-        "une",
-        "veut",
-        "veux",
-        "voudrai",
-        "voudrais",
-        "voudrait",
-        "voulais",
-        "vous",
-        "vouloir",
-        "vx",
-        "jvx",
-        "jveux",
-        "jvoudrai",
-        "jvoudrais",
-        "y",
-    ]
+    """
+    a ai au aux avec bjr bonjour bonsoir c ca ce ces cest cet cette chui comment d de des du
+    dois doit donc e elle en est et etre faire fait faut il j jai je jpeux jpx jsuis l la le
+    les leur lui m ma me merci mes moi mon n ne nous o on ou par pas peut peux plait pour
+    pourriez pr qu que quel quelle qui quoi s sa salut se sest ses si sil slt son sont stp
+    sur svp t ta te tes toi ton tu un une veut veux voudrai voudrais voudrait voulais vous
+    vouloir vx jvx jveux jvoudrai jvoudrais y ya
+    """.split()
 )
 
 _APOSTROPHES = "'’‘`´ʼ"
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
-# Ordered sound rewrites applied to one word (already lower case, no accents).
-_SOUND_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(pattern), repl)
-    for pattern, repl in [
+
+def _rules(pairs: list[tuple[str, str]]) -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(pattern), repl) for pattern, repl in pairs]
+
+
+# Short words are often acronyms (CAF, APL, AAH, CEP): only the spelling of "c" changes,
+# so that "kaf" meets "caf" but "aah" keeps its letters.
+_SHORT_RULES = _rules([(r"qu", "k"), (r"c(?=[eiy])", "s"), (r"c", "k")])
+SHORT = 3
+
+# Ordered sound rewrites applied to one longer word (lower case, no accents).
+_SOUND_RULES = _rules(
+    [
         (r"ph", "f"),
         (r"ti(?=on)", "ssi"),  # "inscription" = "inscripsion"
         (r"sch", "x"),
@@ -158,13 +70,13 @@ _SOUND_RULES: list[tuple[re.Pattern[str], str]] = [
         (r"im(?![aeiounm])", "in"),
         (r"om(?![aeiounm])", "on"),
         (r"ai|ei|et$|er$|ez$|es$", "e"),
-        (r"x$", ""),
-        (r"(?<=.)[stdpz]$", ""),  # silent final consonant
-        (r"(?<=..)e$", ""),  # silent final e
-        (r"(?<=.)[stdp]$", ""),  # consonant left bare by the e: "vitale" -> "vital" ok
-        (r"(.)\1+", r"\1"),  # doubled letters
     ]
-]
+)
+# Silent final letters, dropped one after the other while the word stays long enough to
+# keep its meaning ("vitales" -> "vitale" -> "vital", but "aide" stays "ede").
+_SILENT_END = _rules([(r"x$", ""), (r"[stdpz]$", ""), (r"e$", ""), (r"[stdp]$", "")])
+_KEEP_AT_LEAST = 4
+_DOUBLED = re.compile(r"(.)\1+")
 
 
 def strip_accents(text: str) -> str:
@@ -175,9 +87,21 @@ def strip_accents(text: str) -> str:
 @lru_cache(maxsize=65536)
 def sound(word: str) -> str:
     """The rough French sound spelling of one plain word (lower case, no accents)."""
+    if len(word) <= SHORT:
+        for pattern, repl in _SHORT_RULES:
+            word = pattern.sub(repl, word)
+        return word
     for pattern, repl in _SOUND_RULES:
         word = pattern.sub(repl, word)
-    return word
+    for pattern, repl in _SILENT_END:
+        shorter = pattern.sub(repl, word)
+        if len(shorter) >= _KEEP_AT_LEAST:
+            word = shorter
+    return _DOUBLED.sub(r"\1", word)
+
+
+# Stop words as they sound, so "koi" and "kel" go like "quoi" and "quel".
+_STOP_SOUNDS = frozenset(sound(w) for w in STOPWORDS)
 
 
 def plain_words(text: str) -> list[str]:
@@ -189,5 +113,5 @@ def plain_words(text: str) -> list[str]:
 
 
 def normalise(text: str) -> tuple[str, ...]:
-    """The sound-spelled words of `text` used for matching (empty words dropped)."""
-    return tuple(s for s in (sound(w) for w in plain_words(text)) if s)
+    """The sound-spelled words of `text` used for matching (empty and stop words dropped)."""
+    return tuple(s for s in (sound(w) for w in plain_words(text)) if s and s not in _STOP_SOUNDS)

@@ -1,0 +1,127 @@
+"""Database models (SQLAlchemy 2). The schema is created and changed by the Alembic
+migrations in relais/migrations; never by create_all."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Person(Base):
+    """Someone who called or texted, known by their phone number (E.164)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Can they open a link on their phone? None until asked.
+    autonomy: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    language: Mapped[str] = mapped_column(String(8), default="fr")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Conversation(Base):
+    """One call or one SMS exchange, with the engine's state between two webhooks."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))  # "voice" or "sms"
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    state: Mapped[dict] = mapped_column(JSON)
+    step: Mapped[int] = mapped_column(Integer, default=0)  # webhooks handled so far
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    end_node: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    call_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    duration: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    person: Mapped[Person] = relationship()
+    turns: Mapped[list[Turn]] = relationship(order_by="Turn.id", back_populates="conversation")
+
+
+class Turn(Base):
+    """One prompt or one input of a conversation."""
+
+    __tablename__ = "turns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    node: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # prompt, key, words, text, no_input, recording, hangup, handoff, sent
+    kind: Mapped[str] = mapped_column(String(16))
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recognised: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recording_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="turns")
+
+
+class OutboundMessage(Base):
+    """Every SMS Relais sends: replies to texts and links sent during calls."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), nullable=True
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), nullable=True
+    )
+    to: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    encoding: Mapped[str] = mapped_column(String(8))
+    segments: Mapped[int] = mapped_column(Integer)
+    transport: Mapped[str] = mapped_column(String(16))  # reply, outbox, twilio
+    procedure: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued, sent, delivered, failed...
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class WebhookReply(Base):
+    """The answer given to one webhook, so that a webhook Twilio sends again (same
+    MessageSid, same call step) gets the same answer and is processed once."""
+
+    __tablename__ = "webhook_replies"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+__all__ = ["JSON", "Base", "Conversation", "OutboundMessage", "Person", "Turn", "WebhookReply"]

@@ -1,0 +1,90 @@
+"""Settings, read from the environment (each one is documented in README.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .content_dirs import content_root
+
+SMS_TRANSPORTS = ("outbox", "twilio")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    public_url: str
+    content_dir: Path
+    account_sid: str = ""
+    auth_token: str = ""
+    auth_token_is_local: bool = False  # no Twilio token: a local one only the simulator knows
+    sms_transport: str = "outbox"
+    twilio_api_url: str = ""  # base URL of the Twilio REST API (empty: Twilio's own)
+    from_number: str = ""  # the service's phone number, sender of outbound SMS
+    problems: list[str] = field(default_factory=list)
+
+    def replace(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def _local_auth_token(data_dir: Path) -> str:
+    """A token kept in the data folder so the simulator and the server agree on signatures
+    when no Twilio token is configured."""
+    path = data_dir / "local-auth-token"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(16))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("RELAIS_DATA_DIR") or "relais-data").resolve()
+    database_url = env.get("RELAIS_DATABASE_URL") or f"sqlite:///{data_dir / 'relais.db'}"
+    public_url = (env.get("RELAIS_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+    content_dir = Path(env.get("RELAIS_CONTENT_DIR") or content_root()) / "fr"
+    problems = []
+    auth_token = env.get("TWILIO_AUTH_TOKEN", "")
+    local = not auth_token
+    if local:
+        auth_token = _local_auth_token(data_dir)
+        problems.append(
+            "TWILIO_AUTH_TOKEN is not set: only the built-in simulator can call Relais "
+            "(real Twilio requests will be refused with 403)."
+        )
+    if "RELAIS_PUBLIC_URL" not in env:
+        problems.append(
+            f"RELAIS_PUBLIC_URL is not set: using {public_url}; Twilio must reach Relais "
+            "at the URL that signatures are checked against."
+        )
+    transport = env.get("RELAIS_SMS_TRANSPORT", "outbox")
+    if transport not in SMS_TRANSPORTS:
+        problems.append(f"RELAIS_SMS_TRANSPORT={transport!r} is unknown: using 'outbox'.")
+        transport = "outbox"
+    if transport == "outbox":
+        problems.append(
+            "RELAIS_SMS_TRANSPORT is 'outbox': links are stored (see `relais outbox`), "
+            "not sent to callers' phones."
+        )
+    elif not (env.get("TWILIO_ACCOUNT_SID") and env.get("RELAIS_FROM_NUMBER")):
+        problems.append(
+            "RELAIS_SMS_TRANSPORT is 'twilio' but TWILIO_ACCOUNT_SID or RELAIS_FROM_NUMBER "
+            "is missing: sending an SMS will fail and be recorded as failed."
+        )
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        public_url=public_url,
+        content_dir=content_dir,
+        account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+        auth_token=auth_token,
+        auth_token_is_local=local,
+        sms_transport=transport,
+        twilio_api_url=env.get("RELAIS_TWILIO_API_URL", "").rstrip("/"),
+        from_number=env.get("RELAIS_FROM_NUMBER", ""),
+        problems=problems,
+    )
