@@ -42,6 +42,15 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Digits:
+    """Several keys ending with #, typed as a phone number. The channel tells whether
+    they make a number that can receive an SMS."""
+
+    digits: str
+    valid: bool
+
+
+@dataclass(frozen=True)
 class NoInput:
     """The person said and pressed nothing."""
 
@@ -51,7 +60,7 @@ class HangUp:
     """The person hung up."""
 
 
-Input = Key | Words | Text | NoInput | HangUp
+Input = Key | Digits | Words | Text | NoInput | HangUp
 
 
 # -- actions -------------------------------------------------------------------------
@@ -69,11 +78,13 @@ class Ask:
     text: str
     words: tuple[str, ...]
     keys: tuple[str, ...]
+    number: bool = False  # the answer is a phone number typed on the keypad, then #
 
 
 @dataclass(frozen=True)
 class SendProcedure:
     procedure: str
+    to: str | None = None  # None: the person's own number
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,8 @@ class State:
     pending: dict | None = None  # one of the engine's own questions, see Engine._question
     topic: str | None = None
     autonomy: bool | None = None
+    can_sms: bool = True  # can the number in use receive an SMS (a landline cannot)
+    sms_to: str | None = None  # another number the person typed for the SMS
     status: str = ACTIVE
     sent: list[str] = field(default_factory=list)  # procedures sent, in order
 
@@ -199,6 +212,11 @@ def subtree(content: Content, nid: str) -> frozenset[str]:
     return frozenset(seen)
 
 
+def spaced_number(digits: str) -> str:
+    """A phone number read in pairs, as French people say it: "06 12 34 56 78"."""
+    return " ".join(digits[i : i + 2] for i in range(0, len(digits), 2))
+
+
 _KEY_TEXT = re.compile(r"^\s*([0-9*#])\s*[.)!]?\s*$")
 
 
@@ -208,7 +226,9 @@ class Engine:
         self._matchers: dict[tuple, Matcher] = {}
 
     # -- public -----------------------------------------------------------------------
-    def start(self, channel: str, autonomy: bool | None = None) -> tuple[State, list[Action]]:
+    def start(
+        self, channel: str, autonomy: bool | None = None, can_sms: bool = True
+    ) -> tuple[State, list[Action]]:
         """A new conversation at the start node, and what to say first."""
         state = State(
             lang=self.content.lang,
@@ -216,6 +236,7 @@ class Engine:
             channel=channel,
             node=self.content.start,
             autonomy=autonomy,
+            can_sms=can_sms,
         )
         return state, self._enter(state, self.content.start)
 
@@ -249,6 +270,10 @@ class Engine:
     # -- understanding ----------------------------------------------------------------
     def _interpret(self, state: State, choices: tuple[Choice, ...], event: Input) -> str | None:
         """The goto of the chosen answer ("@name" for a command or an engine answer)."""
+        if state.pending and state.pending["kind"] == "number":
+            return self._number(state, event)
+        if isinstance(event, Digits):  # several keys where one was expected
+            event = Key(event.digits[:1]) if len(event.digits) == 1 else Text(event.digits)
         if isinstance(event, Text):
             key = _KEY_TEXT.match(event.text)
             if key:
@@ -273,6 +298,20 @@ class Engine:
             state.pending = {"kind": "confirm", "target": target, "back": state.pending}
             return "@ask"
         return target
+
+    def _number(self, state: State, event: Input) -> str | None:
+        """A phone number typed for the SMS, or a command key."""
+        if isinstance(event, Key):
+            event = Digits(event.key, False)
+        if not isinstance(event, Digits):
+            return None
+        for command in self.content.commands.values():
+            if event.digits in command.keys:
+                return "@" + command.name
+        if not event.valid:
+            return None
+        state.pending = {"kind": "number_confirm", "number": event.digits}
+        return "@ask"
 
     def _matcher(self, state: State, choices: tuple[Choice, ...]) -> Matcher:
         at_start = state.node == self.content.start and state.pending is None
@@ -327,6 +366,11 @@ class Engine:
             return content.phrase("confirm", label=label), self._yes_no()
         if kind == "autonomy":
             return content.phrase("autonomy"), self._yes_no()
+        if kind == "number":
+            return content.phrase("number_ask"), ()
+        if kind == "number_confirm":
+            spoken = spaced_number(pending["number"])
+            return content.phrase("number_confirm", number=spoken), self._yes_no()
         # kind == "no_link": other ways than a link
         procedure = content.procedures[content.nodes[state.node].procedure]
         choices = []
@@ -355,7 +399,8 @@ class Engine:
                 + [k for c in self.content.commands.values() for k in c.keys]
             )
         )
-        return Ask(state.pending["kind"] if state.pending else state.node, text, words, keys)
+        kind = state.pending["kind"] if state.pending else None
+        return Ask(kind or state.node, text, words, keys, number=kind == "number")
 
     # -- moving -----------------------------------------------------------------------
     def _answer(self, state: State, goto: str) -> list[Action]:
@@ -392,6 +437,12 @@ class Engine:
         if kind == "autonomy":
             state.autonomy = goto == "@yes"
             return self._enter(state, state.node, push=False)
+        if kind == "number_confirm":
+            if goto == "@yes":
+                state.sms_to = pending["number"]
+                return self._enter(state, state.node, push=False)
+            state.pending = {"kind": "number"}
+            return [self._ask(state)]
         if kind == "no_link":
             procedure = content.procedures[content.nodes[state.node].procedure]
             if goto == "@phone" and procedure.phone:
@@ -446,6 +497,9 @@ class Engine:
         if not state.autonomy:
             state.pending = {"kind": "no_link"}
             return [self._ask(state)]
+        if not state.can_sms and not state.sms_to:  # a landline: ask for a mobile number
+            state.pending = {"kind": "number"}
+            return [self._ask(state)]
         procedure = content.procedures[node.procedure]
         state.sent.append(procedure.id)
         if state.channel == "sms":
@@ -453,7 +507,7 @@ class Engine:
         else:
             actions = [
                 Say(procedure.voice),
-                SendProcedure(procedure.id),
+                SendProcedure(procedure.id, state.sms_to),
                 Say(content.phrase("sms_sent")),
             ]
         return actions + self._enter(state, self._after(nid), push=False)

@@ -64,6 +64,13 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "reason_asked": (),
     "reason_stuck": (),
     "reason_no_link": ("title",),
+    "number_ask": (),
+    "number_confirm": ("number",),
+    "callback": (),
+    "sms_help": (),
+    "sms_empty": (),
+    "sms_stop": (),
+    "sms_start": (),
 }
 ANSWERS = ("yes", "no")
 

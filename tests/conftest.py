@@ -33,3 +33,66 @@ def make_content(folder: Path, edits: dict[str, list[tuple[str, str]]] | None = 
 @pytest.fixture
 def mini_dir(tmp_path: Path) -> Path:
     return make_content(tmp_path)
+
+
+# -- a real Relais over HTTP, with the Twilio simulator ---------------------------------
+import os  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from relais.server import BackgroundServer  # noqa: E402
+from relais.settings import load_settings  # noqa: E402
+from relais.simulator import TwilioSimulator  # noqa: E402
+
+POSTGRES_URL = os.environ.get("RELAIS_TEST_POSTGRES_URL", "")
+DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def database_url(kind: str, data_dir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{data_dir / 'relais.db'}"
+    engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:  # a clean schema for each test
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return POSTGRES_URL
+
+
+class Running:
+    """A Relais served over HTTP, a simulator talking to it, and its database."""
+
+    def __init__(self, data_dir: Path, db_kind: str = "sqlite", **env: str):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.settings = load_settings({
+            "RELAIS_DATA_DIR": str(data_dir),
+            "RELAIS_DATABASE_URL": database_url(db_kind, data_dir),
+            "RELAIS_PUBLIC_URL": "http://relais.example.org",
+            "TWILIO_AUTH_TOKEN": "test-auth-token",
+            **env,
+        })
+        # Twilio calls the public URL; a reverse proxy forwards to the server's own address.
+        self.server = BackgroundServer(self.settings, keep_public_url=True)
+        self.sim = TwilioSimulator(self.server.url, "test-auth-token", self.settings.public_url)
+        self.db = create_engine(
+            self.settings.database_url.replace("postgresql://", "postgresql+psycopg://"))
+
+    def rows(self, sql: str, **params) -> list:
+        with self.db.connect() as conn:
+            return list(conn.execute(text(sql), params))
+
+    def count(self, table: str) -> int:
+        return self.rows(f"SELECT count(*) FROM {table}")[0][0]
+
+    def close(self) -> None:
+        self.sim.close()
+        self.server.close()
+        self.db.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def relais(request, tmp_path: Path) -> Iterator[Running]:
+    running = Running(tmp_path / "data", request.param)
+    yield running
+    running.close()

@@ -10,6 +10,7 @@ import pytest
 
 from dialogues.engine import (
     Ask,
+    Digits,
     End,
     Engine,
     HandOff,
@@ -303,3 +304,25 @@ def test_reload_with_the_node_gone_apologises_and_goes_to_the_menu(tmp_path: Pat
     state, actions = new.step(state, Key("2"))
     assert actions[0] == Say("Excusez-nous. Le service a changé. On reprend au début.")
     assert state.node == "menu" and asks(actions)[0].node == "menu"
+
+
+def test_landline_caller_types_a_mobile_number_read_back_in_pairs(engine: Engine) -> None:
+    state, _ = engine.start("voice", autonomy=True, can_sms=False)
+    state, actions = run(engine, state, Key("1"), Key("2"))
+    ask = asks(actions)[-1]
+    assert ask.number and ask.text.startswith("Votre téléphone ne reçoit pas les SMS.")
+    bad, actions = engine.step(state, Digits("0123", valid=False))
+    assert bad.pending == {"kind": "number"} and actions[0] == Say("Je n'ai pas compris.")
+    state, actions = engine.step(state, Digits("0612345678", valid=True))
+    assert asks(actions)[0].text.startswith("Vous avez tapé le 06 12 34 56 78. C'est bien ça ?")
+    wrong, actions = engine.step(state, Key("2"))
+    assert wrong.pending == {"kind": "number"} and asks(actions)[0].number
+    state, actions = engine.step(state, Key("1"))
+    assert SendProcedure("passeport", "0612345678") in actions and state.sms_to == "0612345678"
+
+
+def test_landline_caller_can_ask_for_a_person_instead_of_typing(engine: Engine) -> None:
+    state, _ = engine.start("voice", autonomy=True, can_sms=False)
+    state, _ = run(engine, state, Key("1"), Key("2"))
+    state, actions = engine.step(state, Digits("0", valid=False))
+    assert isinstance(actions[-1], HandOff) and state.status == "handoff"

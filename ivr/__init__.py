@@ -1,0 +1,1 @@
+"""The voice channel: Twilio voice webhooks -> engine -> TwiML."""

@@ -1,0 +1,57 @@
+"""The Flask application: create_app(settings)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from dialogues.engine import Engine
+from dialogues.loader import load_content
+
+from .db import make_engine, migrate, session_factory
+from .settings import Settings, load_settings
+from .web import close_services
+
+log = logging.getLogger("relais")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    content = load_content(settings.content_dir)  # broken content stops here, with reasons
+    db = make_engine(settings.database_url)
+    migrate(db)
+
+    app = Flask(__name__)
+    app.config.update(
+        RELAIS=settings,
+        RELAIS_ENGINE=Engine(content),
+        RELAIS_DB=db,
+        RELAIS_SESSIONS=session_factory(db),
+        MAX_CONTENT_LENGTH=64 * 1024,  # Twilio's webhooks are small
+    )
+    app.teardown_appcontext(close_services)
+
+    from ivr.routes import blueprint as voice
+    from sms.routes import blueprint as sms
+
+    app.register_blueprint(voice)
+    app.register_blueprint(sms)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response("ok", mimetype="text/plain")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return Response(exc.description or exc.name, status=exc.code, mimetype="text/plain")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        # Never a 500: Twilio moves to the fallback URL on a 503, and nothing was saved.
+        log.exception("unexpected error on %s", request.path)
+        return Response("temporarily unavailable", status=503, mimetype="text/plain")
+
+    return app

@@ -1,0 +1,39 @@
+"""Phone numbers: normalising, telling a mobile from a landline, masking for display."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+DEFAULT_REGION = "FR"
+_MOBILE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def _parse(number: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        parsed = phonenumbers.parse(number, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    return parsed if phonenumbers.is_valid_number(parsed) else None
+
+
+def e164(number: str) -> str:
+    """The number in E.164 form when it is a valid number; otherwise the text as given
+    (Twilio sends "anonymous" or odd strings for hidden callers)."""
+    parsed = _parse(number)
+    if parsed is None:
+        return number.strip()[:32]
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def can_receive_sms(number: str) -> bool:
+    """True for a valid mobile number (a French landline cannot receive an SMS)."""
+    parsed = _parse(number)
+    return parsed is not None and phonenumbers.number_type(parsed) in _MOBILE
+
+
+def mask(number: str) -> str:
+    """The number with its middle hidden, for screens: +33 6 •• •• •• 78."""
+    if len(number) < 6:
+        return "•" * len(number)
+    return number[:4] + "•" * (len(number) - 6) + number[-2:]

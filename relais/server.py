@@ -1,0 +1,67 @@
+"""Running Relais with a production WSGI server (waitress), in the foreground or in a
+background thread (for `relais call` and `relais sms` without --url)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+from waitress.server import create_server
+
+from .app import create_app
+from .settings import Settings
+
+THREADS = 8
+
+
+def local_url(host: str, port: int) -> str:
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+
+
+def describe(settings: Settings) -> list[str]:
+    """What is configured, what is missing, and what that means for callers."""
+    lines = [
+        f"Relais: public URL {settings.public_url}",
+        f"  data folder     {settings.data_dir}",
+        f"  database        {settings.database_url.split('@')[-1]}",
+        f"  content         {settings.content_dir}",
+        f"  SMS transport   {settings.sms_transport}",
+    ]
+    lines += [f"  note: {problem}" for problem in settings.problems]
+    lines.append("  voice prompts: Twilio's <Say> in French (no pre-rendered audio yet).")
+    lines.append("  speech: spoken answers are recorded but not understood yet; keys work.")
+    return lines
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BackgroundServer:
+    """Relais served by waitress on a free local port, in a daemon thread. Its public URL
+    is that local address unless `keep_public_url` (a test of a reverse proxy setup)."""
+
+    def __init__(self, settings: Settings, keep_public_url: bool = False):
+        port = free_port()
+        self.url = local_url("127.0.0.1", port)
+        self.settings = settings if keep_public_url else settings.replace(public_url=self.url)
+        self.server = create_server(create_app(self.settings), host="127.0.0.1", port=port,
+                                    threads=THREADS)
+        self._closing = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            if not self._closing:  # waitress's loop fails on sockets closed under it
+                raise
+
+    def close(self) -> None:
+        self._closing = True
+        self.server.task_dispatcher.shutdown()  # let requests under way finish
+        self.server.close()
+        self.thread.join(timeout=5)

@@ -1,0 +1,312 @@
+"""A Twilio-faithful simulator of calls and text messages.
+
+It talks to a running Relais over real HTTP exactly as Twilio does: signed form posts
+(X-Twilio-Signature, computed with the twilio library over the public URL), Twilio's
+parameter names, and TwiML followed with Twilio's semantics:
+
+- Say, Play, Pause are heard; Gather collects keys (numDigits, finishOnKey) and, with no
+  key, falls through to the next verb unless actionOnEmptyResult is true;
+- Record posts RecordingUrl/RecordingDuration when something was said, posts Digits when a
+  key ended it, and makes no request at all when nothing was recorded;
+- Redirect fetches new TwiML; Dial posts DialCallStatus to its action when it has one;
+- Hangup and Reject end the call; the end of a document ends the call too;
+- at the end, the status callback gets CallStatus and CallDuration.
+
+Recordings are WAV files served by a small local HTTP server, like Twilio's RecordingUrl.
+A caller's answers are strings: "1" (a key), "0612345678#" (keys then #), "say:FILE.wav",
+"silence" (nothing at this question), "hangup".
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import wave
+import xml.etree.ElementTree as ET
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+from twilio.request_validator import RequestValidator
+
+from sms.encoding import sms_size
+
+ACCOUNT_SID = "AC" + "0" * 32
+SERVICE_NUMBER = "+33900000000"
+
+
+def _sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+@dataclass
+class Line:
+    who: str  # "relais", "caller" or "twilio"
+    text: str
+
+    def __str__(self) -> str:
+        names = {"relais": "Relais", "caller": "Appelant", "twilio": "Twilio"}
+        return f"{names.get(self.who, self.who)} : {self.text}"
+
+
+class RecordingServer:
+    """Serves WAV files at Twilio-like recording URLs (…/Recordings/RE…, with or without
+    .wav)."""
+
+    def __init__(self) -> None:
+        files: dict[str, Path] = {}
+        self.files = files
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                sid = self.path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".wav")
+                path = files.get(sid)
+                if path is None:
+                    self.send_error(404)
+                    return
+                data = path.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/x-wav")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def add(self, path: Path) -> tuple[str, str]:
+        sid = _sid("RE")
+        self.files[sid] = Path(path)
+        host, port = self.server.server_address[:2]
+        return sid, f"http://{host}:{port}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{sid}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _duration(path: Path) -> int:
+    try:
+        with wave.open(str(path)) as wav:
+            return max(1, round(wav.getnframes() / wav.getframerate()))
+    except (wave.Error, OSError, ZeroDivisionError):
+        return 1
+
+
+@dataclass
+class Call:
+    """One simulated call. `run` goes on until the call ends or, with `max_webhooks`, until
+    that many webhooks were sent (so a test can stop the server between two)."""
+
+    sim: TwilioSimulator
+    caller: str
+    to: str
+    sid: str = field(default_factory=lambda: _sid("CA"))
+    transcript: list[Line] = field(default_factory=list)
+    webhooks: int = 0
+    ended: bool = False
+    status: str = "in-progress"
+    dial_status: str = "completed"
+    answers: deque = field(default_factory=deque)
+    _verbs: deque = field(default_factory=deque)
+    _next: tuple[str, dict] | None = None
+    _seconds: int = 0
+
+    def params(self, **extra: str) -> dict[str, str]:
+        return {
+            "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": self.sid,
+            "CallStatus": "ringing" if self.webhooks == 0 else "in-progress",
+            "Direction": "inbound", "From": self.caller, "Caller": self.caller, "To": self.to,
+            "Called": self.to, **extra,
+        }
+
+    def run(self, answers: Iterable[str] = (), max_webhooks: int | None = None) -> Call:
+        self.answers.extend(answers)
+        if self.webhooks == 0 and self._next is None and not self.ended:
+            self._next = (self.sim.public_url + "/voice", {})
+        while not self.ended:
+            if self._next is not None:
+                if max_webhooks is not None and self.webhooks >= max_webhooks:
+                    break
+                url, extra = self._next
+                self._next = None
+                self._fetch(url, extra)
+            elif self._verbs:
+                self._do(self._verbs.popleft())
+            else:
+                self._end("completed")  # the end of the TwiML: Twilio hangs up
+        return self
+
+    def say(self, text: str) -> None:
+        self.transcript.append(Line("relais", text))
+
+    def _fetch(self, url: str, extra: dict[str, str]) -> None:
+        response = self.sim.post(url, self.params(**extra))
+        self.webhooks += 1
+        if response.status_code != 200:
+            self.transcript.append(Line("twilio", f"HTTP {response.status_code} from {url}"))
+            self._end("failed")
+            return
+        try:
+            root = ET.fromstring(response.text)
+        except ET.ParseError:
+            self.transcript.append(Line("twilio", "the answer is not TwiML"))
+            self._end("failed")
+            return
+        self._verbs = deque(root)
+
+    def _peek(self) -> str | None:
+        return self.answers[0] if self.answers else None
+
+    def _do(self, verb: ET.Element) -> None:
+        tag = verb.tag
+        if tag == "Say":
+            self.say((verb.text or "").strip())
+            self._seconds += 1 + len((verb.text or "").split()) // 3
+        elif tag == "Play":
+            self.say(f"[son] {(verb.text or '').strip()}")
+        elif tag == "Pause":
+            self._seconds += int(verb.get("length", "1"))
+        elif tag == "Gather":
+            self._gather(verb)
+        elif tag == "Record":
+            self._record(verb)
+        elif tag == "Redirect":
+            self._next = ((verb.text or "").strip(), {})
+        elif tag == "Dial":
+            numbers = [(n.text or "").strip() for n in verb] or [(verb.text or "").strip()]
+            self.transcript.append(Line("twilio", f"appel vers {', '.join(numbers)}"))
+            if verb.get("action"):
+                self._next = (verb.get("action"), {"DialCallStatus": self.dial_status,
+                                                   "DialCallDuration": "30"})
+        elif tag == "Hangup":
+            self._end("completed")
+        elif tag == "Reject":
+            self._end("busy" if verb.get("reason") == "busy" else "no-answer")
+
+    def _caller_hangs_up(self) -> None:
+        self.transcript.append(Line("caller", "raccroche"))
+        self._end("completed")
+
+    def _gather(self, verb: ET.Element) -> None:
+        for child in verb:
+            self._do(child)
+        answer = self._peek()
+        if answer is None or answer == "hangup":
+            self._caller_hangs_up()
+            return
+        if answer.startswith("say:") or answer == "silence":
+            next_is_record = bool(self._verbs) and self._verbs[0].tag == "Record"
+            if answer == "silence" and not next_is_record:
+                self.answers.popleft()
+            if verb.get("actionOnEmptyResult") == "true":
+                self._next = (verb.get("action"), {"Digits": ""})
+            return
+        self.answers.popleft()
+        finish = verb.get("finishOnKey", "#")
+        count = verb.get("numDigits")
+        digits = answer[: int(count)] if count else answer
+        if finish and finish in digits:
+            digits = digits[: digits.index(finish)]
+        self.transcript.append(Line("caller", f"tape {answer}"))
+        self._next = (verb.get("action"), {"Digits": digits})
+
+    def _record(self, verb: ET.Element) -> None:
+        answer = self._peek()
+        if answer is None or answer == "hangup":
+            self._caller_hangs_up()
+            return
+        self.answers.popleft()
+        if answer == "silence":
+            self.transcript.append(Line("caller", "(silence)"))
+            return  # nothing recorded: no request, on to the next verb
+        if answer.startswith("say:"):
+            path = Path(answer[4:])
+            sid, url = self.sim.recordings.add(path)
+            self.transcript.append(Line("caller", f"dit {path.name}"))
+            self._next = (verb.get("action"), {
+                "RecordingUrl": url, "RecordingSid": sid,
+                "RecordingDuration": str(_duration(path)), "Digits": "",
+            })
+            return
+        self.transcript.append(Line("caller", f"tape {answer}"))
+        self._next = (verb.get("action"), {"Digits": answer[:1]})
+
+    def _end(self, status: str) -> None:
+        if self.ended:
+            return
+        self.ended, self.status = True, status
+        self.sim.post(self.sim.public_url + "/voice/status", self.params(
+            CallStatus=status, CallDuration=str(self._seconds)))
+
+
+class TwilioSimulator:
+    """Sends what Twilio would send to the Relais at `server_url`. `public_url` is the URL
+    Twilio believes it calls (what signatures cover), as behind a reverse proxy."""
+
+    def __init__(self, server_url: str, auth_token: str, public_url: str | None = None,
+                 service_number: str = SERVICE_NUMBER, timeout: float = 30):
+        self.server_url = server_url.rstrip("/")
+        self.public_url = (public_url or server_url).rstrip("/")
+        self.validator = RequestValidator(auth_token)
+        self.service_number = service_number
+        self.timeout = timeout
+        self.http = requests.Session()
+        self._recordings: RecordingServer | None = None
+
+    @property
+    def recordings(self) -> RecordingServer:
+        if self._recordings is None:
+            self._recordings = RecordingServer()
+        return self._recordings
+
+    def close(self) -> None:
+        if self._recordings is not None:
+            self._recordings.close()
+        self.http.close()
+
+    def post(self, url: str, params: dict[str, str],
+             signature: str | None = None) -> requests.Response:
+        """A signed form post to a public URL, sent to the server's real address."""
+        if signature is None:
+            signature = self.validator.compute_signature(url, params)
+        target = self.server_url + url.removeprefix(self.public_url)
+        return self.http.post(target, data=params, timeout=self.timeout,
+                              headers={"X-Twilio-Signature": signature})
+
+    def call(self, caller: str, answers: Iterable[str] = (), to: str | None = None,
+             max_webhooks: int | None = None) -> Call:
+        return Call(self, caller, to or self.service_number).run(answers, max_webhooks)
+
+    def sms_params(self, sender: str, body: str, to: str | None = None,
+                   message_sid: str | None = None) -> dict[str, str]:
+        sid = message_sid or _sid("SM")
+        return {
+            "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "MessageSid": sid,
+            "SmsSid": sid, "SmsMessageSid": sid, "SmsStatus": "received", "From": sender,
+            "To": to or self.service_number, "Body": body, "NumMedia": "0",
+            "NumSegments": str(sms_size(body).segments),
+        }
+
+    def sms(self, sender: str, body: str, to: str | None = None,
+            message_sid: str | None = None) -> list[str]:
+        """Text Relais; the bodies of the messages it answers with."""
+        response = self.post(self.public_url + "/sms",
+                             self.sms_params(sender, body, to, message_sid))
+        response.raise_for_status()
+        return message_bodies(response.text)
+
+
+def message_bodies(twiml: str) -> list[str]:
+    root = ET.fromstring(twiml)
+    bodies = []
+    for message in root.iter("Message"):
+        body = message.find("Body")
+        bodies.append(((body.text if body is not None else message.text) or "").strip())
+    return bodies

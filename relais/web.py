@@ -1,0 +1,40 @@
+"""What a request handler needs: settings, the engine, and a database session with its
+store, opened for the request and closed after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from dialogues.engine import Engine
+
+from .settings import Settings
+from .store import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    session: Session
+    store: Store
+
+
+def services() -> Services:
+    if "relais" not in g:
+        session = current_app.config["RELAIS_SESSIONS"]()
+        g.relais = Services(
+            settings=current_app.config["RELAIS"],
+            engine=current_app.config["RELAIS_ENGINE"],
+            session=session,
+            store=Store(session),
+        )
+    return g.relais
+
+
+def close_services(_exc: BaseException | None = None) -> None:
+    relais = g.pop("relais", None)
+    if relais is not None:
+        relais.session.close()

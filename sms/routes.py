@@ -1,0 +1,96 @@
+"""Twilio messaging webhooks.
+
+- POST /sms          a text message: STOP/START/AIDE, or the next turn of the dialogue
+- POST /sms/status   the status callback of an SMS Relais sent
+
+A message Twilio sends again (same MessageSid) gets the same reply and is handled once.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request
+from twilio.twiml.messaging_response import MessagingResponse
+
+from dialogues.engine import Text
+from dialogues.normalise import normalise
+from relais.conversations import take_turn
+from relais.models import OutboundMessage, now
+from relais.signature import twilio_signed
+from relais.web import services
+
+from .encoding import sms_size
+from .replies import HELP_WORDS, START_WORDS, STOP_WORDS, clean_body, fit, keyword, render
+
+blueprint = Blueprint("sms", __name__)
+
+
+def _reply(person, conversation_id: int | None, key: str,
+           bodies: list[tuple[str, str | None]]) -> Response:
+    app = services()
+    response = MessagingResponse()
+    for body, procedure in bodies:
+        response.message(body)
+        size = sms_size(body)
+        app.session.add(OutboundMessage(
+            person_id=person.id, conversation_id=conversation_id, to=person.phone, body=body,
+            encoding=size.encoding, segments=size.segments, transport="reply",
+            procedure=procedure, status="replied",
+        ))
+    xml = str(response)
+    app.store.remember_reply(key, xml)
+    app.session.commit()
+    return Response(xml, mimetype="text/xml")
+
+
+@blueprint.post("/sms")
+@twilio_signed
+def incoming() -> Response:
+    message_sid = request.form.get("MessageSid", "")
+    sender = request.form.get("From", "")
+    if not message_sid or not sender:
+        abort(400)
+    app = services()
+    key = f"sms:{message_sid}"
+    replay = app.store.reply(key)
+    if replay is not None:
+        return Response(replay, mimetype="text/xml")
+    content = app.engine.content
+    person = app.store.person(sender)
+    body = clean_body(request.form.get("Body", ""))
+    word = keyword(body)
+    if word in STOP_WORDS:
+        if person.opted_out:  # confirmed once already: nothing more is ever sent
+            return _reply(person, None, key, [])
+        person.opted_out = True
+        return _reply(person, None, key, [(b, None) for b in fit(content.phrase("sms_stop"))])
+    if word in START_WORDS:
+        person.opted_out = False
+        return _reply(person, None, key, [(b, None) for b in fit(content.phrase("sms_start"))])
+    if person.opted_out:
+        return _reply(person, None, key, [])
+    if word in HELP_WORDS:
+        return _reply(person, None, key, [(b, None) for b in fit(content.phrase("sms_help"))])
+    if not word or not (normalise(body) or word.isdigit()):
+        # Empty, emoji only, punctuation only: a friendly word on what to write.
+        return _reply(person, None, key, [(b, None) for b in fit(content.phrase("sms_empty"))])
+    conversation = app.store.open_sms_conversation(person)
+    if conversation is None:
+        state, _ = app.engine.start("sms", autonomy=person.autonomy)
+        conversation = app.store.start(person, "sms", state)
+    _, actions = take_turn(app.store, app.engine, conversation, Text(body), "text", body)
+    return _reply(person, conversation.id, key, render(content, actions))
+
+
+@blueprint.post("/sms/status")
+@twilio_signed
+def status() -> Response:
+    app = services()
+    message = app.store.message(request.form.get("MessageSid", ""))
+    if message is None:
+        abort(404)
+    message.status = request.form.get("MessageStatus", message.status)[:16]
+    if request.form.get("ErrorCode"):
+        message.error = f"error {request.form['ErrorCode'][:16]}"
+    message.updated_at = now()
+    app.session.commit()
+    return Response("", status=204)

@@ -1,0 +1,238 @@
+"""Calls and text messages through the real HTTP server, driven by the Twilio simulator,
+for every subject of the French content; storage on SQLite (and PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+
+from dialogues.loader import load_content
+
+from .conftest import FRENCH, Running
+
+MOBILE = "+33612345678"
+LANDLINE = "+33145678901"
+
+CONTENT = load_content(FRENCH)
+
+
+def key_paths() -> dict[str, list[str]]:
+    """The keys that lead from the start to each procedure node."""
+    paths, todo, seen = {}, deque([(CONTENT.start, [])]), set()
+    while todo:
+        nid, keys = todo.popleft()
+        if nid in seen:
+            continue
+        seen.add(nid)
+        node = CONTENT.nodes[nid]
+        if node.type == "procedure":
+            paths[nid] = keys
+        for choice in node.choices:
+            if choice.key:
+                todo.append((choice.goto, [*keys, choice.key]))
+    return paths
+
+
+PATHS = key_paths()
+
+
+def test_every_procedure_is_reachable_by_keys() -> None:
+    offered = {n.procedure for n in CONTENT.nodes.values() if n.type == "procedure"}
+    assert {CONTENT.nodes[nid].procedure for nid in PATHS} == offered
+    assert len(PATHS) == len(CONTENT.procedures)
+
+
+def test_every_procedure_by_a_call_with_keys_only(relais: Running) -> None:
+    for number, (nid, keys) in enumerate(PATHS.items()):
+        procedure = CONTENT.procedures[CONTENT.nodes[nid].procedure]
+        # A new caller each time: "can you open a link?" is asked once per number.
+        caller = f"+336100000{number:02d}"
+        call = relais.sim.call(caller, [*keys, "1", "2"])  # then "yes, a link", "that's all"
+        said = "\n".join(str(line) for line in call.transcript)
+        assert "Je vous envoie un SMS avec le lien" in said, said
+        assert call.transcript[-1].text == "Merci. Bonne journée. Au revoir.", said
+        assert call.status == "completed"
+        (message,) = relais.rows(
+            "SELECT body, transport, status, segments, encoding FROM outbound_messages "
+            "WHERE procedure = :p", p=procedure.id)
+        assert procedure.url in message.body
+        assert (message.transport, message.status, message.encoding) == ("outbox", "stored",
+                                                                        "gsm7")
+        assert message.segments <= 2
+
+
+def test_every_procedure_by_an_sms_conversation(relais: Running) -> None:
+    for number, (nid, keys) in enumerate(PATHS.items()):
+        procedure = CONTENT.procedures[CONTENT.nodes[nid].procedure]
+        sender = f"+336000000{number:02d}"
+        replies = [relais.sim.sms(sender, key) for key in [*keys, "oui"]]
+        final = replies[-1]
+        assert final[0] == procedure.sms, final
+        assert procedure.url in final[0]
+        assert all(len(reply) >= 1 for reply in replies)
+        assert relais.rows("SELECT count(*) FROM outbound_messages WHERE procedure = :p "
+                           "AND transport = 'reply'", p=procedure.id)[0][0] == 1
+
+
+def test_a_misspelt_first_sms_goes_straight_to_the_subject(relais: Running) -> None:
+    (reply,) = relais.sim.sms(MOBILE, "bjr je veu la karte vital")
+    assert reply.startswith("Pouvez-vous ouvrir un lien internet")
+    (link,) = relais.sim.sms(MOBILE, "1")[:1]
+    assert link == CONTENT.procedures["carte_vitale"].sms
+    # The answer "yes, a link" is remembered for this number: a new call does not ask again.
+    call = relais.sim.call(MOBILE, ["3", "1", "2", "2"])
+    assert not any("ouvrir un lien" in line.text for line in call.transcript)
+    assert relais.rows("SELECT autonomy FROM people WHERE phone = :p", p=MOBILE)[0][0]
+
+
+def test_replies_stay_within_two_segments_in_gsm7(relais: Running) -> None:
+    for text in ["bonjour", "0", "caf", "1", "2", "retour", "zzzz"]:
+        for reply in relais.sim.sms(MOBILE, text):
+            assert reply.encode("gsm03.38")  # raises on a UCS-2 character
+    rows = relais.rows("SELECT segments, encoding FROM outbound_messages")
+    assert rows and all(r.segments <= 2 and r.encoding == "gsm7" for r in rows)
+
+
+# -- SMS keywords and odd bodies -----------------------------------------------------------
+def test_stop_is_confirmed_once_then_nothing_is_sent_until_start(relais: Running) -> None:
+    (confirmation,) = relais.sim.sms(MOBILE, "STOP")
+    assert "plus de SMS" in confirmation
+    assert relais.sim.sms(MOBILE, "Arrêt") == []
+    assert relais.sim.sms(MOBILE, "caf") == []
+    assert relais.rows("SELECT opted_out FROM people WHERE phone = :p", p=MOBILE)[0][0]
+    # During a call, the link is not sent to a number that opted out.
+    relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
+    assert relais.rows("SELECT count(*) FROM outbound_messages WHERE procedure = 'impots'"
+                       )[0][0] == 0
+    (welcome,) = relais.sim.sms(MOBILE, "START")
+    assert "de nouveau" in welcome
+    assert relais.sim.sms(MOBILE, "caf")
+    assert not relais.rows("SELECT opted_out FROM people WHERE phone = :p", p=MOBILE)[0][0]
+
+
+def test_aide_gets_short_help(relais: Running) -> None:
+    (help_text,) = relais.sim.sms(MOBILE, "AIDE")
+    assert "STOP" in help_text and "0" in help_text
+
+
+def test_a_repeated_message_sid_gets_the_same_reply_and_is_handled_once(relais: Running
+                                                                       ) -> None:
+    first = relais.sim.sms(MOBILE, "caf", message_sid="SM" + "1" * 32)
+    turns = relais.count("turns")
+    again = relais.sim.sms(MOBILE, "caf", message_sid="SM" + "1" * 32)
+    assert again == first
+    assert relais.count("turns") == turns
+    assert relais.count("outbound_messages") == len(first)
+
+
+@pytest.mark.parametrize("body", ["", "   ", "😀🙏😀", "\x00\x01\x1b\x7f", "!!!???", "a" * 1600,
+                                  "caf " * 400, "\u202e\u200bcaf\u200d"])
+def test_odd_bodies_get_a_friendly_reply(relais: Running, body: str) -> None:
+    replies = relais.sim.sms(MOBILE, body)
+    assert replies and all(reply.strip() for reply in replies)
+    assert all(reply.encode("gsm03.38") for reply in replies)
+
+
+# -- signatures ----------------------------------------------------------------------------
+def _tables(relais: Running) -> tuple[int, ...]:
+    return tuple(relais.count(t) for t in ("people", "conversations", "turns",
+                                           "outbound_messages", "webhook_replies"))
+
+
+def test_unsigned_or_tampered_webhooks_get_403_and_change_nothing(relais: Running) -> None:
+    sim = relais.sim
+    before = _tables(relais)
+    params = sim.sms_params(MOBILE, "caf")
+    url = sim.public_url + "/sms"
+    signature = sim.validator.compute_signature(url, params)
+    assert sim.post(url, {**params, "Body": "impots"}, signature).status_code == 403
+    assert sim.post(url + "?x=1", params, signature).status_code == 403
+    assert sim.post(url, params, "").status_code == 403
+    voice = {"CallSid": "CA" + "2" * 32, "From": MOBILE, "To": sim.service_number}
+    assert sim.post(sim.public_url + "/voice", voice, "bogus").status_code == 403
+    assert _tables(relais) == before
+    assert sim.post(url, params, signature).status_code == 200  # the genuine one works
+
+
+def test_a_signature_for_the_servers_own_address_is_refused(relais: Running) -> None:
+    # Behind a proxy, Twilio signs the public URL; a request signed for another URL fails.
+    sim = relais.sim
+    params = sim.sms_params(MOBILE, "caf")
+    signature = sim.validator.compute_signature(sim.server_url + "/sms", params)
+    assert sim.post(sim.public_url + "/sms", params, signature).status_code == 403
+
+
+# -- calls ---------------------------------------------------------------------------------
+def test_wrong_keys_get_a_simpler_prompt_then_a_person(relais: Running) -> None:
+    call = relais.sim.call(MOBILE, ["9", "silence", "8"])
+    said = [line.text for line in call.transcript if line.who == "relais"]
+    assert said[1] == "Je n'ai pas compris."
+    assert said[2].startswith("Choisissez un sujet. Pour le travail")
+    assert said[3] == "Je ne vous entends pas."
+    assert said[4].endswith("Pour parler à quelqu'un, tapez 0.")
+    assert said[-1] == "Une personne va vous rappeler bientôt. Merci. Au revoir."
+    (outcome,) = relais.rows("SELECT outcome, status FROM conversations")
+    assert tuple(outcome) == ("handoff", "handoff")
+
+
+def test_a_spoken_answer_is_stored_and_treated_as_not_understood(relais: Running, tmp_path
+                                                                 ) -> None:
+    import wave
+
+    path = tmp_path / "answer.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(1), wav.setframerate(8000)
+        wav.writeframes(b"\xff" * 8000)
+    call = relais.sim.call(MOBILE, [f"say:{path}", "hangup"])
+    said = [line.text for line in call.transcript if line.who == "relais"]
+    assert said[1] == "Je n'ai pas compris."
+    (turn,) = relais.rows("SELECT recording_ref, kind FROM turns WHERE kind = 'recording'")
+    assert "/Recordings/RE" in turn.recording_ref
+
+
+def test_a_landline_caller_types_a_mobile_number(relais: Running) -> None:
+    keys = PATHS["impots"]
+    call = relais.sim.call(LANDLINE, [*keys, "1", "0698765432#", "1", "2"])
+    said = "\n".join(line.text for line in call.transcript)
+    assert "Votre téléphone ne reçoit pas les SMS" in said
+    assert "Vous avez tapé le 06 98 76 54 32. C'est bien ça ?" in said
+    (to,) = relais.rows("SELECT \"to\" FROM outbound_messages WHERE procedure = 'impots'")
+    assert to[0] == "+33698765432"
+
+
+def test_a_landline_number_typed_for_the_sms_is_refused(relais: Running) -> None:
+    call = relais.sim.call(LANDLINE, [*PATHS["impots"], "1", "0145678901#", "hangup"])
+    said = [line.text for line in call.transcript if line.who == "relais"]
+    assert "Je n'ai pas compris." in said
+    assert relais.count("outbound_messages") == 0
+
+
+def test_the_status_callback_records_where_the_call_ended(relais: Running) -> None:
+    relais.sim.call(MOBILE, ["1", "hangup"])
+    (row,) = relais.rows("SELECT status, outcome, end_node, call_status FROM conversations")
+    assert tuple(row) == ("hangup", "hangup", "travail", "completed")
+
+
+def test_a_webhook_sent_again_for_the_same_step_replays_the_same_twiml(relais: Running
+                                                                      ) -> None:
+    call = relais.sim.call(MOBILE, ["1", "2"], max_webhooks=2)  # paused before the 3rd
+    (conversation_id, step), = relais.rows("SELECT id, step FROM conversations")
+    assert step == 1  # the first key was handled
+    url = f"{relais.sim.public_url}/voice/key?c={conversation_id}&s=0"
+    first = relais.sim.post(url, call.params(Digits="1"))
+    second = relais.sim.post(url, call.params(Digits="2"))  # a retry, even if altered
+    assert first.status_code == second.status_code == 200 and first.text == second.text
+    assert relais.rows("SELECT step FROM conversations")[0][0] == step
+
+
+def test_unknown_or_mismatched_call_ids_are_refused(relais: Running) -> None:
+    sim = relais.sim
+    call = sim.call(MOBILE, ["1"], max_webhooks=1)
+    (conversation_id,), = relais.rows("SELECT id FROM conversations")
+    for query in [f"c={conversation_id + 7}&s=0", "c=x&s=0", "s=0", f"c={conversation_id}&s=99"]:
+        url = f"{sim.public_url}/voice/key?{query}"
+        assert sim.post(url, call.params(Digits="1")).status_code in (400, 404, 409)
+    other = {**call.params(Digits="1"), "CallSid": "CA" + "9" * 32}
+    url = f"{sim.public_url}/voice/key?c={conversation_id}&s=1"
+    assert sim.post(url, other).status_code == 404
