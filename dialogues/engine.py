@@ -314,21 +314,31 @@ class Engine:
         return "@ask"
 
     def _matcher(self, state: State, choices: tuple[Choice, ...]) -> Matcher:
-        at_start = state.node == self.content.start and state.pending is None
-        cache_key = ("catalogue",) if at_start else choices
-        if cache_key not in self._matchers:
-            if at_start:  # a first message names a subject (or a command)
-                phrases = catalogue_phrases(self.content) + command_phrases(self.content)
-                # The main menu's broad groups and the commands other than "a person"
-                # yield to a precise subject.
-                commands = {"@" + name for name in self.content.commands} - {"@human"}
-                groups = frozenset(c.goto for c in choices) | commands
-            else:
-                node = self.content.nodes[state.node]
-                phrases, groups = question_phrases(self.content, node, choices), frozenset()
-            same = person_places(self.content)
-            self._matchers[cache_key] = Matcher(phrases, self._covers, same, groups)
-        return self._matchers[cache_key]
+        if state.node == self.content.start and state.pending is None:
+            return self.catalogue_matcher
+        if choices not in self._matchers:
+            node = self.content.nodes[state.node]
+            self._matchers[choices] = Matcher(
+                question_phrases(self.content, node, choices),
+                self._covers,
+                person_places(self.content),
+            )
+        return self._matchers[choices]
+
+    @cached_property
+    def catalogue_matcher(self) -> Matcher:
+        """The matcher for a message at the start: every subject of the dialogue. The main
+        menu's broad groups and the commands other than "a person" yield to a precise
+        subject."""
+        content = self.content
+        commands = {"@" + name for name in content.commands} - {"@human"}
+        groups = frozenset(c.goto for c in content.nodes[content.start].choices) | commands
+        return Matcher(
+            catalogue_phrases(content) + command_phrases(content),
+            self._covers,
+            person_places(content),
+            groups,
+        )
 
     @cached_property
     def _covers(self) -> dict[str, frozenset[str]]:

@@ -11,6 +11,7 @@ a "which one?", anything else is no match.
 from __future__ import annotations
 
 import bisect
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -94,6 +95,9 @@ class Matcher:
             for word in set(entry.words):
                 self._by_word.setdefault(word, []).append(index)
         self._vocabulary = list(self._by_word)
+        self._compiled = [
+            (e.words, e.target, GROUP_WEIGHT if e.target in groups else 1.0) for e in entries
+        ]
         self._sorted_vocabulary = sorted(self._by_word)
 
     def _word_scores(self, words: tuple[str, ...]) -> dict[str, float]:
@@ -131,22 +135,21 @@ class Matcher:
         best = self._word_scores(normalise(text))
         if not best:
             return []
-        candidates = {index for word in best for index in self._by_word[word]}
+        similarity = defaultdict(float, best).__getitem__  # 0 for a word not found
         scores: dict[str, float] = {}
-        for index in candidates:
-            entry = self._entries[index]
-            words = entry.words
+        current = scores.get
+        for index in {index for word in best for index in self._by_word[word]}:
+            words, target, weight = self._compiled[index]
             if len(words) == 1:
-                score = best[words[0]]
+                score = best[words[0]] * weight
             else:
-                score = sum(best.get(w, 0.0) for w in words) / len(words)
+                score = sum(map(similarity, words)) / len(words)
                 # A longer phrase found whole is stronger evidence than a single word.
                 if score >= MATCH_SCORE:
                     score += LONGER_PHRASE_BONUS * (len(words) - 1)
-            if entry.target in self._groups:
-                score *= GROUP_WEIGHT
-            if score > scores.get(entry.target, 0.0):
-                scores[entry.target] = score
+                score *= weight
+            if score > current(target, 0.0):
+                scores[target] = score
         return self._prefer_precise(scores)
 
     def _prefer_precise(self, scores: dict[str, float]) -> list[tuple[str, float]]:

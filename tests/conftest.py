@@ -65,18 +65,21 @@ class Running:
 
     def __init__(self, data_dir: Path, db_kind: str = "sqlite", **env: str):
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.settings = load_settings({
-            "RELAIS_DATA_DIR": str(data_dir),
-            "RELAIS_DATABASE_URL": database_url(db_kind, data_dir),
-            "RELAIS_PUBLIC_URL": "http://relais.example.org",
-            "TWILIO_AUTH_TOKEN": "test-auth-token",
-            **env,
-        })
+        self.settings = load_settings(
+            {
+                "RELAIS_DATA_DIR": str(data_dir),
+                "RELAIS_DATABASE_URL": database_url(db_kind, data_dir),
+                "RELAIS_PUBLIC_URL": "http://relais.example.org",
+                "TWILIO_AUTH_TOKEN": "test-auth-token",
+                **env,
+            }
+        )
         # Twilio calls the public URL; a reverse proxy forwards to the server's own address.
         self.server = BackgroundServer(self.settings, keep_public_url=True)
         self.sim = TwilioSimulator(self.server.url, "test-auth-token", self.settings.public_url)
         self.db = create_engine(
-            self.settings.database_url.replace("postgresql://", "postgresql+psycopg://"))
+            self.settings.database_url.replace("postgresql://", "postgresql+psycopg://")
+        )
 
     def rows(self, sql: str, **params) -> list:
         with self.db.connect() as conn:

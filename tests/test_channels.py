@@ -55,10 +55,11 @@ def test_every_procedure_by_a_call_with_keys_only(relais: Running) -> None:
         assert call.status == "completed"
         (message,) = relais.rows(
             "SELECT body, transport, status, segments, encoding FROM outbound_messages "
-            "WHERE procedure = :p", p=procedure.id)
+            "WHERE procedure = :p",
+            p=procedure.id,
+        )
         assert procedure.url in message.body
-        assert (message.transport, message.status, message.encoding) == ("outbox", "stored",
-                                                                        "gsm7")
+        assert (message.transport, message.status, message.encoding) == ("outbox", "stored", "gsm7")
         assert message.segments <= 2
 
 
@@ -71,8 +72,14 @@ def test_every_procedure_by_an_sms_conversation(relais: Running) -> None:
         assert final[0] == procedure.sms, final
         assert procedure.url in final[0]
         assert all(len(reply) >= 1 for reply in replies)
-        assert relais.rows("SELECT count(*) FROM outbound_messages WHERE procedure = :p "
-                           "AND transport = 'reply'", p=procedure.id)[0][0] == 1
+        assert (
+            relais.rows(
+                "SELECT count(*) FROM outbound_messages WHERE procedure = :p "
+                "AND transport = 'reply'",
+                p=procedure.id,
+            )[0][0]
+            == 1
+        )
 
 
 def test_a_misspelt_first_sms_goes_straight_to_the_subject(relais: Running) -> None:
@@ -103,8 +110,9 @@ def test_stop_is_confirmed_once_then_nothing_is_sent_until_start(relais: Running
     assert relais.rows("SELECT opted_out FROM people WHERE phone = :p", p=MOBILE)[0][0]
     # During a call, the link is not sent to a number that opted out.
     relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
-    assert relais.rows("SELECT count(*) FROM outbound_messages WHERE procedure = 'impots'"
-                       )[0][0] == 0
+    assert (
+        relais.rows("SELECT count(*) FROM outbound_messages WHERE procedure = 'impots'")[0][0] == 0
+    )
     (welcome,) = relais.sim.sms(MOBILE, "START")
     assert "de nouveau" in welcome
     assert relais.sim.sms(MOBILE, "caf")
@@ -116,8 +124,7 @@ def test_aide_gets_short_help(relais: Running) -> None:
     assert "STOP" in help_text and "0" in help_text
 
 
-def test_a_repeated_message_sid_gets_the_same_reply_and_is_handled_once(relais: Running
-                                                                       ) -> None:
+def test_a_repeated_message_sid_gets_the_same_reply_and_is_handled_once(relais: Running) -> None:
     first = relais.sim.sms(MOBILE, "caf", message_sid="SM" + "1" * 32)
     turns = relais.count("turns")
     again = relais.sim.sms(MOBILE, "caf", message_sid="SM" + "1" * 32)
@@ -126,8 +133,19 @@ def test_a_repeated_message_sid_gets_the_same_reply_and_is_handled_once(relais: 
     assert relais.count("outbound_messages") == len(first)
 
 
-@pytest.mark.parametrize("body", ["", "   ", "😀🙏😀", "\x00\x01\x1b\x7f", "!!!???", "a" * 1600,
-                                  "caf " * 400, "\u202e\u200bcaf\u200d"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "   ",
+        "😀🙏😀",
+        "\x00\x01\x1b\x7f",
+        "!!!???",
+        "a" * 1600,
+        "caf " * 400,
+        "\u202e\u200bcaf\u200d",
+    ],
+)
 def test_odd_bodies_get_a_friendly_reply(relais: Running, body: str) -> None:
     replies = relais.sim.sms(MOBILE, body)
     assert replies and all(reply.strip() for reply in replies)
@@ -136,8 +154,10 @@ def test_odd_bodies_get_a_friendly_reply(relais: Running, body: str) -> None:
 
 # -- signatures ----------------------------------------------------------------------------
 def _tables(relais: Running) -> tuple[int, ...]:
-    return tuple(relais.count(t) for t in ("people", "conversations", "turns",
-                                           "outbound_messages", "webhook_replies"))
+    return tuple(
+        relais.count(t)
+        for t in ("people", "conversations", "turns", "outbound_messages", "webhook_replies")
+    )
 
 
 def test_unsigned_or_tampered_webhooks_get_403_and_change_nothing(relais: Running) -> None:
@@ -176,8 +196,7 @@ def test_wrong_keys_get_a_simpler_prompt_then_a_person(relais: Running) -> None:
     assert tuple(outcome) == ("handoff", "handoff")
 
 
-def test_a_spoken_answer_is_stored_and_treated_as_not_understood(relais: Running, tmp_path
-                                                                 ) -> None:
+def test_a_spoken_answer_is_stored_and_treated_as_not_understood(relais: Running, tmp_path) -> None:
     import wave
 
     path = tmp_path / "answer.wav"
@@ -214,10 +233,9 @@ def test_the_status_callback_records_where_the_call_ended(relais: Running) -> No
     assert tuple(row) == ("hangup", "hangup", "travail", "completed")
 
 
-def test_a_webhook_sent_again_for_the_same_step_replays_the_same_twiml(relais: Running
-                                                                      ) -> None:
+def test_a_webhook_sent_again_for_the_same_step_replays_the_same_twiml(relais: Running) -> None:
     call = relais.sim.call(MOBILE, ["1", "2"], max_webhooks=2)  # paused before the 3rd
-    (conversation_id, step), = relais.rows("SELECT id, step FROM conversations")
+    ((conversation_id, step),) = relais.rows("SELECT id, step FROM conversations")
     assert step == 1  # the first key was handled
     url = f"{relais.sim.public_url}/voice/key?c={conversation_id}&s=0"
     first = relais.sim.post(url, call.params(Digits="1"))
@@ -229,7 +247,7 @@ def test_a_webhook_sent_again_for_the_same_step_replays_the_same_twiml(relais: R
 def test_unknown_or_mismatched_call_ids_are_refused(relais: Running) -> None:
     sim = relais.sim
     call = sim.call(MOBILE, ["1"], max_webhooks=1)
-    (conversation_id,), = relais.rows("SELECT id FROM conversations")
+    ((conversation_id,),) = relais.rows("SELECT id FROM conversations")
     for query in [f"c={conversation_id + 7}&s=0", "c=x&s=0", "s=0", f"c={conversation_id}&s=99"]:
         url = f"{sim.public_url}/voice/key?{query}"
         assert sim.post(url, call.params(Digits="1")).status_code in (400, 404, 409)

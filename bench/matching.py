@@ -1,0 +1,77 @@
+"""Matching a first SMS against the whole French catalogue: accuracy on the held-out list,
+beside plain keyword matching, and throughput on one core.
+
+    python bench/matching.py [--seconds 3]
+
+Target (issue 2): 95 % top-1 on the held-out list, 20,000 messages a second on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.heldout import Score, keyword_score, load_heldout, relais_score  # noqa: E402
+from dialogues.engine import Engine  # noqa: E402
+from dialogues.loader import load_content  # noqa: E402
+from dialogues.normalise import sound  # noqa: E402
+from relais.content_dirs import DEFAULT_CONTENT_ROOT  # noqa: E402
+
+
+def throughput(engine: Engine, messages: list[str], seconds: float, cold: bool) -> float:
+    """Messages matched per second in this one thread; `cold` empties the cache of word
+    sound spellings before each message, as if every word were new."""
+    matcher = engine.catalogue_matcher
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for message in messages:
+            if cold:
+                sound.cache_clear()
+            matcher.match(message)
+        count += len(messages)
+    return count / (time.perf_counter() - start)
+
+
+def row(name: str, score: Score) -> str:
+    pct = lambda n: f"{100 * score.rate(n):5.1f} %"  # noqa: E731
+    return (
+        f"| {name:<26} | {pct(score.top1)} | {pct(score.decided)} | "
+        f"{pct(score.misrouted)} | {pct(score.asked)} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    engine = Engine(load_content(DEFAULT_CONTENT_ROOT / "fr"))
+    rows = load_heldout()
+    messages = [message for message, _ in rows]
+    print(f"Held-out list: {len(rows)} first messages over {len({t for _, t in rows})} places\n")
+    print("| matcher                    | top-1   | right,  | wrong,  | which   |")
+    print("|                            |         | no ask  | no ask  | one?    |")
+    print("|----------------------------|---------|---------|---------|---------|")
+    print(row("plain keywords (exact)", keyword_score(engine.content, rows)))
+    print(row("Relais (sound + rapidfuzz)", relais_score(engine, rows)))
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    warm = throughput(engine, messages, args.seconds, cold=False)
+    cold = throughput(engine, messages, args.seconds, cold=True)
+    print("\n| throughput, one core, whole catalogue | messages/s |")
+    print("|---------------------------------------|------------|")
+    print(f"| word sound cache warm                 | {warm:10,.0f} |")
+    print(f"| word sound cache emptied each message | {cold:10,.0f} |")
+    print(
+        f"\nTarget: 20,000 messages/s. Machine: {os.cpu_count()} cores, "
+        f"{platform.machine()}, Python {platform.python_version()}, "
+        f"{len(engine.catalogue_matcher._vocabulary)} distinct content words."
+    )
+
+
+if __name__ == "__main__":
+    main()

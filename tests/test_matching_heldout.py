@@ -1,0 +1,84 @@
+"""Matching a first SMS against the whole catalogue, on a held-out list.
+
+The list (tests/data/heldout_messages_fr.tsv, 142 messages over every subject) was written
+independently of the content's keywords, by someone who saw neither the content nor the
+matcher; its spellings must never be copied into the content. bench/matching.py prints the
+same figures beside plain keyword matching.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.heldout import keyword_score, load_heldout, relais_score
+from dialogues.engine import Engine
+from dialogues.loader import load_content
+from dialogues.normalise import normalise
+
+from .conftest import FRENCH
+
+ROWS = load_heldout()
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(load_content(FRENCH))
+
+
+def test_the_list_is_large_and_covers_every_subject(engine: Engine) -> None:
+    assert len(ROWS) >= 80
+    expected = {target for _, target in ROWS}
+    topics = {
+        "emploi",
+        "caf",
+        "sante",
+        "identite",
+        "vehicule",
+        "impots",
+        "sejour",
+        "retraite",
+        "energie",
+        "formation",
+        "jeunes",
+        "handicap",
+        "humain",
+    }
+    assert topics <= expected
+    assert expected <= set(engine.content.nodes)
+
+
+def test_top1_accuracy_is_at_least_95_percent(engine: Engine) -> None:
+    score = relais_score(engine, ROWS)
+    assert score.rate(score.top1) >= 0.95, score
+
+
+def test_few_messages_are_sent_to_the_wrong_place_without_asking(engine: Engine) -> None:
+    score = relais_score(engine, ROWS)
+    assert score.rate(score.decided) >= 0.90, score
+    assert score.rate(score.misrouted) <= 0.05, score
+
+
+def test_relais_does_far_better_than_plain_keywords(engine: Engine) -> None:
+    relais, plain = relais_score(engine, ROWS), keyword_score(engine.content, ROWS)
+    assert relais.top1 >= plain.top1 + 0.2 * len(ROWS), (relais, plain)
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("anploi", "emploi"),
+        ("kaf", "CAF"),
+        ("karte vital", "carte Vitale"),
+        ("lé zimpo", "les impôts"),
+        ("pasport", "passeport"),
+        ("rétrète", "retraite"),
+        ("cheque energi", "chèque énergie"),
+        ("inscripsion", "inscription"),
+    ],
+)
+def test_phonetic_spellings_meet_the_right_words(written: str, meant: str) -> None:
+    a, b = normalise(written), normalise(meant)
+    assert len(a) == len(b)
+    from rapidfuzz import fuzz
+
+    assert all(fuzz.ratio(x, y) >= 72 for x, y in zip(a, b, strict=True)), (a, b)
