@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.heldout import Score, keyword_score, load_heldout, relais_score  # noqa: E402
-from dialogues.engine import Engine  # noqa: E402
-from dialogues.loader import load_content  # noqa: E402
-from dialogues.normalise import sound  # noqa: E402
-from relais.content_dirs import DEFAULT_CONTENT_ROOT  # noqa: E402
+from bench.heldout import Score, keyword_score, load_heldout, relais_score
+from dialogues.engine import Engine
+from dialogues.loader import load_content
+from dialogues.normalise import sound
+from relais.content_dirs import DEFAULT_CONTENT_ROOT
 
 
 def throughput(engine: Engine, messages: list[str], seconds: float, cold: bool) -> float:

@@ -70,6 +70,8 @@ class Level:
     completed: int = 0
     unfinished: int = 0  # calls that ended, but not the way the script leads to
     elapsed: float = 0.0
+    server_cpu: float | None = None  # CPU seconds the server used during the level
+    bench_cpu: float = 0.0  # CPU seconds this load generator used during the level
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, seconds: float, ok: bool) -> None:
@@ -164,6 +166,7 @@ def run_level(
     seconds: float,
     session: Callable[[TimedSimulator, str], bool],
     numbers: Numbers,
+    server_pid: int,
 ) -> Level:
     """`level.concurrency` threads, each running `session` from new numbers until
     `seconds` have passed (a session under way at the deadline finishes)."""
@@ -187,16 +190,30 @@ def run_level(
     for thread in threads:
         thread.start()
     ready.wait()
-    start = time.perf_counter()
+    start, bench_cpu, server_cpu = time.perf_counter(), time.process_time(), cpu(server_pid)
     time.sleep(seconds)
     stop.set()
     for thread in threads:
         thread.join()
     level.elapsed = time.perf_counter() - start
+    level.bench_cpu = time.process_time() - bench_cpu
+    server_cpu_after = cpu(server_pid)
+    if server_cpu is not None and server_cpu_after is not None:
+        level.server_cpu = server_cpu_after - server_cpu
     return level
 
 
 # -- the server ----------------------------------------------------------------------------
+
+
+def cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process used so far; None where /proc is missing."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def free_port() -> int:
@@ -298,10 +315,33 @@ def table(levels: list[Level]) -> list[str]:
     return lines
 
 
+def cpu_lines(levels: list[Level]) -> list[str]:
+    """Where the cores went: the server and the load generator share them."""
+    lines = []
+    for level in levels:
+        server = f"{level.server_cpu:.1f} s" if level.server_cpu is not None else "unknown"
+        lines.append(
+            f"CPU {level.name} x{level.concurrency}: server {server}, load generator "
+            f"{level.bench_cpu:.1f} s, in {level.elapsed:.1f} s of wall time"
+        )
+    return lines
+
+
 def server_warnings(log_path: Path, limit: int = 5) -> list[str]:
     """The server's warnings and errors (waitress's queue depth, tracebacks), counted and
     the first few quoted, since the data folder holding its log is removed at the end."""
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    depths = [
+        int(line.rsplit(" ", 1)[-1])
+        for line in text.splitlines()
+        if "Task queue depth is" in line and line.rsplit(" ", 1)[-1].isdigit()
+    ]
+    summary = []
+    if depths:
+        summary.append(
+            f"waitress warned {len(depths)} time(s) that requests waited for one of its "
+            f"threads (task queue depth up to {max(depths)})"
+        )
     lines = [
         line
         for line in text.splitlines()
@@ -389,7 +429,9 @@ def main(argv: list[str] | None = None) -> int:
         callers, texters = Numbers("+3361"), Numbers("+3362")
         levels = []
         for n in args.levels:
-            level = run_level(Level("calls", n), url, args.seconds, one_call, callers)
+            level = run_level(
+                Level("calls", n), url, args.seconds, one_call, callers, process.pid
+            )
             print(
                 f"  calls x{n}: {level.completed} calls, {len(level.latencies)} webhooks",
                 flush=True,
@@ -397,7 +439,12 @@ def main(argv: list[str] | None = None) -> int:
             levels.append(level)
         if args.sms_concurrency > 0:
             level = run_level(
-                Level("sms", args.sms_concurrency), url, args.seconds, one_texter, texters
+                Level("sms", args.sms_concurrency),
+                url,
+                args.seconds,
+                one_texter,
+                texters,
+                process.pid,
             )
             print(
                 f"  sms x{args.sms_concurrency}: {level.completed} conversations, "
@@ -410,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         print(machine(args.database_url))
         print(TARGETS)
+        for line in cpu_lines(levels):
+            print(line)
         notes = [
             f"{lv.name} x{lv.concurrency}: {lv.unfinished} session(s) did not end as "
             "the script leads to"

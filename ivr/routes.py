@@ -49,10 +49,16 @@ def _respond(conversation, actions, key: str) -> Response:
         if isinstance(action, SendProcedure):
             procedure = content.procedures[action.procedure]
             to = e164(action.to) if action.to else conversation.person.phone
-            send_sms(app.session, app.settings, conversation.person, to, procedure.sms,
-                     conversation.id, procedure.id)
-    body = render(actions, _urls(conversation.id, conversation.step),
-                  content.phrase("callback"))
+            send_sms(
+                app.session,
+                app.settings,
+                conversation.person,
+                to,
+                procedure.sms,
+                conversation.id,
+                procedure.id,
+            )
+    body = render(actions, _urls(conversation.id, conversation.step), content.phrase("callback"))
     app.store.remember_reply(key, body)
     app.session.commit()
     return _twiml(body)
@@ -79,8 +85,7 @@ def incoming() -> Response:
     return _respond(conversation, actions, key)
 
 
-def _step(event: Input, kind: str, raw: str | None, recording_ref: str | None = None
-          ) -> Response:
+def _step(event: Input, kind: str, raw: str | None, recording_ref: str | None = None) -> Response:
     app = services()
     try:
         conversation_id, step = int(request.args["c"]), int(request.args["s"])
@@ -150,8 +155,9 @@ def status() -> Response:
             duration = int(request.form.get("CallDuration", ""))
         except ValueError:
             duration = None
-        app.store.end_call(conversation, request.form.get("CallStatus", "")[:32], duration,
-                           state.node)
+        app.store.end_call(
+            conversation, request.form.get("CallStatus", "")[:32], duration, state.node
+        )
         app.store.remember_reply(key, "")
         app.session.commit()
     return Response("", status=204)

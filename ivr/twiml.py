@@ -35,19 +35,30 @@ def render(actions: list[Action], url: Callable[[str], str], callback_text: str)
 def _ask(response: VoiceResponse, ask: Ask, url: Callable[[str], str]) -> None:
     if ask.number:
         gather = response.gather(
-            input="dtmf", finish_on_key="#", timeout=NUMBER_TIMEOUT, action=url("key"),
+            input="dtmf",
+            finish_on_key="#",
+            timeout=NUMBER_TIMEOUT,
+            action=url("key"),
             method="POST",
         )
         gather.say(ask.text, language=LANGUAGE)
     else:
         gather = response.gather(
-            input="dtmf", num_digits=1, timeout=KEY_TIMEOUT, action=url("key"), method="POST",
+            input="dtmf",
+            num_digits=1,
+            timeout=KEY_TIMEOUT,
+            action=url("key"),
+            method="POST",
         )
         gather.say(ask.text, language=LANGUAGE)
         # No key: a short recording after a beep for a spoken answer; a key ends it too.
         response.record(
-            action=url("record"), method="POST", max_length=RECORD_SECONDS,
-            timeout=RECORD_SILENCE, play_beep=True, finish_on_key="0123456789*#",
+            action=url("record"),
+            method="POST",
+            max_length=RECORD_SECONDS,
+            timeout=RECORD_SILENCE,
+            play_beep=True,
+            finish_on_key="0123456789*#",
         )
     # Nothing pressed and nothing recorded: Twilio carries on to the next verb.
     response.redirect(url("silence"), method="POST")

@@ -112,8 +112,10 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         messages = Store(session).outbox(args.limit)
     for message in reversed(messages):
         when = message.created_at.strftime("%Y-%m-%d %H:%M")
-        print(f"#{message.id} {when} to {mask(message.to)} [{message.transport}, "
-              f"{message.status}, {message.segments} SMS {message.encoding}]")
+        print(
+            f"#{message.id} {when} to {mask(message.to)} [{message.transport}, "
+            f"{message.status}, {message.segments} SMS {message.encoding}]"
+        )
         print("   " + message.body.replace("\n", "\n   "))
     if not messages:
         print("The outbox is empty.")
@@ -138,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     call = sub.add_parser("call", help="simulate a call, as Twilio makes it, and print it")
     call.add_argument("--from", dest="sender", default="+33612345678")
-    call.add_argument("--keys", help="the keys pressed at each question, e.g. 1,2,1 "
-                      "('silence' for none)")
+    call.add_argument(
+        "--keys", help="the keys pressed at each question, e.g. 1,2,1 ('silence' for none)"
+    )
     call.add_argument("--say", nargs="*", help="WAV files said at the next questions")
     call.add_argument("--url", help="a running Relais (default: start one here)")
     call.set_defaults(func=cmd_call)

@@ -22,8 +22,13 @@ def record_actions(store: Store, conversation: Conversation, actions: list[Actio
 
 
 def take_turn(
-    store: Store, engine: Engine, conversation: Conversation, event: Input, kind: str,
-    raw: str | None, recording_ref: str | None = None,
+    store: Store,
+    engine: Engine,
+    conversation: Conversation,
+    event: Input,
+    kind: str,
+    raw: str | None,
+    recording_ref: str | None = None,
 ) -> tuple[State, list[Action]]:
     """Feed one input to the engine, record it and what came back, save the state."""
     before = State.from_dict(conversation.state)
@@ -33,7 +38,11 @@ def take_turn(
     else:
         recognised = state.pending["kind"] if state.pending else None
     store.turn(
-        conversation, kind, before.node, raw=raw, recognised=recognised,
+        conversation,
+        kind,
+        before.node,
+        raw=raw,
+        recognised=recognised,
         confidence=event.confidence if isinstance(event, Words) else None,
         recording_ref=recording_ref,
     )

@@ -30,8 +30,13 @@ def twilio_client(settings: Settings) -> Client:
 
 
 def send_sms(
-    session, settings: Settings, person: Person, to: str, body: str,
-    conversation_id: int | None = None, procedure: str | None = None,
+    session,
+    settings: Settings,
+    person: Person,
+    to: str,
+    body: str,
+    conversation_id: int | None = None,
+    procedure: str | None = None,
 ) -> OutboundMessage | None:
     """Store and send one SMS. None when the person opted out (nothing is sent)."""
     if person.opted_out:
@@ -39,16 +44,24 @@ def send_sms(
     body = to_gsm7(body)
     size = sms_size(body)
     message = OutboundMessage(
-        person_id=person.id, conversation_id=conversation_id, to=to, body=body,
-        encoding=size.encoding, segments=size.segments, transport=settings.sms_transport,
-        procedure=procedure, status="stored" if settings.sms_transport == "outbox" else "queued",
+        person_id=person.id,
+        conversation_id=conversation_id,
+        to=to,
+        body=body,
+        encoding=size.encoding,
+        segments=size.segments,
+        transport=settings.sms_transport,
+        procedure=procedure,
+        status="stored" if settings.sms_transport == "outbox" else "queued",
     )
     session.add(message)
     session.flush()
     if settings.sms_transport == "twilio":
         try:
             sent = twilio_client(settings).messages.create(
-                to=to, from_=settings.from_number, body=body,
+                to=to,
+                from_=settings.from_number,
+                body=body,
                 status_callback=f"{settings.public_url}/sms/status",
             )
             message.provider_id, message.status = sent.sid, sent.status or "queued"

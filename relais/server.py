@@ -47,8 +47,9 @@ class BackgroundServer:
         port = free_port()
         self.url = local_url("127.0.0.1", port)
         self.settings = settings if keep_public_url else settings.replace(public_url=self.url)
-        self.server = create_server(create_app(self.settings), host="127.0.0.1", port=port,
-                                    threads=THREADS)
+        self.server = create_server(
+            create_app(self.settings), host="127.0.0.1", port=port, threads=THREADS
+        )
         self._closing = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()

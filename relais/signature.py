@@ -25,8 +25,7 @@ def twilio_signed(view: Callable) -> Callable:
     def checked(*args, **kwargs):
         signature = request.headers.get("X-Twilio-Signature", "")
         validator = RequestValidator(current_app.config["RELAIS"].auth_token)
-        if not signature or not validator.validate(public_request_url(), request.form,
-                                                   signature):
+        if not signature or not validator.validate(public_request_url(), request.form, signature):
             abort(403)
         return view(*args, **kwargs)
 

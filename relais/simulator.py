@@ -61,7 +61,7 @@ class RecordingServer:
         self.files = files
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 sid = self.path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".wav")
                 path = files.get(sid)
                 if path is None:
@@ -120,10 +120,16 @@ class Call:
 
     def params(self, **extra: str) -> dict[str, str]:
         return {
-            "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": self.sid,
+            "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+            "CallSid": self.sid,
             "CallStatus": "ringing" if self.webhooks == 0 else "in-progress",
-            "Direction": "inbound", "From": self.caller, "Caller": self.caller, "To": self.to,
-            "Called": self.to, **extra,
+            "Direction": "inbound",
+            "From": self.caller,
+            "Caller": self.caller,
+            "To": self.to,
+            "Called": self.to,
+            **extra,
         }
 
     def run(self, answers: Iterable[str] = (), max_webhooks: int | None = None) -> Call:
@@ -183,8 +189,10 @@ class Call:
             numbers = [(n.text or "").strip() for n in verb] or [(verb.text or "").strip()]
             self.transcript.append(Line("twilio", f"appel vers {', '.join(numbers)}"))
             if verb.get("action"):
-                self._next = (verb.get("action"), {"DialCallStatus": self.dial_status,
-                                                   "DialCallDuration": "30"})
+                self._next = (
+                    verb.get("action"),
+                    {"DialCallStatus": self.dial_status, "DialCallDuration": "30"},
+                )
         elif tag == "Hangup":
             self._end("completed")
         elif tag == "Reject":
@@ -230,10 +238,15 @@ class Call:
             path = Path(answer[4:])
             sid, url = self.sim.recordings.add(path)
             self.transcript.append(Line("caller", f"dit {path.name}"))
-            self._next = (verb.get("action"), {
-                "RecordingUrl": url, "RecordingSid": sid,
-                "RecordingDuration": str(_duration(path)), "Digits": "",
-            })
+            self._next = (
+                verb.get("action"),
+                {
+                    "RecordingUrl": url,
+                    "RecordingSid": sid,
+                    "RecordingDuration": str(_duration(path)),
+                    "Digits": "",
+                },
+            )
             return
         self.transcript.append(Line("caller", f"tape {answer}"))
         self._next = (verb.get("action"), {"Digits": answer[:1]})
@@ -242,16 +255,24 @@ class Call:
         if self.ended:
             return
         self.ended, self.status = True, status
-        self.sim.post(self.sim.public_url + "/voice/status", self.params(
-            CallStatus=status, CallDuration=str(self._seconds)))
+        self.sim.post(
+            self.sim.public_url + "/voice/status",
+            self.params(CallStatus=status, CallDuration=str(self._seconds)),
+        )
 
 
 class TwilioSimulator:
     """Sends what Twilio would send to the Relais at `server_url`. `public_url` is the URL
     Twilio believes it calls (what signatures cover), as behind a reverse proxy."""
 
-    def __init__(self, server_url: str, auth_token: str, public_url: str | None = None,
-                 service_number: str = SERVICE_NUMBER, timeout: float = 30):
+    def __init__(
+        self,
+        server_url: str,
+        auth_token: str,
+        public_url: str | None = None,
+        service_number: str = SERVICE_NUMBER,
+        timeout: float = 30,
+    ):
         self.server_url = server_url.rstrip("/")
         self.public_url = (public_url or server_url).rstrip("/")
         self.validator = RequestValidator(auth_token)
@@ -271,34 +292,51 @@ class TwilioSimulator:
             self._recordings.close()
         self.http.close()
 
-    def post(self, url: str, params: dict[str, str],
-             signature: str | None = None) -> requests.Response:
+    def post(
+        self, url: str, params: dict[str, str], signature: str | None = None
+    ) -> requests.Response:
         """A signed form post to a public URL, sent to the server's real address."""
         if signature is None:
             signature = self.validator.compute_signature(url, params)
         target = self.server_url + url.removeprefix(self.public_url)
-        return self.http.post(target, data=params, timeout=self.timeout,
-                              headers={"X-Twilio-Signature": signature})
+        return self.http.post(
+            target, data=params, timeout=self.timeout, headers={"X-Twilio-Signature": signature}
+        )
 
-    def call(self, caller: str, answers: Iterable[str] = (), to: str | None = None,
-             max_webhooks: int | None = None) -> Call:
+    def call(
+        self,
+        caller: str,
+        answers: Iterable[str] = (),
+        to: str | None = None,
+        max_webhooks: int | None = None,
+    ) -> Call:
         return Call(self, caller, to or self.service_number).run(answers, max_webhooks)
 
-    def sms_params(self, sender: str, body: str, to: str | None = None,
-                   message_sid: str | None = None) -> dict[str, str]:
+    def sms_params(
+        self, sender: str, body: str, to: str | None = None, message_sid: str | None = None
+    ) -> dict[str, str]:
         sid = message_sid or _sid("SM")
         return {
-            "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "MessageSid": sid,
-            "SmsSid": sid, "SmsMessageSid": sid, "SmsStatus": "received", "From": sender,
-            "To": to or self.service_number, "Body": body, "NumMedia": "0",
+            "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "SmsMessageSid": sid,
+            "SmsStatus": "received",
+            "From": sender,
+            "To": to or self.service_number,
+            "Body": body,
+            "NumMedia": "0",
             "NumSegments": str(sms_size(body).segments),
         }
 
-    def sms(self, sender: str, body: str, to: str | None = None,
-            message_sid: str | None = None) -> list[str]:
+    def sms(
+        self, sender: str, body: str, to: str | None = None, message_sid: str | None = None
+    ) -> list[str]:
         """Text Relais; the bodies of the messages it answers with."""
-        response = self.post(self.public_url + "/sms",
-                             self.sms_params(sender, body, to, message_sid))
+        response = self.post(
+            self.public_url + "/sms", self.sms_params(sender, body, to, message_sid)
+        )
         response.raise_for_status()
         return message_bodies(response.text)
 

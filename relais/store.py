@@ -60,7 +60,10 @@ class Store:
         self, person: Person, channel: str, state: State, call_sid: str | None = None
     ) -> Conversation:
         conversation = Conversation(
-            person=person, channel=channel, call_sid=call_sid, state=state.to_dict(),
+            person=person,
+            channel=channel,
+            call_sid=call_sid,
+            state=state.to_dict(),
             status=state.status,
         )
         self.session.add(conversation)
@@ -83,8 +86,9 @@ class Store:
         if state.autonomy is not None:
             conversation.person.autonomy = state.autonomy
 
-    def end_call(self, conversation: Conversation, call_status: str, duration: int | None,
-                 node: str) -> None:
+    def end_call(
+        self, conversation: Conversation, call_status: str, duration: int | None, node: str
+    ) -> None:
         """The call status callback: where and how the call ended."""
         conversation.call_status = call_status
         conversation.duration = duration
@@ -95,8 +99,9 @@ class Store:
         conversation.ended_at = conversation.ended_at or now()
         conversation.updated_at = now()
 
-    def turn(self, conversation: Conversation, kind: str, node: str | None = None, **fields
-             ) -> Turn:
+    def turn(
+        self, conversation: Conversation, kind: str, node: str | None = None, **fields
+    ) -> Turn:
         turn = Turn(conversation_id=conversation.id, kind=kind, node=node, **fields)
         self.session.add(turn)
         return turn
@@ -115,6 +120,8 @@ class Store:
         )
 
     def outbox(self, limit: int = 50) -> list[OutboundMessage]:
-        return list(self.session.scalars(
-            select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
-        ))
+        return list(
+            self.session.scalars(
+                select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
+            )
+        )

@@ -22,9 +22,7 @@ HELP_WORDS = frozenset({"aide", "help", "info"})
 
 def clean_body(body: str) -> str:
     """The text without control or invisible characters, cut to what is worth reading."""
-    kept = "".join(
-        " " if unicodedata.category(c)[0] in "CZ" and c not in "\n" else c for c in body
-    )
+    kept = "".join(" " if unicodedata.category(c)[0] in "CZ" and c not in "\n" else c for c in body)
     return re.sub(r"[ \t]+", " ", kept).strip()[:MAX_BODY_READ]
 
 

@@ -24,18 +24,27 @@ from .replies import HELP_WORDS, START_WORDS, STOP_WORDS, clean_body, fit, keywo
 blueprint = Blueprint("sms", __name__)
 
 
-def _reply(person, conversation_id: int | None, key: str,
-           bodies: list[tuple[str, str | None]]) -> Response:
+def _reply(
+    person, conversation_id: int | None, key: str, bodies: list[tuple[str, str | None]]
+) -> Response:
     app = services()
     response = MessagingResponse()
     for body, procedure in bodies:
         response.message(body)
         size = sms_size(body)
-        app.session.add(OutboundMessage(
-            person_id=person.id, conversation_id=conversation_id, to=person.phone, body=body,
-            encoding=size.encoding, segments=size.segments, transport="reply",
-            procedure=procedure, status="replied",
-        ))
+        app.session.add(
+            OutboundMessage(
+                person_id=person.id,
+                conversation_id=conversation_id,
+                to=person.phone,
+                body=body,
+                encoding=size.encoding,
+                segments=size.segments,
+                transport="reply",
+                procedure=procedure,
+                status="replied",
+            )
+        )
     xml = str(response)
     app.store.remember_reply(key, xml)
     app.session.commit()
