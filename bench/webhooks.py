@@ -328,8 +328,9 @@ def cpu_lines(levels: list[Level]) -> list[str]:
 
 
 def server_warnings(log_path: Path, limit: int = 5) -> list[str]:
-    """The server's warnings and errors (waitress's queue depth, tracebacks), counted and
-    the first few quoted, since the data folder holding its log is removed at the end."""
+    """The server's warnings and errors: waitress's queue depth warnings summed up, others
+    counted and the first few quoted (the data folder holding the log is removed at the
+    end)."""
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
     depths = [
         int(line.rsplit(" ", 1)[-1])
@@ -342,14 +343,16 @@ def server_warnings(log_path: Path, limit: int = 5) -> list[str]:
             f"waitress warned {len(depths)} time(s) that requests waited for one of its "
             f"threads (task queue depth up to {max(depths)})"
         )
-    lines = [
+    others = [
         line
         for line in text.splitlines()
-        if any(word in line for word in ("WARNING", "ERROR", "Traceback", "Exception"))
+        if "Task queue depth is" not in line
+        and any(word in line for word in ("WARNING", "ERROR", "Traceback", "Exception"))
     ]
-    if not lines:
-        return []
-    return [f"{len(lines)} warning/error line(s)", *lines[:limit]]
+    if others:
+        summary.append(f"{len(others)} other warning/error line(s), the first ones:")
+        summary += ["  " + line for line in others[:limit]]
+    return summary
 
 
 def database_kind(url: str | None) -> str:
@@ -429,9 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         callers, texters = Numbers("+3361"), Numbers("+3362")
         levels = []
         for n in args.levels:
-            level = run_level(
-                Level("calls", n), url, args.seconds, one_call, callers, process.pid
-            )
+            level = run_level(Level("calls", n), url, args.seconds, one_call, callers, process.pid)
             print(
                 f"  calls x{n}: {level.completed} calls, {len(level.latencies)} webhooks",
                 flush=True,

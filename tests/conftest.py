@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+
+from relais.server import BackgroundServer
+from relais.settings import load_settings
+from relais.simulator import TwilioSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "data" / "mini"
@@ -36,14 +43,6 @@ def mini_dir(tmp_path: Path) -> Path:
 
 
 # -- a real Relais over HTTP, with the Twilio simulator ---------------------------------
-import os  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-
-from sqlalchemy import create_engine, text  # noqa: E402
-
-from relais.server import BackgroundServer  # noqa: E402
-from relais.settings import load_settings  # noqa: E402
-from relais.simulator import TwilioSimulator  # noqa: E402
 
 POSTGRES_URL = os.environ.get("RELAIS_TEST_POSTGRES_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
