@@ -19,6 +19,8 @@ A caller's answers are strings: "1" (a key), "0612345678#" (keys then #), "say:F
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import threading
 import wave
@@ -28,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import requests
 from twilio.request_validator import RequestValidator
@@ -348,3 +351,91 @@ def message_bodies(twiml: str) -> list[str]:
         body = message.find("Body")
         bodies.append(((body.text if body is not None else message.text) or "").strip())
     return bodies
+
+
+class TwilioApi:
+    """A local stand-in for Twilio's REST API (set RELAIS_TWILIO_API_URL to `url`): it
+    accepts Messages requests with Twilio's authentication and parameters, answers as
+    Twilio does, keeps what it was sent, and can send the status callback later."""
+
+    def __init__(self, sim: TwilioSimulator, account_sid: str, auth_token: str):
+        self.sim = sim
+        self.messages: list[dict[str, str]] = []
+        expected = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _json(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                if self.headers.get("Authorization") != expected:
+                    self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    return
+                length = int(self.headers.get("Content-Length", "0"))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                if self.path != f"/2010-04-01/Accounts/{account_sid}/Messages.json":
+                    self._json(404, {"code": 20404, "message": "Not found", "status": 404})
+                    return
+                missing = [name for name in ("To", "From", "Body") if not form.get(name)]
+                if missing:
+                    self._json(
+                        400,
+                        {
+                            "code": 21604,
+                            "status": 400,
+                            "message": f"A '{missing[0]}' parameter is required.",
+                        },
+                    )
+                    return
+                sid = _sid("SM")
+                api.messages.append({"sid": sid, **form})
+                self._json(
+                    201,
+                    {
+                        "sid": sid,
+                        "account_sid": account_sid,
+                        "to": form["To"],
+                        "from": form["From"],
+                        "body": form["Body"],
+                        "status": "queued",
+                        "num_segments": str(sms_size(form["Body"]).segments),
+                        "direction": "outbound-api",
+                        "api_version": "2010-04-01",
+                        "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
+                    },
+                )
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        host, port = self.server.server_address[:2]
+        self.url = f"http://{host}:{port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def report(self, sid: str, status: str) -> requests.Response:
+        """Send the message's status callback, as Twilio does when its status changes."""
+        message = next(m for m in self.messages if m["sid"] == sid)
+        return self.sim.post(
+            message["StatusCallback"],
+            {
+                "AccountSid": ACCOUNT_SID,
+                "MessageSid": sid,
+                "SmsSid": sid,
+                "MessageStatus": status,
+                "SmsStatus": status,
+                "To": message["To"],
+                "From": message["From"],
+                "ApiVersion": "2010-04-01",
+            },
+        )
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

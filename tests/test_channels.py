@@ -254,3 +254,53 @@ def test_unknown_or_mismatched_call_ids_are_refused(relais: Running) -> None:
     other = {**call.params(Digits="1"), "CallSid": "CA" + "9" * 32}
     url = f"{sim.public_url}/voice/key?c={conversation_id}&s=1"
     assert sim.post(url, other).status_code == 404
+
+
+# -- SMS sent through Twilio's REST API (a local stand-in) ---------------------------------
+def test_links_go_through_the_twilio_messages_api_and_its_status_callback(tmp_path) -> None:
+    from relais.simulator import ACCOUNT_SID, TwilioApi
+
+    api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
+    relais = Running(
+        tmp_path / "data",
+        RELAIS_SMS_TRANSPORT="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        RELAIS_FROM_NUMBER="+33700000000",
+        RELAIS_TWILIO_API_URL=api.url,
+    )
+    api.sim = relais.sim
+    try:
+        relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
+        (sent,) = api.messages
+        assert sent["To"] == MOBILE and sent["From"] == "+33700000000"
+        assert sent["Body"] == CONTENT.procedures["impots"].sms
+        assert sent["StatusCallback"] == "http://relais.example.org/sms/status"
+        (row,) = relais.rows("SELECT provider_id, status, transport FROM outbound_messages")
+        assert tuple(row) == (sent["sid"], "queued", "twilio")
+        assert api.report(sent["sid"], "delivered").status_code == 204
+        assert relais.rows("SELECT status FROM outbound_messages")[0][0] == "delivered"
+    finally:
+        relais.close()
+        api.close()
+
+
+def test_a_failing_twilio_api_is_recorded_and_the_call_goes_on(tmp_path) -> None:
+    from relais.simulator import ACCOUNT_SID, TwilioApi
+
+    api = TwilioApi(None, ACCOUNT_SID, "another-token")  # refuses Relais's credentials
+    relais = Running(
+        tmp_path / "data",
+        RELAIS_SMS_TRANSPORT="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        RELAIS_FROM_NUMBER="+33700000000",
+        RELAIS_TWILIO_API_URL=api.url,
+    )
+    try:
+        call = relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
+        assert call.transcript[-1].text == "Merci. Bonne journée. Au revoir."
+        (row,) = relais.rows("SELECT status, error FROM outbound_messages")
+        assert row.status == "failed" and "401" in row.error
+        assert api.messages == []
+    finally:
+        relais.close()
+        api.close()
