@@ -155,9 +155,7 @@ def status() -> Response:
             duration = int(request.form.get("CallDuration", ""))
         except ValueError:
             duration = None
-        app.store.end_call(
-            conversation, request.form.get("CallStatus", "")[:32], duration, state.node
-        )
+        app.store.end_call(conversation, request.form.get("CallStatus", "")[:32], duration)
         app.store.remember_reply(key, "")
         app.session.commit()
     return Response("", status=204)

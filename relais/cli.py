@@ -41,19 +41,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import waitress
+    from dialogues.loader import load_content
 
-    from .app import create_app
-    from .server import THREADS, describe, local_url
+    from .server import describe, local_url, serve
 
     settings = load_settings()
     if not os.environ.get("RELAIS_PUBLIC_URL"):
         settings = settings.replace(public_url=local_url(args.host, args.port))
-    app = create_app(settings)
+    load_content(settings.content_dir)  # broken content stops here, with file and line
     for line in describe(settings):
         print(line, flush=True)
-    print(f"Listening on {local_url(args.host, args.port)}", flush=True)
-    waitress.serve(app, host=args.host, port=args.port, threads=THREADS, ident="relais")
+    print(
+        f"Listening on {local_url(args.host, args.port)} with {args.workers} process(es)",
+        flush=True,
+    )
+    serve(settings, args.host, args.port, args.workers)
     return 0
 
 
@@ -136,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="answer calls and texts (production WSGI server)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (more than 1: gunicorn; default: waitress)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     call = sub.add_parser("call", help="simulate a call, as Twilio makes it, and print it")

@@ -9,16 +9,24 @@ from .models import Conversation
 from .store import Store
 
 
-def record_actions(store: Store, conversation: Conversation, actions: list[Action]) -> None:
+def _action_turns(node: str | None, actions: list[Action]) -> list[dict]:
+    turns = []
     for action in actions:
         if isinstance(action, Ask):
-            store.turn(conversation, "prompt", action.node, raw=action.text)
+            turns.append({"kind": "prompt", "node": action.node, "raw": action.text})
         elif isinstance(action, Say):
-            store.turn(conversation, "prompt", conversation.state.get("node"), raw=action.text)
+            turns.append({"kind": "prompt", "node": node, "raw": action.text})
         elif isinstance(action, SendProcedure):
-            store.turn(conversation, "sent", recognised=action.procedure)
+            turns.append({"kind": "sent", "node": node, "recognised": action.procedure})
         elif isinstance(action, HandOff):
-            store.turn(conversation, "handoff", recognised=action.topic, raw=action.reason)
+            turns.append(
+                {"kind": "handoff", "node": node, "recognised": action.topic, "raw": action.reason}
+            )
+    return turns
+
+
+def record_actions(store: Store, conversation: Conversation, actions: list[Action]) -> None:
+    store.add_turns(conversation.id, _action_turns(conversation.state.get("node"), actions))
 
 
 def take_turn(
@@ -37,15 +45,14 @@ def take_turn(
         recognised = state.node
     else:
         recognised = state.pending["kind"] if state.pending else None
-    store.turn(
-        conversation,
-        kind,
-        before.node,
-        raw=raw,
-        recognised=recognised,
-        confidence=event.confidence if isinstance(event, Words) else None,
-        recording_ref=recording_ref,
-    )
-    store.save(conversation, state)
-    record_actions(store, conversation, actions)
+    received = {
+        "kind": kind,
+        "node": before.node,
+        "raw": raw,
+        "recognised": recognised,
+        "confidence": event.confidence if isinstance(event, Words) else None,
+        "recording_ref": recording_ref,
+    }
+    store.save(conversation, before, state)
+    store.add_turns(conversation.id, [received, *_action_turns(state.node, actions)])
     return state, actions

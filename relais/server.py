@@ -3,12 +3,15 @@ background thread (for `relais call` and `relais sms` without --url)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 
+import waitress
 from waitress.server import create_server
 
 from .app import create_app
+from .db import make_engine, migrate
 from .settings import Settings
 
 THREADS = 8
@@ -31,6 +34,36 @@ def describe(settings: Settings) -> list[str]:
     lines.append("  voice prompts: Twilio's <Say> in French (no pre-rendered audio yet).")
     lines.append("  speech: spoken answers are recorded but not understood yet; keys work.")
     return lines
+
+
+def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    """Serve in the foreground: waitress in one process, or gunicorn with several worker
+    processes (each with its own threads) past one core."""
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued request
+    if workers <= 1:
+        waitress.serve(create_app(settings), host=host, port=port, threads=THREADS, ident="relais")
+        return
+    from gunicorn.app.base import BaseApplication
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)  # once, before the workers start
+    engine.dispose()
+
+    class Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": THREADS,
+                "accesslog": None,
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app(settings)
+
+    Gunicorn().run()
 
 
 def free_port() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,15 @@ from .phones import e164
 
 # An SMS exchange left this long without an answer starts afresh on the next text.
 SMS_CONVERSATION_IDLE = timedelta(hours=24)
+
+
+def outcome(state: State) -> str | None:
+    """How a conversation went, for lists and charts: handoff, sent, ended, hangup."""
+    if state.status == "handoff":
+        return "handoff"
+    if state.sent:
+        return "sent"
+    return None if state.status == ACTIVE else state.status
 
 
 class Store:
@@ -65,53 +74,56 @@ class Store:
             call_sid=call_sid,
             state=state.to_dict(),
             status=state.status,
+            outcome=outcome(state),
         )
         self.session.add(conversation)
         self.session.flush()
         return conversation
 
-    def save(self, conversation: Conversation, state: State) -> None:
+    def save(self, conversation: Conversation, before: State, state: State) -> None:
         """Keep the engine's state, and what is worth knowing of it outside the engine."""
         conversation.state = state.to_dict()
         conversation.step += 1
         conversation.updated_at = now()
-        if state.status != conversation.status:
-            conversation.status = state.status
-            if state.status != ACTIVE:
-                conversation.outcome = conversation.outcome or state.status
-                conversation.end_node = state.node
-                conversation.ended_at = now()
-        if state.sent and conversation.outcome in (None, "ended", "hangup"):
-            conversation.outcome = "sent" if state.status != "handoff" else "handoff"
-        if state.autonomy is not None:
-            conversation.person.autonomy = state.autonomy
+        conversation.status = state.status
+        conversation.outcome = outcome(state)
+        if state.status != ACTIVE and before.status == ACTIVE:
+            conversation.end_node = state.node
+            conversation.ended_at = now()
+        if state.autonomy != before.autonomy:  # remembered for the person's next contact
+            self.session.execute(
+                update(Person)
+                .where(Person.id == conversation.person_id)
+                .values(autonomy=state.autonomy)
+            )
 
-    def end_call(
-        self, conversation: Conversation, call_status: str, duration: int | None, node: str
-    ) -> None:
-        """The call status callback: where and how the call ended."""
+    def end_call(self, conversation: Conversation, call_status: str, duration: int | None) -> None:
+        """What the call status callback says of how the call ended."""
         conversation.call_status = call_status
         conversation.duration = duration
-        if conversation.status == ACTIVE:
-            conversation.status = "hangup"
-            conversation.outcome = conversation.outcome or "hangup"
-            conversation.end_node = node
         conversation.ended_at = conversation.ended_at or now()
         conversation.updated_at = now()
 
-    def turn(
-        self, conversation: Conversation, kind: str, node: str | None = None, **fields
-    ) -> Turn:
-        turn = Turn(conversation_id=conversation.id, kind=kind, node=node, **fields)
-        self.session.add(turn)
-        return turn
+    def add_turns(self, conversation_id: int, turns: list[dict]) -> None:
+        """Record turns in one statement (a webhook records several)."""
+        if turns:
+            fields = ("kind", "node", "raw", "recognised", "confidence", "recording_ref")
+            rows = [
+                {
+                    "conversation_id": conversation_id,
+                    "created_at": now(),
+                    **{f: turn.get(f) for f in fields},
+                }
+                for turn in turns
+            ]
+            self.session.execute(insert(Turn), rows)
 
     # -- webhook replies (each webhook handled once) --------------------------------
     def reply(self, key: str) -> str | None:
         return self.session.scalar(select(WebhookReply.body).where(WebhookReply.key == key))
 
     def remember_reply(self, key: str, body: str) -> None:
-        self.session.add(WebhookReply(key=key, body=body))
+        self.session.execute(insert(WebhookReply).values(key=key, body=body, created_at=now()))
 
     # -- outbound messages ----------------------------------------------------------
     def message(self, provider_id: str) -> OutboundMessage | None:
