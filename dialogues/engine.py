@@ -267,6 +267,45 @@ class Engine:
             return state, self._retry(state, "no_match")
         return state, self._answer(state, answer)
 
+    def voice_prompts(self) -> list[str]:
+        """Every text a call can hear that does not depend on what the caller typed: each
+        question as first asked, re-asked simply and with the offer of a person, the
+        engine's own questions, messages, procedures and fixed phrases (for pre-rendering)."""
+        content, texts = self.content, []
+        for node in content.nodes.values():
+            state = State(content.lang, content.version, "voice", node.id)
+            if node.type == "question":
+                for tries in range(MAX_TRIES):
+                    state.tries = tries
+                    texts.append(self._ask(state, simple=tries > 0).text)
+            elif node.type == "procedure":
+                procedure = content.procedures[node.procedure]
+                for kind in ("autonomy", "no_link", "number"):
+                    state.pending = {"kind": kind}
+                    texts.append(self._ask(state).text)
+                texts.append(procedure.voice)
+                if procedure.phone:
+                    texts.append(
+                        content.phrase(
+                            "phone_line", number=procedure.phone.number, cost=procedure.phone.cost
+                        )
+                    )
+                texts.append(self._place_text(procedure.topic))
+            elif node.text:
+                texts.append(node.text)
+        for target in self._labels:
+            state = State(
+                content.lang,
+                content.version,
+                "voice",
+                content.start,
+                pending={"kind": "confirm", "target": target},
+            )
+            texts.append(self._ask(state).text)
+        fixed = [name for name, text in content.phrases.items() if "{" not in text]
+        texts += [content.phrase(name) for name in fixed]
+        return list(dict.fromkeys(t for t in texts if t))
+
     # -- understanding ----------------------------------------------------------------
     def _interpret(self, state: State, choices: tuple[Choice, ...], event: Input) -> str | None:
         """The goto of the chosen answer ("@name" for a command or an engine answer)."""
@@ -398,7 +437,9 @@ class Engine:
         prompt, choices = self._question(state)
         if simple and state.pending is None:
             prompt = self.content.nodes[state.node].simple
-        if state.tries >= MAX_TRIES - 1:
+        people = person_places(self.content)
+        offers_a_person = any(c.goto == "@human" or c.goto in people for c in choices)
+        if state.tries >= MAX_TRIES - 1 and not offers_a_person:
             choices = (*choices, Choice("0", self.content.phrase("human_label"), (), "@human"))
         text = render_question(self.content, prompt, choices, state.channel)
         node = self.content.nodes[state.node]

@@ -190,7 +190,7 @@ def test_wrong_keys_get_a_simpler_prompt_then_a_person(relais: Running) -> None:
     assert said[1] == "Je n'ai pas compris."
     assert said[2].startswith("Choisissez un sujet. Pour le travail")
     assert said[3] == "Je ne vous entends pas."
-    assert said[4].endswith("Pour parler à quelqu'un, tapez 0.")
+    assert said[4].endswith("Pour parler à quelqu'un, tapez 4.")  # offered once, not twice
     assert said[-1] == "Une personne va vous rappeler bientôt. Merci. Au revoir."
     (outcome,) = relais.rows("SELECT outcome, status FROM conversations")
     assert tuple(outcome) == ("handoff", "handoff")

@@ -180,18 +180,27 @@ def test_human_from_anywhere(engine: Engine, event) -> None:
 # -- re-prompts and escalation --------------------------------------------------------
 def test_wrong_key_then_silence_then_mediator(engine: Engine) -> None:
     state, _ = engine.start("voice")
+    state, _ = engine.step(state, Key("1"))  # "papiers": no choice leads to a person
     state, first = engine.step(state, Key("7"))
     assert first[0] == Say("Je n'ai pas compris.")
-    assert first[1].text == (
-        "Choisissez. Pour les papiers, tapez 1. Pour le travail, tapez 2. "
-        "Pour parler à quelqu'un, tapez 3."
-    )  # the simpler re-prompt
+    assert first[1].text == ("Pour la carte d'identité, tapez 1. Pour le passeport, tapez 2.")
     state, second = engine.step(state, NoInput())
     assert second[0] == Say("Je ne vous entends pas.")
     assert second[1].text.endswith("Pour parler à quelqu'un, tapez 0.")
     state, third = engine.step(state, Text("zzz"))
-    assert third[-1] == HandOff("humain", "La personne n'a pas réussi à répondre au menu.")
+    assert third[-1] == HandOff("identite", "La personne n'a pas réussi à répondre au menu.")
     assert state.status == "handoff"
+
+
+def test_the_simpler_prompt_of_a_menu(engine: Engine) -> None:
+    state, _ = engine.start("voice")
+    state, first = engine.step(state, Key("7"))
+    assert first[1].text == (
+        "Choisissez. Pour les papiers, tapez 1. Pour le travail, tapez 2. "
+        "Pour parler à quelqu'un, tapez 3."
+    )
+    state, second = engine.step(state, Key("7"))  # a person is offered already: not twice
+    assert second[1].text == first[1].text
 
 
 def test_a_good_answer_resets_the_tries(engine: Engine) -> None:
