@@ -1,24 +1,47 @@
 """Webhook latency and throughput of `relais serve`, over real HTTP.
 
-Starts `python -m relais.cli serve` as a subprocess on a free local port (a fresh data
-folder, TWILIO_AUTH_TOKEN=bench-token), waits for GET /healthz, then, for each concurrency
-level N, runs N simulated callers in parallel threads for a fixed time. Each caller makes
-calls in a loop, every call from a new number, with the keys 2, 2, 1, 2 (aides -> impôts ->
-"yes, I can open a link" -> "that's all"), so that each call reaches a procedure, sends its
-SMS and ends. Every webhook request (signed form post, as Twilio sends it) is timed. A last
-level runs N texters, each texting "caf" then "1" from a new number.
+Starts `python -m relais.cli serve --workers N` as a subprocess on a free local port (a
+fresh data folder, TWILIO_AUTH_TOKEN=bench-token), waits for GET /healthz, makes one call
+and one SMS conversation untimed (a fresh server opens its connections), then, for each
+concurrency level N, runs N simulated callers in parallel threads for a fixed time. Each
+caller makes calls in a loop, every call from a new number, with the keys 2, 2, 1, 2
+(aides -> impôts -> "yes, I can open a link" -> "that's all"), so that each call reaches a
+procedure, sends its SMS and ends: 5 call webhooks, then the status callback. Every webhook
+request (signed form post, as Twilio sends it) is timed.
+
+It prints two tables, for the same --concurrency levels:
+
+- "Latency, paced calls": after each call webhook's answer, each caller waits
+  --think-paced seconds (default 1) before its next webhook, as a caller listens to a
+  prompt; that wait is not part of the latency. The callers start spread over that first
+  wait, so that their webhooks do not all arrive together. Real callers listen for several
+  seconds, so N paced callers here send more webhooks than N real calls would. At the end
+  of the level, a call still under way is abandoned at its next wait (it is not counted in
+  "calls"). --think-paced 0 skips this table.
+- "Throughput, saturation": the callers wait --think seconds (default 0: none) between two
+  webhooks, so each level sends as many webhooks as the server answers; a call under way
+  at the end of the level finishes. A last row runs --sms-concurrency texters, each texting
+  "caf" then "1" from a new number, with no wait.
+
+The wait applies to call webhooks only (/voice, /voice/key, ...): not to the status
+callback at the end of a call, which is sent right after the last answer's wait (the caller
+has heard the goodbye), and not to texts.
 
 Run it from the repository root:
 
-    python bench/webhooks.py [--seconds 10] [--concurrency 1,10,50] [--database-url URL]
+    python bench/webhooks.py [--seconds 10] [--concurrency 1,10,50] [--workers 1]
+        [--think-paced 1.0] [--think 0.0] [--sms-concurrency N] [--database-url URL]
 
---database-url sets RELAIS_DATABASE_URL (default: SQLite in the temporary data folder),
-e.g. postgresql://postgres@127.0.0.1/bench_relais (the database must exist; the schema is
+--workers is passed to `relais serve --workers` (1: waitress in one process; more:
+gunicorn with that many worker processes). --database-url sets RELAIS_DATABASE_URL
+(default: SQLite in the temporary data folder), e.g.
+postgresql://postgres@127.0.0.1/bench_relais (the database must exist; the schema is
 migrated at start and the rows the benchmark writes are left there). --sms-concurrency sets
-the number of texters (default: the highest --concurrency level; 0 skips the SMS level).
+the number of texters (default: the highest --concurrency level; 0 skips the SMS row).
 
-The load generator runs on the same machine as the server, so both share its cores. Nothing
-is asserted: the exit status is 0 unless the server could not start.
+The load generator runs on the same machine as the server, so both share its cores; the
+CPU each used is printed, with the load average. Nothing is asserted: the exit status is 0
+unless the server could not start.
 """
 
 from __future__ import annotations
@@ -49,6 +72,7 @@ CALL_KEYS = ("2", "2", "1", "2")  # aides -> impôts -> can open a link -> that'
 SMS_TEXTS = ("caf", "1")
 START_TIMEOUT = 60.0
 TARGETS = "Targets: p99 < 50 ms at 50 concurrent calls; >= 300 webhooks/s"
+NO_THINK_PATHS = ("/voice/status", "/sms")  # webhooks after which a caller does not wait
 
 try:
     import numpy
@@ -65,10 +89,12 @@ class Level:
 
     name: str
     concurrency: int
+    think: float = 0.0  # seconds each caller waits after a call webhook's answer
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     completed: int = 0
     unfinished: int = 0  # calls that ended, but not the way the script leads to
+    abandoned: int = 0  # calls still under way at the end of a paced level, left there
     elapsed: float = 0.0
     server_cpu: float | None = None  # CPU seconds the server used during the level
     bench_cpu: float = 0.0  # CPU seconds this load generator used during the level
@@ -92,13 +118,24 @@ class Level:
             else:
                 self.unfinished += 1
 
+    def abandon(self) -> None:
+        with self.lock:
+            self.abandoned += 1
+
+
+class Abandoned(Exception):
+    """The level ended while a caller was waiting between two webhooks of a call."""
+
 
 class TimedSimulator(TwilioSimulator):
-    """The Twilio simulator, timing each webhook post into a Level."""
+    """The Twilio simulator, timing each webhook post into a Level. After a call webhook's
+    answer (not the status callback, not a text), it waits `level.think` seconds, untimed,
+    as a caller listening to the prompt; `stop` set during that wait abandons the call."""
 
-    def __init__(self, server_url: str, level: Level):
+    def __init__(self, server_url: str, level: Level, stop: threading.Event):
         super().__init__(server_url, AUTH_TOKEN)
         self.level = level
+        self.stop = stop
 
     def post(
         self, url: str, params: dict[str, str], signature: str | None = None
@@ -110,6 +147,9 @@ class TimedSimulator(TwilioSimulator):
             self.level.failure()
             raise
         self.level.record(time.perf_counter() - start, 200 <= response.status_code < 300)
+        think = self.level.think > 0 and not urlsplit(url).path.endswith(NO_THINK_PATHS)
+        if think and self.stop.wait(self.level.think):
+            raise Abandoned
         return response
 
 
@@ -169,24 +209,33 @@ def run_level(
     server_pid: int,
 ) -> Level:
     """`level.concurrency` threads, each running `session` from new numbers until
-    `seconds` have passed (a session under way at the deadline finishes)."""
+    `seconds` have passed. With `level.think`, caller i starts i/N of a wait late (so that
+    the callers' webhooks spread over the wait instead of arriving together), and a call
+    under way at the deadline is abandoned at its next wait; without, it finishes."""
     stop = threading.Event()
     ready = threading.Barrier(level.concurrency + 1)
 
-    def worker() -> None:
-        sim = TimedSimulator(server_url, level)
+    def worker(index: int) -> None:
+        sim = TimedSimulator(server_url, level, stop)
         try:
             ready.wait()
+            if level.think > 0 and stop.wait(level.think * index / level.concurrency):
+                return
             while not stop.is_set():
                 try:
                     finished = session(sim, numbers.next())
                 except requests.RequestException:
                     finished = False
+                except Abandoned:
+                    level.abandon()
+                    break
                 level.done(finished)
         finally:
             sim.close()
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(level.concurrency)]
+    threads = [
+        threading.Thread(target=worker, args=(i,), daemon=True) for i in range(level.concurrency)
+    ]
     for thread in threads:
         thread.start()
     ready.wait()
@@ -206,14 +255,34 @@ def run_level(
 # -- the server ----------------------------------------------------------------------------
 
 
-def cpu(pid: int) -> float | None:
-    """CPU seconds (user + system) a process used so far; None where /proc is missing."""
+def _stat(pid: int) -> tuple[int, float] | None:
+    """A process's parent id and CPU seconds (user + system) so far, from /proc."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+
+
+def cpu(pid: int) -> float | None:
+    """CPU seconds a process and its live descendants (gunicorn's workers) used so far;
+    None where /proc is missing. A worker that exited takes its CPU time with it."""
+    own = _stat(pid)
+    if own is None:
+        return None
+    children: dict[int, list[tuple[int, float]]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _stat(int(entry.name))
+            if stat is not None:
+                children.setdefault(stat[0], []).append((int(entry.name), stat[1]))
+    total, todo = own[1], [pid]
+    while todo:
+        for child, seconds in children.get(todo.pop(), []):
+            total += seconds
+            todo.append(child)
+    return total
 
 
 def free_port() -> int:
@@ -223,7 +292,7 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, port: int, database_url: str | None, log_path: Path
+    data_dir: Path, port: int, database_url: str | None, workers: int, log_path: Path
 ) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(
@@ -244,6 +313,8 @@ def start_server(
         "127.0.0.1",
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
     with log_path.open("wb") as log:
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -273,29 +344,22 @@ def stop_server(process: subprocess.Popen) -> None:
             process.wait()
 
 
-# -- the report ----------------------------------------------------------------------------
+# -- the report ---------------------------------------------------------------------------
+
+
+def label(level: Level) -> str:
+    return str(level.concurrency) if level.name == "calls" else f"{level.concurrency} {level.name}"
 
 
 def table(levels: list[Level]) -> list[str]:
-    header = [
-        "level",
-        "concurrency",
-        "calls completed",
-        "webhooks",
-        "errors",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "webhooks/s",
-    ]
+    header = ["concurrency", "calls", "webhooks", "errors", "p50", "p95", "p99 ms", "webhooks/s"]
     rows = [header]
     for level in levels:
         values = sorted(level.latencies)
         rate = len(values) / level.elapsed if level.elapsed else 0.0
         rows.append(
             [
-                level.name,
-                str(level.concurrency),
+                label(level),
                 str(level.completed),
                 str(len(values)),
                 str(level.errors),
@@ -306,24 +370,32 @@ def table(levels: list[Level]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for n, row in enumerate(rows):
-        cells = [
-            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)
-        ]
-        lines.append("  ".join(cells).rstrip())
+        lines.append("  ".join(cell.rjust(widths[i]) for i, cell in enumerate(row)))
         if n == 0:
             lines.append("  ".join("-" * width for width in widths))
     return lines
 
 
-def cpu_lines(levels: list[Level]) -> list[str]:
+def cpu_lines(title: str, levels: list[Level]) -> list[str]:
     """Where the cores went: the server and the load generator share them."""
     lines = []
     for level in levels:
         server = f"{level.server_cpu:.1f} s" if level.server_cpu is not None else "unknown"
         lines.append(
-            f"CPU {level.name} x{level.concurrency}: server {server}, load generator "
+            f"CPU {title} x{label(level)}: server {server}, load generator "
             f"{level.bench_cpu:.1f} s, in {level.elapsed:.1f} s of wall time"
         )
+    return lines
+
+
+def notes(title: str, levels: list[Level]) -> list[str]:
+    lines = []
+    for level in levels:
+        if level.unfinished:
+            lines.append(
+                f"{title} x{label(level)}: {level.unfinished} session(s) did not end as the "
+                "script leads to"
+            )
     return lines
 
 
@@ -343,11 +415,11 @@ def server_warnings(log_path: Path, limit: int = 5) -> list[str]:
             f"waitress warned {len(depths)} time(s) that requests waited for one of its "
             f"threads (task queue depth up to {max(depths)})"
         )
+    words = ("WARNING", "ERROR", "CRITICAL", "Traceback", "Exception")
     others = [
         line
         for line in text.splitlines()
-        if "Task queue depth is" not in line
-        and any(word in line for word in ("WARNING", "ERROR", "Traceback", "Exception"))
+        if "Task queue depth is" not in line and any(word in line for word in words)
     ]
     if others:
         summary.append(f"{len(others)} other warning/error line(s), the first ones:")
@@ -364,12 +436,29 @@ def database_kind(url: str | None) -> str:
     )
 
 
-def machine(database_url: str | None) -> str:
+def server_kind(workers: int) -> str:
+    if workers <= 1:
+        return "workers 1 (waitress, one process)"
+    return f"workers {workers} (gunicorn, {workers} processes)"
+
+
+def machine(database_url: str | None, workers: int) -> str:
     return (
         f"Machine: {os.cpu_count()} cores, {platform.platform()}, Python "
-        f"{platform.python_version()}, database {database_kind(database_url)} "
-        "(server and load generator on the same cores)"
+        f"{platform.python_version()}, database {database_kind(database_url)}, "
+        f"{server_kind(workers)}; server and load generator on the same cores"
     )
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def seconds_text(value: float) -> str:
+    return f"{value:g} s"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -378,18 +467,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--seconds",
         type=float,
         default=10.0,
-        help="duration of each concurrency level (default: 10)",
+        help="duration of each concurrency level, in both tables (default: 10)",
     )
     parser.add_argument(
         "--concurrency",
         default="1,10,50",
-        help="comma-separated numbers of simultaneous callers (default: 1,10,50)",
+        help="comma-separated numbers of simultaneous callers, in both tables (default: 1,10,50)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="`relais serve --workers` (1: waitress, one process; more: gunicorn; default: 1)",
+    )
+    parser.add_argument(
+        "--think-paced",
+        type=float,
+        default=1.0,
+        help="seconds a caller waits after each call webhook's answer in the paced table "
+        "(default: 1, faster than real callers; 0: no paced table)",
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds a caller waits after each call webhook's answer in the throughput "
+        "table (default: 0, saturation)",
     )
     parser.add_argument(
         "--sms-concurrency",
         type=int,
         default=None,
-        help="simultaneous texters (default: the highest --concurrency; 0: no SMS level)",
+        help="simultaneous texters (default: the highest --concurrency; 0: no SMS row)",
     )
     parser.add_argument(
         "--database-url",
@@ -403,18 +512,62 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--concurrency: not a list of numbers: {args.concurrency!r}")
     if not args.levels or min(args.levels) < 1:
         parser.error("--concurrency: each level must be at least 1")
+    if args.workers < 1:
+        parser.error("--workers: at least 1")
+    if args.think < 0 or args.think_paced < 0:
+        parser.error("--think and --think-paced: 0 or more seconds")
     if args.sms_concurrency is None:
         args.sms_concurrency = max(args.levels)
     return args
 
 
+def run_table(
+    title: str,
+    args: argparse.Namespace,
+    think: float,
+    url: str,
+    callers: Numbers,
+    texters: Numbers | None,
+    server_pid: int,
+) -> list[Level]:
+    """The call levels of one table, each with `think`, then the SMS row if `texters`."""
+    levels = []
+    for n in args.levels:
+        level = run_level(
+            Level("calls", n, think), url, args.seconds, one_call, callers, server_pid
+        )
+        abandoned = f", {level.abandoned} left under way" if level.abandoned else ""
+        print(
+            f"  {title} x{n}: {level.completed} calls{abandoned}, {len(level.latencies)} webhooks",
+            flush=True,
+        )
+        levels.append(level)
+    if texters is not None and args.sms_concurrency > 0:
+        level = run_level(
+            Level("sms", args.sms_concurrency),
+            url,
+            args.seconds,
+            one_texter,
+            texters,
+            server_pid,
+        )
+        print(
+            f"  {title} sms x{args.sms_concurrency}: {level.completed} conversations, "
+            f"{len(level.latencies)} webhooks",
+            flush=True,
+        )
+        levels.append(level)
+    return levels
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    load_before = load_average()
     data_dir = Path(tempfile.mkdtemp(prefix="relais-bench-"))
     log_path = data_dir / "server.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = start_server(data_dir, port, args.database_url, log_path)
+    process = start_server(data_dir, port, args.database_url, args.workers, log_path)
     try:
         if not wait_healthy(url, process, START_TIMEOUT):
             print(
@@ -425,49 +578,57 @@ def main(argv: list[str] | None = None) -> int:
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
             return 1
         print(
-            f"Relais serving at {url} ({database_kind(args.database_url)}); "
-            f"{args.seconds:g} s per level",
+            f"Relais serving at {url}: {database_kind(args.database_url)}, "
+            f"{server_kind(args.workers)}; {args.seconds:g} s per level",
             flush=True,
         )
         callers, texters = Numbers("+3361"), Numbers("+3362")
-        levels = []
-        for n in args.levels:
-            level = run_level(Level("calls", n), url, args.seconds, one_call, callers, process.pid)
-            print(
-                f"  calls x{n}: {level.completed} calls, {len(level.latencies)} webhooks",
-                flush=True,
+        warm_up = TimedSimulator(url, Level("warm-up", 1), threading.Event())
+        try:  # untimed: the first requests of a fresh server open its connections
+            one_call(warm_up, callers.next())
+            one_texter(warm_up, texters.next())
+        except requests.RequestException:
+            pass
+        finally:
+            warm_up.close()
+        tables: list[tuple[str, str, list[Level]]] = []
+        if args.think_paced > 0:
+            paced = run_table("paced", args, args.think_paced, url, callers, None, process.pid)
+            tables.append(
+                (
+                    "paced",
+                    f"Latency, paced calls: each caller waits {seconds_text(args.think_paced)} "
+                    "after each answer before its next webhook\n(faster than real callers, "
+                    "who listen to a prompt for several seconds)",
+                    paced,
+                )
             )
-            levels.append(level)
-        if args.sms_concurrency > 0:
-            level = run_level(
-                Level("sms", args.sms_concurrency),
-                url,
-                args.seconds,
-                one_texter,
-                texters,
-                process.pid,
-            )
-            print(
-                f"  sms x{args.sms_concurrency}: {level.completed} conversations, "
-                f"{len(level.latencies)} webhooks",
-                flush=True,
-            )
-            levels.append(level)
+        saturated = run_table("saturation", args, args.think, url, callers, texters, process.pid)
+        waits = (
+            f"each caller waits {seconds_text(args.think)} after each answer"
+            if args.think > 0
+            else "no wait, each caller sends its next webhook as soon as it has the answer"
+        )
+        tables.append(("saturation", f"Throughput, saturation: {waits}", saturated))
+        load_after = load_average()
+
+        for _, heading, levels in tables:
+            print()
+            print(heading)
+            for line in table(levels):
+                print(line)
         print()
-        for line in table(levels):
-            print(line)
-        print(machine(args.database_url))
+        print(machine(args.database_url, args.workers))
         print(TARGETS)
-        for line in cpu_lines(levels):
-            print(line)
-        notes = [
-            f"{lv.name} x{lv.concurrency}: {lv.unfinished} session(s) did not end as "
-            "the script leads to"
-            for lv in levels
-            if lv.unfinished
-        ]
-        for note in notes:
-            print("Note: " + note)
+        print(f"Load average (1, 5, 15 min): {load_before} before, {load_after} after the run")
+        for title, _, levels in tables:
+            for line in cpu_lines(title, levels):
+                print(line)
+        if any(level.name == "sms" for _, _, levels in tables for level in levels):
+            print("The SMS row: calls = conversations (two texts each, no wait).")
+        for title, _, levels in tables:
+            for note in notes(title, levels):
+                print("Note: " + note)
         if process.poll() is not None:
             print(f"Note: the server exited during the run (status {process.returncode})")
         for line in server_warnings(log_path):
