@@ -124,6 +124,7 @@ class State:
     sms_to: str | None = None  # another number the person typed for the SMS
     status: str = ACTIVE
     sent: list[str] = field(default_factory=list)  # procedures sent, in order
+    understood: str | None = None  # what the last input chose: a node, or "@" + a command
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -244,6 +245,7 @@ class Engine:
         """The next state and actions for one input. `state` is not modified."""
         state = replace(
             state,
+            understood=None,
             history=list(state.history),
             sent=list(state.sent),
             pending=dict(state.pending) if state.pending else None,
@@ -263,9 +265,14 @@ class Engine:
             return state, self._retry(state, "no_input")
         _prompt, choices = self._question(state)
         answer = self._interpret(state, choices, event)
+        state.understood = answer
         if answer is None:
             return state, self._retry(state, "no_match")
         return state, self._answer(state, answer)
+
+    def expected_words(self, state: State) -> tuple[str, ...]:
+        """What may be said at the question `state` waits on (for a speech grammar)."""
+        return self._ask(state).words
 
     def voice_prompts(self) -> list[str]:
         """Every text a call can hear that does not depend on what the caller typed: each
@@ -302,7 +309,11 @@ class Engine:
                 pending={"kind": "confirm", "target": target},
             )
             texts.append(self._ask(state).text)
-        fixed = [name for name, text in content.phrases.items() if "{" not in text]
+        fixed = [
+            name
+            for name, text in content.phrases.items()
+            if "{" not in text and not name.startswith(("sms_", "reason_"))
+        ]
         texts += [content.phrase(name) for name in fixed]
         return list(dict.fromkeys(t for t in texts if t))
 

@@ -32,6 +32,7 @@ from .model import (
     Procedure,
 )
 from .normalise import normalise
+from .pronounce import spelt_out
 from .source import ContentError, LocatedList, LocatedMap, Problem, read_yaml
 
 FILES = ("dialogue.yaml", "procedures.yaml", "places.yaml", "language.yaml")
@@ -214,7 +215,9 @@ class _Checker:
         self.unknown_fields(catalogue, {"procedures"}, "procedures.yaml")
         self.unknown_fields(places_file, {"places"}, "places.yaml")
         self.unknown_fields(
-            language, {"commands", "answers", "phrases", "pronunciations"}, "language.yaml"
+            language,
+            {"commands", "answers", "phrases", "pronunciations", "decoys"},
+            "language.yaml",
         )
         phrases = self.phrases(language)
         commands, answers = self.commands(language)
@@ -239,12 +242,8 @@ class _Checker:
         self.links(nodes, procedures, after)
         if start in nodes and (after in nodes or not after):
             self.reachability(dialogue, nodes, start, after)
-        pronunciations = {
-            str(k): self.text(
-                self.mapping(language, "pronunciations", "language.yaml"), k, "pronunciation"
-            )
-            for k in self.mapping(language, "pronunciations", "language.yaml")
-        }
+        table = self.mapping(language, "pronunciations", "language.yaml")
+        pronunciations = {str(k): self.text(table, k, "pronunciation") for k in table}
         content = Content(
             lang=self.directory.name,
             version=self.version(),
@@ -257,10 +256,12 @@ class _Checker:
             answers=answers,
             phrases=phrases,
             pronunciations=pronunciations,
+            decoys=self.texts(language, "decoys", "language.yaml"),
         )
         if not any(p.severity == "error" for p in self.problems):
             self.sms_menus(content)
             self.clashes(content)
+            self.spelt_out(content, language)
         content.warnings = [p for p in self.problems if p.severity == "warning"]
         return content
 
@@ -571,6 +572,21 @@ class _Checker:
                 # The SMS channel writes plain letters for those that force UCS-2.
                 text = to_gsm7(render_question(content, node.text, node.choices, "sms"))
                 self.check_sms(_at(node), "prompt", text, f"node '{node.id}' (sent by SMS)")
+
+    def spelt_out(self, content: Content, language: LocatedMap) -> None:
+        """Capital words the synthetic voice would spell letter by letter."""
+        from .engine import Engine
+
+        found: set[str] = set()
+        for text in Engine(content).voice_prompts():
+            found.update(spelt_out(text, content.pronunciations))
+        for word in sorted(found):
+            self.warn(
+                language,
+                language.line_of("pronunciations"),
+                f'the voice spells "{word}" letter by letter: say in pronunciations '
+                f'how people say it ("{word}: ..."), even as letters',
+            )
 
     def clashes(self, content: Content) -> None:
         from .engine import catalogue_phrases, person_places, question_phrases, subtree

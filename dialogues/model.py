@@ -90,6 +90,7 @@ class Content:
     answers: dict[str, tuple[str, ...]]  # "yes" and "no": the words of a yes/no answer
     phrases: dict[str, str]
     pronunciations: dict[str, str] = field(default_factory=dict)
+    decoys: tuple[str, ...] = ()  # common words that absorb off-list speech
     warnings: list = field(default_factory=list)
 
     def phrase(self, phrase_name: str, /, **values: str) -> str:

@@ -30,7 +30,7 @@ STOPWORDS = frozenset(
 )
 
 _APOSTROPHES = "'’‘`´ʼ"
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+_NON_WORD = re.compile(r"[\W_]+")  # any script: French, and Korean in the tests
 
 
 def _rules(pairs: list[tuple[str, str]]) -> list[tuple[re.Pattern[str], str]]:

@@ -12,16 +12,34 @@ Twilio sends again for a step already handled gets the same TwiML and changes no
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, request
+import logging
+from collections.abc import Callable
 
-from dialogues.engine import Digits, HangUp, Input, Key, NoInput, SendProcedure, State, Words
+from flask import Blueprint, Response, abort, request
+
+from dialogues.engine import (
+    Action,
+    Digits,
+    HangUp,
+    Input,
+    Key,
+    NoInput,
+    SendProcedure,
+    State,
+    Words,
+)
 from relais.conversations import record_actions, take_turn
+from relais.models import Conversation
 from relais.outbound import send_sms
 from relais.phones import can_receive_sms, e164
 from relais.signature import twilio_signed
 from relais.web import services
+from speech.audio import AudioError
+from speech.recordings import RecordingUnavailable, fetch_recording
 
-from .twiml import render
+from .twiml import CallRendering, render
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint("ivr", __name__)
 
@@ -32,16 +50,27 @@ def _twiml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
-def _urls(conversation_id: int, step: int):
-    base = current_app.config["RELAIS"].public_url
+def _rendering(conversation_id: int, step: int) -> CallRendering:
+    app = services()
+    base = app.settings.public_url
 
     def url(kind: str) -> str:
         return f"{base}/voice/{kind}?c={conversation_id}&s={step}"
 
-    return url
+    def audio(text: str, node: str | None) -> str | None:
+        name = app.speech.audio(text, node)
+        return f"{base}/audio/{name}" if name else None
+
+    return CallRendering(
+        url,
+        audio,
+        app.engine.content.lang,
+        app.speech.listening,
+        app.engine.content.phrase("callback"),
+    )
 
 
-def _respond(conversation, actions, key: str) -> Response:
+def _respond(conversation: Conversation, actions: list[Action], key: str) -> Response:
     """Render the actions, perform their side effects, remember the reply."""
     app = services()
     content = app.engine.content
@@ -58,7 +87,7 @@ def _respond(conversation, actions, key: str) -> Response:
                 conversation.id,
                 procedure.id,
             )
-    body = render(actions, _urls(conversation.id, conversation.step), content.phrase("callback"))
+    body = render(actions, _rendering(conversation.id, conversation.step))
     app.store.remember_reply(key, body)
     app.session.commit()
     return _twiml(body)
@@ -85,7 +114,11 @@ def incoming() -> Response:
     return _respond(conversation, actions, key)
 
 
-def _step(event: Input, kind: str, raw: str | None, recording_ref: str | None = None) -> Response:
+# What a webhook brought, as the engine's input: (input, turn kind, raw value, recording).
+Heard = tuple[Input, str, str | None, str | None]
+
+
+def _step(hear: Callable[[Conversation], Heard]) -> Response:
     app = services()
     try:
         conversation_id, step = int(request.args["c"]), int(request.args["s"])
@@ -100,8 +133,13 @@ def _step(event: Input, kind: str, raw: str | None, recording_ref: str | None = 
         return _twiml(replay)
     if step != conversation.step:
         abort(409)  # a step that was never asked
-    _, actions = take_turn(app.store, app.engine, conversation, event, kind, raw, recording_ref)
+    event, kind, raw, recording = hear(conversation)
+    _, actions = take_turn(app.store, app.engine, conversation, event, kind, raw, recording)
     return _respond(conversation, actions, key)
+
+
+def _fixed(event: Input, kind: str, raw: str | None = None) -> Callable[[Conversation], Heard]:
+    return lambda _conversation: (event, kind, raw, None)
 
 
 def _keys_event(digits: str) -> Input:
@@ -116,27 +154,48 @@ def _keys_event(digits: str) -> Input:
 def key() -> Response:
     digits = request.form.get("Digits", "").strip()[:32]
     if not digits:
-        return _step(NoInput(), "no_input", None)
-    return _step(_keys_event(digits), "key", digits)
+        return _step(_fixed(NoInput(), "no_input"))
+    return _step(_fixed(_keys_event(digits), "key", digits))
 
 
 @blueprint.post("/voice/record")
 @twilio_signed
 def record() -> Response:
     digits = request.form.get("Digits", "").strip()[:32]
-    if digits and digits != "hangup":
-        return _step(_keys_event(digits), "key", digits)
-    recording = request.form.get("RecordingUrl", "")[:MAX_RECORDING_URL]
-    if not recording:
-        return _step(NoInput(), "no_input", None)
-    # Recognition comes with the speech module; until then a recording is a no-match.
-    return _step(Words("", 0.0), "recording", None, recording_ref=recording)
+    if digits and digits != "hangup":  # a key ended the recording
+        return _step(_fixed(_keys_event(digits), "key", digits))
+    url = request.form.get("RecordingUrl", "")[:MAX_RECORDING_URL]
+    if not url:
+        return _step(_fixed(NoInput(), "no_input"))
+    return _step(lambda conversation: _listen(conversation, url))
+
+
+def _listen(conversation: Conversation, url: str) -> Heard:
+    """Fetch the recording, keep it, and recognise it against the question's words. When
+    that fails, the answer counts as not understood: keys still work."""
+    app = services()
+    not_understood: Heard = (Words("", 0.0), "recording", None, url)
+    if not app.speech.listening:
+        return not_understood
+    try:
+        audio = fetch_recording(url, app.settings.account_sid, app.settings.auth_token)
+        folder = app.settings.data_dir / "recordings" / conversation.call_sid
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{conversation.step}.wav"
+        path.write_bytes(audio)
+        expected = app.engine.expected_words(State.from_dict(conversation.state))
+        heard = app.speech.recognise(audio, expected)
+    except (RecordingUnavailable, AudioError) as exc:
+        log.warning("spoken answer not used: %s", exc)
+        return not_understood
+    kept = str(path.relative_to(app.settings.data_dir))
+    return Words(heard.text, heard.confidence), "words", heard.text or None, kept
 
 
 @blueprint.post("/voice/silence")
 @twilio_signed
 def silence() -> Response:
-    return _step(NoInput(), "no_input", None)
+    return _step(_fixed(NoInput(), "no_input"))
 
 
 @blueprint.post("/voice/status")

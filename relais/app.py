@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from dialogues.engine import Engine
 from dialogues.loader import load_content
+from speech.recognition import Recognisers
+from speech.service import Speech
 
 from .db import make_engine, migrate, session_factory
 from .settings import Settings, load_settings
 from .web import close_services
 
 log = logging.getLogger("relais")
+AUDIO_MAX_AGE = 365 * 24 * 3600  # a prompt's file name is the hash of what it says
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -24,10 +27,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     db = make_engine(settings.database_url)
     migrate(db)
 
+    engine = Engine(content)
+    speech = Speech(
+        content,
+        settings.data_dir,
+        settings.content_dir,
+        Recognisers(settings.vosk_model),
+        settings.voice_rate,
+    )
+    if settings.render_prompts:
+        speech.prepare(engine.voice_prompts())
+
     app = Flask(__name__)
     app.config.update(
         RELAIS=settings,
-        RELAIS_ENGINE=Engine(content),
+        RELAIS_ENGINE=engine,
+        RELAIS_SPEECH=speech,
         RELAIS_DB=db,
         RELAIS_SESSIONS=session_factory(db),
         MAX_CONTENT_LENGTH=64 * 1024,  # Twilio's webhooks are small
@@ -39,6 +54,20 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(voice)
     app.register_blueprint(sms)
+
+    @app.get("/audio/<path:name>")
+    def audio(name: str) -> Response:
+        """Voice prompts for Twilio's <Play>: rendered ones, and human recordings."""
+        if name.startswith("human/"):
+            return send_from_directory(
+                speech.human_dir,
+                name.removeprefix("human/"),
+                mimetype="audio/wav",
+                max_age=AUDIO_MAX_AGE,
+            )
+        return send_from_directory(
+            settings.data_dir / "audio", name, mimetype="audio/wav", max_age=AUDIO_MAX_AGE
+        )
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -22,9 +22,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not folders:
         print(f"relais check: no language folder with a dialogue.yaml in {root}", file=sys.stderr)
         return 2
+    settings = load_settings()
     errors = 0
     for folder in folders:
         content, problems = check_content(folder)
+        problems += _speech_problems(content, settings, args.speech)
         for problem in problems:
             print(problem)
         count = sum(p.severity == "error" for p in problems)
@@ -38,6 +40,33 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             print(f"{folder.name}: {count} error(s), {warnings} warning(s)")
     return 1 if errors else 0
+
+
+def _speech_problems(content, settings, required: bool) -> list:
+    """The words the language's speech model does not know: checked whenever a model is
+    installed; with --speech, a missing model or word is an error."""
+    from dialogues.source import Problem
+    from speech.recognition import Recognisers
+    from speech.vocabulary import vocabulary_problems
+
+    if content is None:
+        return []
+    recognisers = Recognisers(settings.vosk_model)
+    if not recognisers.available(content.lang):
+        if not required:
+            return []
+        return [
+            Problem(
+                f"{content.lang}/",
+                1,
+                f"no speech model for '{content.lang}' at "
+                f"{settings.vosk_model(content.lang)}: install one with "
+                f"`relais models install {content.lang}`",
+            )
+        ]
+    return vocabulary_problems(
+        content, recognisers.get(content.lang), "error" if required else "warning"
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -124,6 +153,92 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from speech.models import OFFICIAL, ModelError, download, install, installed
+
+    settings = load_settings()
+    models_dir = settings.data_dir / "models"
+    if args.action == "list":
+        found = installed(models_dir)
+        for lang, folder, size in found:
+            print(f"{lang}  {size / 1e6:7.1f} MB  {folder}")
+        for lang, path in settings.vosk_models.items():
+            print(f"{lang}  (RELAIS_VOSK_MODEL_{lang.upper()})  {path}")
+        if not found and not settings.vosk_models:
+            print("No speech model installed: calls work with keys only.")
+        return 0
+    if not args.lang:
+        print(
+            "relais models install: which language? e.g. `relais models install fr`",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        archive = Path(args.file) if args.file else None
+        if archive is None:
+            url = args.url or OFFICIAL.get(args.lang)
+            if not url:
+                print(
+                    f"No official model known for '{args.lang}': give --url or --file.",
+                    file=sys.stderr,
+                )
+                return 2
+            models_dir.mkdir(parents=True, exist_ok=True)
+            archive = models_dir / f".{args.lang}-download.zip"
+            with tqdm(unit="B", unit_scale=True, desc=f"download {args.lang}") as bar:
+
+                def step(size: int, total: int) -> None:
+                    bar.total = total or None
+                    bar.update(size)
+
+                download(url, archive, step)
+        with tqdm(unit="file", desc=f"unpack {args.lang}") as bar:
+
+            def unpacked(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            where = install(archive, models_dir, args.lang, unpacked)
+    except ModelError as exc:
+        print(f"relais models install: {exc}. Nothing was installed.", file=sys.stderr)
+        return 1
+    finally:
+        if not args.file:
+            (models_dir / f".{args.lang}-download.zip").unlink(missing_ok=True)
+    print(f"The {args.lang} speech model is installed in {where}.")
+    return 0
+
+
+def cmd_prompts(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from dialogues.engine import Engine
+    from dialogues.loader import load_content
+    from speech.voice import PromptCache, Voice, tts_available
+
+    settings = load_settings()
+    if not tts_available():
+        print(
+            "No speech synthesis here (pyttsx3 with espeak-ng): calls use Twilio's <Say>.",
+            file=sys.stderr,
+        )
+        return 1
+    content = load_content(settings.content_dir)
+    cache = PromptCache(
+        settings.data_dir / "audio",
+        Voice(content.lang, settings.voice_rate),
+        content.pronunciations,
+    )
+    texts = Engine(content).voice_prompts()
+    todo = cache.missing(texts)
+    with tqdm(total=len(todo), unit="prompt", desc="render") as bar:
+        cache.render(todo, bar.update)
+    print(f"{len(texts)} prompts, {len(todo)} rendered now, in {cache.directory}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relais", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--content",
         help="content folder (default: RELAIS_CONTENT_DIR or the "
         "content/ folder shipped with Relais)",
+    )
+    check.add_argument(
+        "--speech",
+        action="store_true",
+        help="also require a speech model that knows every answer word",
     )
     check.set_defaults(func=cmd_check)
 
@@ -160,6 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
     sms.add_argument("--url", help="a running Relais (default: start one here)")
     sms.add_argument("text")
     sms.set_defaults(func=cmd_sms)
+
+    models = sub.add_parser("models", help="speech models: install LANG, list")
+    models.add_argument("action", choices=["install", "list"])
+    models.add_argument("lang", nargs="?")
+    source = models.add_mutually_exclusive_group()
+    source.add_argument("--url", help="a model zip to download (default: the official one)")
+    source.add_argument("--file", help="a model zip already on this machine")
+    models.set_defaults(func=cmd_models)
+
+    prompts = sub.add_parser("prompts", help="voice prompts: render the missing ones")
+    prompts.add_argument("action", choices=["render"])
+    prompts.set_defaults(func=cmd_prompts)
 
     outbox = sub.add_parser("outbox", help="list the SMS Relais sent or stored")
     outbox.add_argument("--limit", type=int, default=20)

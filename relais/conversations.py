@@ -41,15 +41,11 @@ def take_turn(
     """Feed one input to the engine, record it and what came back, save the state."""
     before = State.from_dict(conversation.state)
     state, actions = engine.step(before, event)
-    if state.node != before.node:
-        recognised = state.node
-    else:
-        recognised = state.pending["kind"] if state.pending else None
     received = {
         "kind": kind,
         "node": before.node,
         "raw": raw,
-        "recognised": recognised,
+        "recognised": state.understood,
         "confidence": event.confidence if isinstance(event, Words) else None,
         "recording_ref": recording_ref,
     }

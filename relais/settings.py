@@ -24,10 +24,19 @@ class Settings:
     sms_transport: str = "outbox"
     twilio_api_url: str = ""  # base URL of the Twilio REST API (empty: Twilio's own)
     from_number: str = ""  # the service's phone number, sender of outbound SMS
+    language: str = "fr"  # the content language answering calls and texts
+    voice_rate: int = 140  # words a minute of the synthetic voice
+    vosk_models: dict[str, Path] = field(default_factory=dict)  # set by RELAIS_VOSK_MODEL_XX
+    render_prompts: bool = True  # render missing voice prompts in the background at start
     problems: list[str] = field(default_factory=list)
 
     def replace(self, **changes) -> Settings:
         return replace(self, **changes)
+
+    def vosk_model(self, lang: str) -> Path:
+        """Where the speech model of `lang` is: RELAIS_VOSK_MODEL_<LANG>, or the data
+        folder's models/<lang> (where `relais models install` puts it)."""
+        return self.vosk_models.get(lang) or self.data_dir / "models" / lang
 
 
 def _local_auth_token(data_dir: Path) -> str:
@@ -46,7 +55,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     data_dir = Path(env.get("RELAIS_DATA_DIR") or "relais-data").resolve()
     database_url = env.get("RELAIS_DATABASE_URL") or f"sqlite:///{data_dir / 'relais.db'}"
     public_url = (env.get("RELAIS_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
-    content_dir = Path(env.get("RELAIS_CONTENT_DIR") or content_root()) / "fr"
+    language = env.get("RELAIS_LANGUAGE", "fr")
+    content_dir = Path(env.get("RELAIS_CONTENT_DIR") or content_root()) / language
     problems = []
     auth_token = env.get("TWILIO_AUTH_TOKEN", "")
     local = not auth_token
@@ -86,5 +96,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sms_transport=transport,
         twilio_api_url=env.get("RELAIS_TWILIO_API_URL", "").rstrip("/"),
         from_number=env.get("RELAIS_FROM_NUMBER", ""),
+        language=language,
+        voice_rate=int(env.get("RELAIS_VOICE_RATE") or 140),
+        render_prompts=env.get("RELAIS_RENDER_PROMPTS", "1") != "0",
+        vosk_models={
+            key.removeprefix("RELAIS_VOSK_MODEL_").lower(): Path(value)
+            for key, value in env.items()
+            if key.startswith("RELAIS_VOSK_MODEL_") and value
+        },
         problems=problems,
     )

@@ -213,8 +213,8 @@ class Call:
             self._caller_hangs_up()
             return
         if answer.startswith("say:") or answer == "silence":
-            next_is_record = bool(self._verbs) and self._verbs[0].tag == "Record"
-            if answer == "silence" and not next_is_record:
+            # Without a <Record> next, nothing hears it: the answer is gone.
+            if not (self._verbs and self._verbs[0].tag == "Record"):
                 self.answers.popleft()
             if verb.get("actionOnEmptyResult") == "true":
                 self._next = (verb.get("action"), {"Digits": ""})

@@ -9,6 +9,7 @@ from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from dialogues.engine import Engine
+from speech.service import Speech
 
 from .settings import Settings
 from .store import Store
@@ -18,6 +19,7 @@ from .store import Store
 class Services:
     settings: Settings
     engine: Engine
+    speech: Speech
     session: Session
     store: Store
 
@@ -28,6 +30,7 @@ def services() -> Services:
         g.relais = Services(
             settings=current_app.config["RELAIS"],
             engine=current_app.config["RELAIS_ENGINE"],
+            speech=current_app.config["RELAIS_SPEECH"],
             session=session,
             store=Store(session),
         )

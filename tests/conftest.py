@@ -69,6 +69,7 @@ class Running:
                 "RELAIS_DATA_DIR": str(data_dir),
                 "RELAIS_DATABASE_URL": database_url(db_kind, data_dir),
                 "RELAIS_PUBLIC_URL": "http://relais.example.org",
+                "RELAIS_RENDER_PROMPTS": "0",
                 "TWILIO_AUTH_TOKEN": "test-auth-token",
                 **env,
             }

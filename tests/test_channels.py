@@ -196,18 +196,14 @@ def test_wrong_keys_get_a_simpler_prompt_then_a_person(relais: Running) -> None:
     assert tuple(outcome) == ("handoff", "handoff")
 
 
-def test_a_spoken_answer_is_stored_and_treated_as_not_understood(relais: Running, tmp_path) -> None:
-    import wave
-
-    path = tmp_path / "answer.wav"
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1), wav.setsampwidth(1), wav.setframerate(8000)
-        wav.writeframes(b"\xff" * 8000)
-    call = relais.sim.call(MOBILE, [f"say:{path}", "hangup"])
+def test_without_a_speech_model_a_call_never_records_an_answer(relais: Running) -> None:
+    sim = relais.sim
+    params = {"CallSid": "CA" + "3" * 32, "From": MOBILE, "To": sim.service_number}
+    twiml = sim.post(sim.public_url + "/voice", params).text
+    assert "<Gather" in twiml and "<Record" not in twiml
+    call = relais.sim.call(MOBILE, ["say:/nonexistent.wav", "hangup"])
     said = [line.text for line in call.transcript if line.who == "relais"]
-    assert said[1] == "Je n'ai pas compris."
-    (turn,) = relais.rows("SELECT recording_ref, kind FROM turns WHERE kind = 'recording'")
-    assert "/Recordings/RE" in turn.recording_ref
+    assert said[1] == "Je ne vous entends pas."  # speaking is silence when nobody listens
 
 
 def test_a_landline_caller_types_a_mobile_number(relais: Running) -> None:

@@ -104,7 +104,8 @@ def test_procedure_with_its_own_next_and_end_node(engine: Engine) -> None:
     assert SendProcedure("ft_inscription") in actions
     assert actions[-2:] == [Say("Au revoir."), End("completed")]
     assert state.status == "ended"
-    assert engine.step(state, Key("1")) == (state, [])  # an ended dialogue stays ended
+    after, actions = engine.step(state, Key("1"))  # an ended dialogue stays ended
+    assert actions == [] and (after.node, after.status) == ("fin", "ended")
 
 
 def test_handoff_node(engine: Engine) -> None:

@@ -1,0 +1,2 @@
+"""Offline speech: Vosk recognition of spoken answers, pyttsx3 voice prompts, audio
+decoding and resampling, model install."""

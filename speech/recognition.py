@@ -1,0 +1,137 @@
+"""Recognising a short spoken answer with Vosk, offline, against a grammar.
+
+A model is loaded once per process and shared; each utterance gets its own recogniser,
+created in the thread that uses it. The grammar is the question's expected words and the
+global commands, dumped with ensure_ascii=False (Vosk silently drops escaped words as out
+of vocabulary). A word the model does not know can never be recognised (see
+`missing_words` and `relais check --speech`).
+
+Vosk rejects off-list speech poorly: a grammar always yields its closest entry, often with
+a high confidence. So an answer is checked a second time against only the candidate and a
+few decoy words (common words of the language that absorb off-list speech); if a decoy wins,
+the answer is not understood. The confidence then decides, in the engine, between
+accepting, asking "did you say ...?" and not understood.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import vosk
+
+from .audio import decode, pcm16, resample
+
+vosk.SetLogLevel(-1)
+
+UNKNOWN = "[unk]"
+_NOT_A_WORD = re.compile(r"[^\w'’-]+")
+
+
+@dataclass(frozen=True)
+class Recognition:
+    text: str  # the answer understood ("" for none)
+    confidence: float  # 0 to 1
+    words: tuple[tuple[str, float], ...] = ()  # each word with its confidence
+    alternatives: tuple[str, ...] = ()  # what else the grammar's first pass heard
+
+    @property
+    def understood(self) -> bool:
+        return bool(self.text)
+
+
+def grammar_phrases(phrases: Iterable[str]) -> list[str]:
+    """Phrases as a Vosk grammar wants them: lower case, words separated by one space."""
+    out = []
+    for phrase in phrases:
+        words = _NOT_A_WORD.sub(" ", phrase.lower().replace("’", "'")).split()
+        if words and " ".join(words) not in out:
+            out.append(" ".join(words))
+    return out
+
+
+def model_rate(model_path: Path) -> int:
+    conf = model_path / "conf" / "mfcc.conf"
+    if conf.is_file():
+        found = re.search(r"--sample-frequency=(\d+)", conf.read_text())
+        if found:
+            return int(found.group(1))
+    return 16000
+
+
+class Recogniser:
+    """One Vosk model, loaded once, shared by every thread."""
+
+    def __init__(self, model_path: Path):
+        self.path = Path(model_path)
+        if not (self.path / "am").is_dir() or not (self.path / "conf").is_dir():
+            raise FileNotFoundError(f"no Vosk model in {self.path} (am/ and conf/ expected)")
+        self.model = vosk.Model(str(self.path))  # a path, never a language to download
+        self.rate = model_rate(self.path)
+        self.knows_unknown = self.knows(UNKNOWN)
+
+    def knows(self, word: str) -> bool:
+        return self.model.vosk_model_find_word(word) >= 0
+
+    def missing_words(self, phrases: Iterable[str]) -> list[str]:
+        """The words of `phrases` the model does not know (never recognised)."""
+        missing = []
+        for phrase in grammar_phrases(phrases):
+            missing += [w for w in phrase.split() if not self.knows(w) and w not in missing]
+        return missing
+
+    def _decode(self, pcm: bytes, phrases: Sequence[str]) -> list[tuple[str, float]]:
+        grammar = list(phrases) + ([UNKNOWN] if self.knows_unknown else [])
+        recogniser = vosk.KaldiRecognizer(
+            self.model, self.rate, json.dumps(grammar, ensure_ascii=False)
+        )
+        recogniser.SetWords(True)
+        recogniser.AcceptWaveform(pcm)
+        result = json.loads(recogniser.FinalResult())
+        return [
+            (w["word"], float(w["conf"])) for w in result.get("result", []) if w["word"] != UNKNOWN
+        ]
+
+    def recognise(
+        self, audio: bytes, expected: Iterable[str], decoys: Iterable[str] = ()
+    ) -> Recognition:
+        """The expected phrase said in `audio` (a WAV), if any. The grammar also holds the
+        decoys: hearing one of them, or several phrases at once, is not understanding."""
+        samples, rate = decode(audio)
+        pcm = pcm16(resample(samples, rate, self.rate))
+        phrases = [p for p in grammar_phrases(expected) if not self.missing_words([p])]
+        if not phrases:
+            return Recognition("", 0.0)
+        decoys = [
+            d for d in grammar_phrases(decoys) if d not in phrases and not self.missing_words([d])
+        ]
+        words = self._decode(pcm, phrases + decoys)
+        heard = " ".join(w for w, _ in words)
+        if heard not in phrases:  # nothing, a decoy, or several answers at once
+            return Recognition("", 0.0, tuple(words), (heard,) if heard else ())
+        return Recognition(heard, min(c for _, c in words), tuple(words), (heard,))
+
+
+class Recognisers:
+    """The recogniser of each language, loaded on first use (or in advance) and kept."""
+
+    def __init__(self, path_for: Callable[[str], Path]):
+        self.path_for = path_for
+        self._loaded: dict[str, Recogniser | None] = {}
+        self._lock = threading.Lock()
+
+    def available(self, lang: str) -> bool:
+        path = self.path_for(lang)
+        return (path / "am").is_dir() and (path / "conf").is_dir()
+
+    def get(self, lang: str) -> Recogniser | None:
+        with self._lock:
+            if lang not in self._loaded:
+                self._loaded[lang] = (
+                    Recogniser(self.path_for(lang)) if self.available(lang) else None
+                )
+            return self._loaded[lang]

@@ -1,0 +1,43 @@
+"""Fetching a call recording from Twilio: credentials, short timeouts, a few retries (the
+file may appear a moment after the webhook), a bounded size."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+MAX_BYTES = 2 * 1024 * 1024  # a spoken answer of a few seconds is far smaller
+TRIES = 4
+WAIT = 0.3  # seconds before the second try, doubling after
+
+
+class RecordingUnavailable(Exception):
+    pass
+
+
+def fetch_recording(
+    url: str, account_sid: str, auth_token: str, session: requests.Session | None = None
+) -> bytes:
+    http = session or requests
+    auth = (account_sid, auth_token) if account_sid else None
+    wait, last = WAIT, ""
+    for attempt in range(TRIES):
+        if attempt:
+            time.sleep(wait)
+            wait *= 2
+        try:
+            with http.get(url, auth=auth, timeout=(2, 5), stream=True) as response:
+                if response.status_code == 404:  # not there yet
+                    last = "404"
+                    continue
+                response.raise_for_status()
+                data = bytearray()
+                for chunk in response.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) > MAX_BYTES:
+                        raise RecordingUnavailable(f"recording larger than {MAX_BYTES} bytes")
+                return bytes(data)
+        except requests.RequestException as exc:
+            last = str(exc)
+    raise RecordingUnavailable(f"recording not available after {TRIES} tries ({last})")

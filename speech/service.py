@@ -1,0 +1,73 @@
+"""What the voice channel asks of speech: is anyone listening in this language, what did
+the caller say, and is there audio for this prompt."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from dialogues.model import Content
+
+from .recognition import Recognisers, Recognition
+from .voice import PromptCache, Voice, tts_available
+
+log = logging.getLogger(__name__)
+
+
+class Speech:
+    def __init__(
+        self,
+        content: Content,
+        data_dir: Path,
+        content_dir: Path,
+        recognisers: Recognisers,
+        voice_rate: int,
+    ):
+        self.lang = content.lang
+        self.decoys = content.decoys
+        self.recognisers = recognisers
+        self.human_dir = content_dir / "audio"
+        self.cache = (
+            PromptCache(data_dir / "audio", Voice(content.lang, voice_rate), content.pronunciations)
+            if tts_available()
+            else None
+        )
+
+    @property
+    def listening(self) -> bool:
+        """A speech model is installed for the content's language."""
+        return self.recognisers.available(self.lang)
+
+    def recognise(self, audio: bytes, expected: Iterable[str]) -> Recognition:
+        recogniser = self.recognisers.get(self.lang)
+        if recogniser is None:
+            return Recognition("", 0.0)
+        return recogniser.recognise(audio, expected, self.decoys)
+
+    def audio(self, text: str, node: str | None = None) -> str | None:
+        """The path under /audio/ of a recording of this prompt: a human recording of the
+        node (content/<lang>/audio/<node>.wav) wins over the synthetic voice."""
+        if node and (self.human_dir / f"{node}.wav").is_file():
+            return f"human/{node}.wav"
+        if self.cache and self.cache.has(text):
+            return self.cache.name(text)
+        return None
+
+    def prepare(self, texts: Iterable[str]) -> threading.Thread:
+        """In the background: load the speech model and render the prompts not rendered
+        yet (until then, calls hear Twilio's <Say>)."""
+        texts = list(texts)
+
+        def work() -> None:
+            try:
+                self.recognisers.get(self.lang)
+                if self.cache:
+                    self.cache.render(texts)
+            except Exception:  # a call still works with <Say> and keys
+                log.exception("preparing speech failed")
+
+        thread = threading.Thread(target=work, daemon=True, name="speech-prepare")
+        thread.start()
+        return thread
