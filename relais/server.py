@@ -10,6 +10,9 @@ import threading
 import waitress
 from waitress.server import create_server
 
+from speech.recognition import Recognisers
+from speech.voice import tts_available
+
 from .app import create_app
 from .db import make_engine, migrate
 from .settings import Settings
@@ -31,8 +34,24 @@ def describe(settings: Settings) -> list[str]:
         f"  SMS transport   {settings.sms_transport}",
     ]
     lines += [f"  note: {problem}" for problem in settings.problems]
-    lines.append("  voice prompts: Twilio's <Say> in French (no pre-rendered audio yet).")
-    lines.append("  speech: spoken answers are recorded but not understood yet; keys work.")
+    if tts_available():
+        lines.append(
+            f"  voice prompts: espeak-ng through pyttsx3 at {settings.voice_rate} "
+            "words a minute, rendered in the background; <Say> until then."
+        )
+    else:
+        lines.append(
+            "  WARNING: no speech synthesis (pyttsx3 with espeak-ng): callers hear "
+            "Twilio's <Say> voice."
+        )
+    model = settings.vosk_model(settings.language)
+    if Recognisers(settings.vosk_model).available(settings.language):
+        lines.append(f"  speech recognition: the Vosk model in {model}; callers may speak.")
+    else:
+        lines.append(
+            f"  speech recognition: no model in {model}: callers answer with keys "
+            f"only (`relais models install {settings.language}`)."
+        )
     return lines
 
 

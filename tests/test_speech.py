@@ -257,3 +257,82 @@ def test_a_corrupt_zip_fails_clearly_and_installs_nothing(
     not_a_zip.write_text("hello")
     assert relais_main(["models", "install", "ko", "--file", str(not_a_zip)]) == 1
     assert "not a readable zip" in capsys.readouterr().err
+
+
+# -- voice prompts ---------------------------------------------------------------------
+def test_phone_numbers_are_read_in_pairs_and_acronyms_as_the_table_says() -> None:
+    from dialogues.pronounce import spelt_out, spoken
+
+    table = {"CAF": "caf", "RSA": "R S A"}
+    assert (
+        spoken("Appelez le 3949 ou le 0 809 401 401.", table)
+        == "Appelez le 39 49 ou le 08 09 40 14 01."
+    )
+    assert spoken("La CAF verse le RSA. CAFE.", table) == "La caf verse le R S A. CAFE."
+    assert spelt_out("La CAF et la MDPH, tapez 1.", table) == ["MDPH"]
+
+
+def test_prompts_are_rendered_at_start_served_and_played(tmp_path: Path) -> None:
+    import time
+    import wave
+
+    relais = Running(
+        tmp_path / "data",
+        RELAIS_CONTENT_DIR=str(KOREAN.parent),
+        RELAIS_LANGUAGE="ko",
+        RELAIS_RENDER_PROMPTS="1",
+    )
+    try:
+        audio_dir = relais.settings.data_dir / "audio"
+        from dialogues.engine import Engine
+
+        prompts = Engine(load_content(KOREAN)).voice_prompts()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(audio_dir.glob("*.wav"))) < len(prompts):
+            time.sleep(0.2)
+        files = sorted(audio_dir.glob("*.wav"))
+        assert len(files) == len(prompts)
+        with wave.open(str(files[0])) as wav:
+            assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        sim = relais.sim
+        twiml = sim.post(
+            sim.public_url + "/voice", {"CallSid": "CA" + "4" * 32, "From": "+33612345678"}
+        ).text
+        assert "<Play>http://relais.example.org/audio/" in twiml and "<Say" not in twiml
+        name = twiml.split("/audio/")[1].split("<")[0]
+        served = sim.http.get(f"{sim.server_url}/audio/{name}")
+        assert served.status_code == 200 and served.content == (audio_dir / name).read_bytes()
+        assert "max-age=31536000" in served.headers["Cache-Control"]
+        assert sim.http.get(f"{sim.server_url}/audio/../relais.db").status_code == 404
+    finally:
+        relais.close()
+
+
+def test_a_human_recording_of_a_question_wins(tmp_path: Path) -> None:
+    import shutil
+
+    content_root = tmp_path / "content"
+    shutil.copytree(KOREAN, content_root / "ko")
+    (content_root / "ko" / "audio").mkdir()
+    recorded = content_root / "ko" / "audio" / "menu.wav"
+    recorded.write_bytes(through_phone_line(*decode(_tone())))
+    relais = Running(tmp_path / "data", RELAIS_CONTENT_DIR=str(content_root), RELAIS_LANGUAGE="ko")
+    try:
+        sim = relais.sim
+        twiml = sim.post(
+            sim.public_url + "/voice", {"CallSid": "CA" + "5" * 32, "From": "+33612345678"}
+        ).text
+        assert "<Play>http://relais.example.org/audio/human/menu.wav</Play>" in twiml
+        served = sim.http.get(f"{sim.server_url}/audio/human/menu.wav")
+        assert served.content == recorded.read_bytes()
+    finally:
+        relais.close()
+
+
+def _tone() -> bytes:
+    import numpy as np
+
+    from speech.audio import wav_bytes
+
+    t = np.arange(8000) / 8000
+    return wav_bytes((0.3 * np.sin(2 * np.pi * 440 * t)).astype("float32"), 8000)
