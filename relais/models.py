@@ -111,6 +111,51 @@ class OutboundMessage(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
+class Mediator(Base):
+    """A person who takes calls: mediator, France Services agent, social worker."""
+
+    __tablename__ = "mediators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    topics: Mapped[list] = mapped_column(JSON, default=list)  # empty: every topic
+    languages: Mapped[list] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    pin_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class CallbackRequest(Base):
+    """A person waiting for a mediator to call back."""
+
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), nullable=True
+    )
+    topic: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # higher first
+    # nouveau, en_cours, rappele, injoignable, clos
+    status: Mapped[str] = mapped_column(String(16), default="nouveau")
+    taken_by: Mapped[int | None] = mapped_column(
+        ForeignKey("mediators.id", ondelete="SET NULL"), nullable=True
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+    voicemail_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    voicemail_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+    person: Mapped[Person] = relationship()
+    conversation: Mapped[Conversation | None] = relationship()
+
+
 class WebhookReply(Base):
     """The answer given to one webhook, so that a webhook Twilio sends again (same
     MessageSid, same call step) gets the same answer and is processed once."""
@@ -124,4 +169,3 @@ class WebhookReply(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
-__all__ = ["JSON", "Base", "Conversation", "OutboundMessage", "Person", "Turn", "WebhookReply"]

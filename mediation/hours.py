@@ -1,0 +1,90 @@
+"""Opening hours of the mediators (Europe/Paris): a weekly pattern and closed days.
+
+RELAIS_OPENING_HOURS reads like "mon-fri 09:00-12:30,13:30-17:00; sat 09:00-12:00" and
+RELAIS_CLOSED_DAYS like "2026-12-25,2027-01-01".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+DEFAULT_HOURS = "mon-fri 09:00-12:30,13:30-17:00"
+
+
+class HoursError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    week: tuple[tuple[tuple[time, time], ...], ...]  # per weekday, monday first
+    closed: frozenset[date] = frozenset()
+
+    @classmethod
+    def parse(cls, spec: str = DEFAULT_HOURS, closed: str = "") -> OpeningHours:
+        week: list[list[tuple[time, time]]] = [[] for _ in DAYS]
+        for part in filter(None, (p.strip() for p in spec.split(";"))):
+            found = re.fullmatch(r"([a-z]{3})(?:-([a-z]{3}))?\s+(.+)", part.lower())
+            if not found or found.group(1) not in DAYS or (found.group(2) or "mon") not in DAYS:
+                raise HoursError(f"opening hours: cannot read {part!r} "
+                                 "(write e.g. 'mon-fri 09:00-17:00')")
+            first = DAYS.index(found.group(1))
+            last = DAYS.index(found.group(2)) if found.group(2) else first
+            for span in found.group(3).split(","):
+                times = re.fullmatch(r"\s*(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})\s*", span)
+                if not times:
+                    raise HoursError(f"opening hours: cannot read the hours {span!r}")
+                h1, m1, h2, m2 = map(int, times.groups())
+                start, end = time(h1, m1), time(h2, m2)
+                if end <= start:
+                    raise HoursError(f"opening hours: {span!r} ends before it starts")
+                for day in range(first, last + 1):
+                    week[day].append((start, end))
+        try:
+            days = frozenset(date.fromisoformat(d.strip()) for d in closed.split(",")
+                             if d.strip())
+        except ValueError as exc:
+            raise HoursError(f"closed days: {exc}") from None
+        return cls(tuple(tuple(sorted(spans)) for spans in week), days)
+
+    def is_open(self, at: datetime) -> bool:
+        local = at.astimezone(PARIS)
+        if local.date() in self.closed:
+            return False
+        return any(start <= local.time() < end for start, end in self.week[local.weekday()])
+
+    def next_opening(self, at: datetime) -> datetime | None:
+        """The next time the mediators are there (now, if open), within two weeks."""
+        local = at.astimezone(PARIS)
+        if self.is_open(local):
+            return local
+        for offset in range(15):
+            day = local.date() + timedelta(days=offset)
+            if day in self.closed:
+                continue
+            for start, _end in self.week[day.weekday()]:
+                opening = datetime.combine(day, start, PARIS)
+                if opening > local:
+                    return opening
+        return None
+
+    def when_fr(self, at: datetime) -> str:
+        """When a person will be called back, in plain French."""
+        opening = self.next_opening(at)
+        local = at.astimezone(PARIS)
+        if opening is None:
+            return "dès que possible"
+        if opening == local:
+            return "aujourd'hui"
+        hour = f"{opening.hour} heures" + (f" {opening.minute}" if opening.minute else "")
+        if opening.date() == local.date():
+            return f"aujourd'hui à partir de {hour}"
+        if opening.date() == local.date() + timedelta(days=1):
+            return f"demain à partir de {hour}"
+        return f"{DAY_NAMES_FR[opening.weekday()]} à partir de {hour}"
