@@ -399,11 +399,17 @@ class Engine:
         labels: dict[str, str] = {}
         for node in self.content.nodes.values():
             for choice in node.choices:
-                labels.setdefault(choice.goto, choice.label)
+                if choice.label:
+                    labels.setdefault(choice.goto, choice.label)
         for node in self.content.nodes.values():
             if node.procedure in self.content.procedures:
                 labels.setdefault(node.id, self.content.procedures[node.procedure].title)
         return labels
+
+    def label(self, target: str) -> str:
+        """How the content names a place: the label of a choice leading there, or the
+        procedure's title."""
+        return self._labels.get(target, target)
 
     def _ask_which(self, state: State, result: MatchResult) -> str:
         state.pending = {"kind": "which", "targets": list(result.targets), "back": state.pending}

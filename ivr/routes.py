@@ -37,6 +37,7 @@ from relais.web import services
 from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording
 
+from .handoff import hand_off
 from .twiml import CallRendering, render
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def _rendering(conversation_id: int, step: int) -> CallRendering:
         audio,
         app.engine.content.lang,
         app.speech.listening,
-        app.engine.content.phrase("callback"),
+        lambda response, action, how: hand_off(response, action, how, conversation_id),
     )
 
 

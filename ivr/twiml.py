@@ -24,10 +24,11 @@ class CallRendering:
     audio: Callable[[str, str | None], str | None]  # a prompt's audio URL, if rendered
     lang: str
     listening: bool  # a speech model can understand a spoken answer
-    callback_text: str  # what a caller hears when handed to a person (for now: a callback)
+    # Dial a mediator, or take a callback request: (response, the hand-off, this rendering).
+    hand_off: Callable[[VoiceResponse, HandOff, CallRendering], None]
 
 
-def _speak(
+def speak(
     verb: VoiceResponse | Gather, text: str, how: CallRendering, node: str | None = None
 ) -> None:
     audio = how.audio(text, node)
@@ -41,12 +42,11 @@ def render(actions: list[Action], how: CallRendering) -> str:
     response = VoiceResponse()
     for action in actions:
         if isinstance(action, Say):
-            _speak(response, action.text, how)
+            speak(response, action.text, how)
         elif isinstance(action, Ask):
             _ask(response, action, how)
         elif isinstance(action, HandOff):
-            _speak(response, how.callback_text, how)
-            response.hangup()
+            how.hand_off(response, action, how)
         elif isinstance(action, End):
             response.hangup()
     return str(response)
@@ -61,12 +61,12 @@ def _ask(response: VoiceResponse, ask: Ask, how: CallRendering) -> None:
             action=how.url("key"),
             method="POST",
         )
-        _speak(gather, ask.text, how)
+        speak(gather, ask.text, how)
     else:
         gather = response.gather(
             input="dtmf", num_digits=1, timeout=KEY_TIMEOUT, action=how.url("key"), method="POST"
         )
-        _speak(gather, ask.text, how, ask.node)
+        speak(gather, ask.text, how, ask.node)
         if how.listening:
             # No key: a short recording after a beep for a spoken answer; a key ends it.
             response.record(

@@ -32,8 +32,9 @@ class OpeningHours:
         for part in filter(None, (p.strip() for p in spec.split(";"))):
             found = re.fullmatch(r"([a-z]{3})(?:-([a-z]{3}))?\s+(.+)", part.lower())
             if not found or found.group(1) not in DAYS or (found.group(2) or "mon") not in DAYS:
-                raise HoursError(f"opening hours: cannot read {part!r} "
-                                 "(write e.g. 'mon-fri 09:00-17:00')")
+                raise HoursError(
+                    f"opening hours: cannot read {part!r} (write e.g. 'mon-fri 09:00-17:00')"
+                )
             first = DAYS.index(found.group(1))
             last = DAYS.index(found.group(2)) if found.group(2) else first
             for span in found.group(3).split(","):
@@ -47,8 +48,7 @@ class OpeningHours:
                 for day in range(first, last + 1):
                     week[day].append((start, end))
         try:
-            days = frozenset(date.fromisoformat(d.strip()) for d in closed.split(",")
-                             if d.strip())
+            days = frozenset(date.fromisoformat(d.strip()) for d in closed.split(",") if d.strip())
         except ValueError as exc:
             raise HoursError(f"closed days: {exc}") from None
         return cls(tuple(tuple(sorted(spans)) for spans in week), days)

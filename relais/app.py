@@ -49,10 +49,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.teardown_appcontext(close_services)
 
+    from ivr.handoff import blueprint as handoff
     from ivr.routes import blueprint as voice
     from sms.routes import blueprint as sms
 
     app.register_blueprint(voice)
+    app.register_blueprint(handoff)
     app.register_blueprint(sms)
 
     @app.get("/audio/<path:name>")

@@ -167,5 +167,3 @@ class WebhookReply(Base):
     key: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-
-

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mediation.hours import DEFAULT_HOURS, HoursError, OpeningHours
+
 from .content_dirs import content_root
 
 SMS_TRANSPORTS = ("outbox", "twilio")
@@ -28,6 +30,7 @@ class Settings:
     voice_rate: int = 140  # words a minute of the synthetic voice
     vosk_models: dict[str, Path] = field(default_factory=dict)  # set by RELAIS_VOSK_MODEL_XX
     render_prompts: bool = True  # render missing voice prompts in the background at start
+    hours: OpeningHours = field(default_factory=OpeningHours.parse)  # when mediators answer
     problems: list[str] = field(default_factory=list)
 
     def replace(self, **changes) -> Settings:
@@ -85,7 +88,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             "RELAIS_SMS_TRANSPORT is 'twilio' but TWILIO_ACCOUNT_SID or RELAIS_FROM_NUMBER "
             "is missing: sending an SMS will fail and be recorded as failed."
         )
+    try:
+        hours = OpeningHours.parse(
+            env.get("RELAIS_OPENING_HOURS") or DEFAULT_HOURS, env.get("RELAIS_CLOSED_DAYS", "")
+        )
+    except HoursError as exc:
+        problems.append(f"{exc}: using {DEFAULT_HOURS}.")
+        hours = OpeningHours.parse()
     return Settings(
+        hours=hours,
         data_dir=data_dir,
         database_url=database_url,
         public_url=public_url,

@@ -49,8 +49,11 @@ def fit(text: str) -> list[str]:
     return messages
 
 
-def render(content: Content, actions: list[Action]) -> list[tuple[str, str | None]]:
-    """(body, procedure id or None) for each SMS to send back."""
+def render(
+    content: Content, actions: list[Action], callback_text: str = ""
+) -> list[tuple[str, str | None]]:
+    """(body, procedure id or None) for each SMS to send back. `callback_text` says when
+    a mediator will call back, after a hand-off."""
     out: list[tuple[str, str | None]] = []
     lines: list[str] = []
 
@@ -66,6 +69,6 @@ def render(content: Content, actions: list[Action]) -> list[tuple[str, str | Non
             flush()
             out.append((content.procedures[action.procedure].sms, action.procedure))
         elif isinstance(action, HandOff):
-            lines.append(content.phrase("callback"))
+            lines.append(callback_text)
     flush()
     return out

@@ -11,8 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from dialogues.engine import Text
+from dialogues.engine import HandOff, Text
 from dialogues.normalise import normalise
+from mediation.handoff import open_request
 from relais.conversations import take_turn
 from relais.models import OutboundMessage, now
 from relais.signature import twilio_signed
@@ -87,7 +88,12 @@ def incoming() -> Response:
         state, _ = app.engine.start("sms", autonomy=person.autonomy)
         conversation = app.store.start(person, "sms", state)
     _, actions = take_turn(app.store, app.engine, conversation, Text(body), "text", body)
-    return _reply(person, conversation.id, key, render(content, actions))
+    callback_text = ""
+    for action in actions:
+        if isinstance(action, HandOff):  # a mediator will call back
+            open_request(app.session, app.engine, conversation, action)
+            callback_text = content.phrase("callback", when=app.settings.hours.when_fr(now()))
+    return _reply(person, conversation.id, key, render(content, actions, callback_text))
 
 
 @blueprint.post("/sms/status")

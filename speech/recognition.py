@@ -7,9 +7,9 @@ of vocabulary). A word the model does not know can never be recognised (see
 `missing_words` and `relais check --speech`).
 
 Vosk rejects off-list speech poorly: a grammar always yields its closest entry, often with
-a high confidence. So an answer is checked a second time against only the candidate and a
-few decoy words (common words of the language that absorb off-list speech); if a decoy wins,
-the answer is not understood. The confidence then decides, in the engine, between
+a high confidence. So the grammar also holds a few decoy words (common words of the
+language, from the content, that absorb off-list speech): hearing one, or several answers
+at once, is not understanding. The confidence then decides, in the engine, between
 accepting, asking "did you say ...?" and not understood.
 """
 
@@ -114,6 +114,13 @@ class Recogniser:
         if heard not in phrases:  # nothing, a decoy, or several answers at once
             return Recognition("", 0.0, tuple(words), (heard,) if heard else ())
         return Recognition(heard, min(c for _, c in words), tuple(words), (heard,))
+
+    def transcribe(self, audio: bytes) -> str:
+        """Free transcription of a voice message (no grammar)."""
+        samples, rate = decode(audio)
+        free = vosk.KaldiRecognizer(self.model, self.rate)
+        free.AcceptWaveform(pcm16(resample(samples, rate, self.rate)))
+        return json.loads(free.FinalResult()).get("text", "")
 
 
 class Recognisers:

@@ -46,6 +46,11 @@ class Speech:
             return Recognition("", 0.0)
         return recogniser.recognise(audio, expected, self.decoys)
 
+    def transcribe(self, audio: bytes) -> str:
+        """A voice message as text, when a model listens in this language."""
+        recogniser = self.recognisers.get(self.lang)
+        return recogniser.transcribe(audio) if recogniser else ""
+
     def audio(self, text: str, node: str | None = None) -> str | None:
         """The path under /audio/ of a recording of this prompt: a human recording of the
         node (content/<lang>/audio/<node>.wav) wins over the synthetic voice."""

@@ -191,9 +191,12 @@ def test_wrong_keys_get_a_simpler_prompt_then_a_person(relais: Running) -> None:
     assert said[2].startswith("Choisissez un sujet. Pour le travail")
     assert said[3] == "Je ne vous entends pas."
     assert said[4].endswith("Pour parler à quelqu'un, tapez 4.")  # offered once, not twice
-    assert said[-1] == "Une personne va vous rappeler bientôt. Merci. Au revoir."
+    assert said[-3] == "Personne n'est libre pour le moment."  # no mediator is registered
+    assert said[-2].startswith("Une personne vous rappellera ")
     (outcome,) = relais.rows("SELECT outcome, status FROM conversations")
     assert tuple(outcome) == ("handoff", "handoff")
+    (request,) = relais.rows("SELECT topic, status, reason FROM callback_requests")
+    assert tuple(request) == ("humain", "nouveau", "La personne n'a pas réussi à répondre au menu.")
 
 
 def test_without_a_speech_model_a_call_never_records_an_answer(relais: Running) -> None:

