@@ -239,6 +239,59 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mediators(args: argparse.Namespace) -> int:
+    import getpass
+
+    from sqlalchemy.exc import IntegrityError
+
+    from mediation.roster import add_mediator, mediators
+
+    from .db import make_engine, migrate, session_factory
+    from .phones import mask
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        if args.action == "list":
+            for mediator in mediators(session):
+                topics = ", ".join(mediator.topics) or "tous les sujets"
+                print(
+                    f"{mediator.name}  {mask(mediator.phone)}  {topics}  "
+                    f"{'actif' if mediator.active else 'inactif'}"
+                )
+            return 0
+        if not (args.name and args.phone):
+            print("relais mediators add: --name and --phone are needed", file=sys.stderr)
+            return 2
+        password = os.environ.get("RELAIS_NEW_PASSWORD") or getpass.getpass(
+            "Mot de passe du tableau de bord : "
+        )
+        if len(password) < 10:
+            print("The password must have at least 10 characters.", file=sys.stderr)
+            return 2
+        try:
+            add_mediator(
+                session,
+                args.name,
+                args.phone,
+                password,
+                _split(args.topics),
+                _split(args.languages),
+                args.pin,
+            )
+            session.commit()
+        except IntegrityError:
+            print(f"A mediator with the number {args.phone} exists already.", file=sys.stderr)
+            return 1
+    print(f"{args.name} is added: the dashboard account is ready.")
+    return 0
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relais", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -292,6 +345,15 @@ def build_parser() -> argparse.ArgumentParser:
     prompts = sub.add_parser("prompts", help="voice prompts: render the missing ones")
     prompts.add_argument("action", choices=["render"])
     prompts.set_defaults(func=cmd_prompts)
+
+    mediators = sub.add_parser("mediators", help="mediators: add (with their login), list")
+    mediators.add_argument("action", choices=["add", "list"])
+    mediators.add_argument("--name")
+    mediators.add_argument("--phone", help="the phone the mediator takes calls on")
+    mediators.add_argument("--topics", help="e.g. caf,emploi (default: every topic)")
+    mediators.add_argument("--languages", help="e.g. fr (default: every language)")
+    mediators.add_argument("--pin", help="digits for the mediators' phone line")
+    mediators.set_defaults(func=cmd_mediators)
 
     outbox = sub.add_parser("outbox", help="list the SMS Relais sent or stored")
     outbox.add_argument("--limit", type=int, default=20)

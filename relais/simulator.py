@@ -47,11 +47,16 @@ def _sid(prefix: str) -> str:
 
 @dataclass
 class Line:
-    who: str  # "relais", "caller" or "twilio"
+    who: str  # "relais", "caller", "mediator" or "twilio"
     text: str
 
     def __str__(self) -> str:
-        names = {"relais": "Relais", "caller": "Appelant", "twilio": "Twilio"}
+        names = {
+            "relais": "Relais",
+            "caller": "Appelant",
+            "twilio": "Twilio",
+            "mediator": "Médiateur",
+        }
         return f"{names.get(self.who, self.who)} : {self.text}"
 
 
@@ -115,7 +120,9 @@ class Call:
     webhooks: int = 0
     ended: bool = False
     status: str = "in-progress"
-    dial_status: str = "completed"
+    # What the mediators rung by a <Dial> do: "accept" (the first presses 1 after the
+    # whisper), "decline" (they answer but press nothing), "no-answer" or "busy".
+    mediators: str = "accept"
     answers: deque = field(default_factory=deque)
     _verbs: deque = field(default_factory=deque)
     _next: tuple[str, dict] | None = None
@@ -189,17 +196,73 @@ class Call:
         elif tag == "Redirect":
             self._next = ((verb.text or "").strip(), {})
         elif tag == "Dial":
-            numbers = [(n.text or "").strip() for n in verb] or [(verb.text or "").strip()]
-            self.transcript.append(Line("twilio", f"appel vers {', '.join(numbers)}"))
+            numbers = [n for n in verb if n.tag == "Number"]
+            shown = [(n.text or "").strip() for n in numbers] or [(verb.text or "").strip()]
+            self.transcript.append(Line("twilio", f"appel vers {', '.join(shown)}"))
+            status = self._dial(numbers)
             if verb.get("action"):
                 self._next = (
                     verb.get("action"),
-                    {"DialCallStatus": self.dial_status, "DialCallDuration": "30"},
+                    {
+                        "DialCallStatus": status,
+                        "DialCallDuration": "30" if status == "completed" else "0",
+                    },
                 )
         elif tag == "Hangup":
             self._end("completed")
         elif tag == "Reject":
             self._end("busy" if verb.get("reason") == "busy" else "no-answer")
+
+    def _dial(self, numbers: list[ET.Element]) -> str:
+        """Ring the numbers at once; a <Number url> is a whisper the answering party hears
+        first: the call is put through unless that TwiML hangs up."""
+        if self.mediators in ("no-answer", "busy"):
+            return self.mediators
+        for number in numbers:
+            url = number.get("url")
+            if not url:
+                return "completed"
+            leg = {
+                "AccountSid": ACCOUNT_SID,
+                "CallSid": _sid("CA"),
+                "ParentCallSid": self.sid,
+                "From": self.to,
+                "To": (number.text or "").strip(),
+                "Direction": "outbound-dial",
+                "CallStatus": "in-progress",
+                "ApiVersion": "2010-04-01",
+            }
+            if self._whisper(url, leg):
+                self.transcript.append(Line("mediator", "prend l'appel"))
+                return "completed"
+        return "no-answer"
+
+    def _whisper(self, url: str, leg: dict[str, str]) -> bool:
+        verbs = deque(self._leg_twiml(url, leg))
+        while verbs:
+            verb = verbs.popleft()
+            if verb.tag == "Say":
+                self.transcript.append(Line("mediator", f"entend : {(verb.text or '').strip()}"))
+            elif verb.tag == "Gather":
+                for child in verb:
+                    if child.tag == "Say":
+                        self.transcript.append(
+                            Line("mediator", f"entend : {(child.text or '').strip()}")
+                        )
+                if self.mediators == "accept":
+                    self.transcript.append(Line("mediator", "tape 1"))
+                    verbs = deque(self._leg_twiml(verb.get("action"), {**leg, "Digits": "1"}))
+            elif verb.tag == "Hangup":
+                return False
+        return True
+
+    def _leg_twiml(self, url: str, params: dict[str, str]) -> list[ET.Element]:
+        response = self.sim.post(url, params)
+        self.webhooks += 1
+        if response.status_code != 200:
+            self.transcript.append(Line("twilio", f"HTTP {response.status_code} from {url}"))
+            return [ET.Element("Hangup")]
+        return list(ET.fromstring(response.text))
 
     def _caller_hangs_up(self) -> None:
         self.transcript.append(Line("caller", "raccroche"))
@@ -312,8 +375,10 @@ class TwilioSimulator:
         answers: Iterable[str] = (),
         to: str | None = None,
         max_webhooks: int | None = None,
+        mediators: str = "accept",
     ) -> Call:
-        return Call(self, caller, to or self.service_number).run(answers, max_webhooks)
+        call = Call(self, caller, to or self.service_number, mediators=mediators)
+        return call.run(answers, max_webhooks)
 
     def sms_params(
         self, sender: str, body: str, to: str | None = None, message_sid: str | None = None
