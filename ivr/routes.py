@@ -89,7 +89,7 @@ def _respond(conversation: Conversation, actions: list[Action], key: str) -> Res
                 procedure.id,
             )
     body = render(actions, _rendering(conversation.id, conversation.step))
-    app.store.remember_reply(key, body)
+    app.store.remember_reply(key, body, conversation.person_id)
     app.session.commit()
     return _twiml(body)
 
@@ -216,6 +216,6 @@ def status() -> Response:
         except ValueError:
             duration = None
         app.store.end_call(conversation, request.form.get("CallStatus", "")[:32], duration)
-        app.store.remember_reply(key, "")
+        app.store.remember_reply(key, "", conversation.person_id)
         app.session.commit()
     return Response("", status=204)

@@ -288,6 +288,38 @@ def cmd_mediators(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from mediation.privacy import purge
+
+    from .db import make_engine, migrate, session_factory
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        count = purge(session, settings.data_dir, settings.retention_days)
+    print(
+        f"{count} recording(s) and transcript(s) older than {settings.retention_days} days deleted."
+    )
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from mediation.privacy import forget
+
+    from .db import make_engine, migrate, session_factory
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        if not forget(session, settings.data_dir, args.number):
+            print("Nothing is kept about this number.")
+            return 0
+    print("Everything kept about this number is deleted: calls, messages, recordings, requests.")
+    return 0
+
+
 def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
@@ -354,6 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
     mediators.add_argument("--languages", help="e.g. fr (default: every language)")
     mediators.add_argument("--pin", help="digits for the mediators' phone line")
     mediators.set_defaults(func=cmd_mediators)
+
+    purge = sub.add_parser(
+        "purge",
+        help="delete recordings and transcripts older than "
+        "RELAIS_RETENTION_DAYS (also done daily by `relais serve`)",
+    )
+    purge.set_defaults(func=cmd_purge)
+
+    forget = sub.add_parser("forget", help="delete everything kept about a phone number")
+    forget.add_argument("number")
+    forget.set_defaults(func=cmd_forget)
 
     outbox = sub.add_parser("outbox", help="list the SMS Relais sent or stored")
     outbox.add_argument("--limit", type=int, default=20)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 
 import waitress
 from waitress.server import create_server
@@ -59,6 +60,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """Serve in the foreground: waitress in one process, or gunicorn with several worker
     processes (each with its own threads) past one core."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued request
+    start_daily_purge(settings)
     if workers <= 1:
         waitress.serve(create_app(settings), host=host, port=port, threads=THREADS, ident="relais")
         return
@@ -83,6 +85,28 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             return create_app(settings)
 
     Gunicorn().run()
+
+
+def start_daily_purge(settings: Settings) -> threading.Thread:
+    """Delete old recordings and transcripts at start, then every day."""
+    from mediation.privacy import purge
+
+    from .db import session_factory
+
+    def run() -> None:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        while True:
+            try:
+                with session_factory(engine)() as session:
+                    purge(session, settings.data_dir, settings.retention_days)
+            except Exception:
+                logging.getLogger(__name__).exception("the daily purge failed")
+            time.sleep(24 * 3600)
+
+    thread = threading.Thread(target=run, daemon=True, name="daily-purge")
+    thread.start()
+    return thread
 
 
 def free_port() -> int:

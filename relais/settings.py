@@ -31,6 +31,7 @@ class Settings:
     vosk_models: dict[str, Path] = field(default_factory=dict)  # set by RELAIS_VOSK_MODEL_XX
     render_prompts: bool = True  # render missing voice prompts in the background at start
     hours: OpeningHours = field(default_factory=OpeningHours.parse)  # when mediators answer
+    retention_days: int = 90  # recordings and transcripts are deleted after this
     problems: list[str] = field(default_factory=list)
 
     def replace(self, **changes) -> Settings:
@@ -110,6 +111,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         language=language,
         voice_rate=int(env.get("RELAIS_VOICE_RATE") or 140),
         render_prompts=env.get("RELAIS_RENDER_PROMPTS", "1") != "0",
+        retention_days=int(env.get("RELAIS_RETENTION_DAYS") or 90),
         vosk_models={
             key.removeprefix("RELAIS_VOSK_MODEL_").lower(): Path(value)
             for key, value in env.items()

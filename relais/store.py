@@ -122,8 +122,10 @@ class Store:
     def reply(self, key: str) -> str | None:
         return self.session.scalar(select(WebhookReply.body).where(WebhookReply.key == key))
 
-    def remember_reply(self, key: str, body: str) -> None:
-        self.session.execute(insert(WebhookReply).values(key=key, body=body, created_at=now()))
+    def remember_reply(self, key: str, body: str, person_id: int | None) -> None:
+        self.session.execute(
+            insert(WebhookReply).values(key=key, body=body, person_id=person_id, created_at=now())
+        )
 
     # -- outbound messages ----------------------------------------------------------
     def message(self, provider_id: str) -> OutboundMessage | None:

@@ -47,7 +47,7 @@ def _reply(
             )
         )
     xml = str(response)
-    app.store.remember_reply(key, xml)
+    app.store.remember_reply(key, xml, person.id)
     app.session.commit()
     return Response(xml, mimetype="text/xml")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from relais.db import make_engine
 from relais.server import BackgroundServer
 from relais.settings import load_settings
 from relais.simulator import TwilioSimulator
@@ -77,9 +78,7 @@ class Running:
         # Twilio calls the public URL; a reverse proxy forwards to the server's own address.
         self.server = BackgroundServer(self.settings, keep_public_url=True)
         self.sim = TwilioSimulator(self.server.url, "test-auth-token", self.settings.public_url)
-        self.db = create_engine(
-            self.settings.database_url.replace("postgresql://", "postgresql+psycopg://")
-        )
+        self.db = make_engine(self.settings.database_url)
 
     def rows(self, sql: str, **params) -> list:
         with self.db.connect() as conn:

@@ -1,0 +1,84 @@
+"""Personal data kept no longer than needed: `purge` deletes recordings and transcripts
+older than the retention period; `forget` deletes everything about one person. Both
+remove the files on disk as well as the rows."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from relais.models import (
+    CallbackRequest,
+    Conversation,
+    OutboundMessage,
+    Person,
+    Turn,
+    WebhookReply,
+    now,
+)
+from relais.phones import e164
+
+
+def _remove(data_dir: Path, reference: str | None) -> None:
+    """Delete a kept recording (a path under the data folder; a URL is not a file)."""
+    if reference and "://" not in reference:
+        path = (data_dir / reference).resolve()
+        if path.is_relative_to(data_dir.resolve()):
+            path.unlink(missing_ok=True)
+
+
+def purge(session: Session, data_dir: Path, retention_days: int) -> int:
+    """Delete recordings and transcripts older than `retention_days`. How many went."""
+    limit = now() - timedelta(days=retention_days)
+    count = 0
+    old_turns = session.scalars(
+        select(Turn).where(Turn.created_at < limit, Turn.kind.in_(("words", "recording")))
+    )
+    for turn in old_turns:
+        _remove(data_dir, turn.recording_ref)
+        turn.recording_ref, turn.raw = None, None
+        count += 1
+    old_messages = session.scalars(
+        select(CallbackRequest).where(
+            CallbackRequest.created_at < limit, CallbackRequest.voicemail_ref.is_not(None)
+        )
+    )
+    for request in old_messages:
+        _remove(data_dir, request.voicemail_ref)
+        request.voicemail_ref, request.voicemail_text = None, None
+        count += 1
+    session.commit()
+    for folder in (data_dir / "recordings").glob("*/"):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    return count
+
+
+def forget(session: Session, data_dir: Path, phone: str) -> bool:
+    """Delete the person with this number and all that is kept about them."""
+    person = session.scalar(select(Person).where(Person.phone == e164(phone)))
+    if person is None:
+        return False
+    conversations = list(
+        session.scalars(select(Conversation).where(Conversation.person_id == person.id))
+    )
+    for request in session.scalars(
+        select(CallbackRequest).where(CallbackRequest.person_id == person.id)
+    ):
+        _remove(data_dir, request.voicemail_ref)
+    for conversation in conversations:
+        if conversation.call_sid:
+            shutil.rmtree(data_dir / "recordings" / conversation.call_sid, ignore_errors=True)
+    ids = [c.id for c in conversations]
+    session.execute(delete(Turn).where(Turn.conversation_id.in_(ids)))
+    session.execute(delete(WebhookReply).where(WebhookReply.person_id == person.id))
+    session.execute(delete(CallbackRequest).where(CallbackRequest.person_id == person.id))
+    session.execute(delete(OutboundMessage).where(OutboundMessage.person_id == person.id))
+    session.execute(delete(Conversation).where(Conversation.person_id == person.id))
+    session.delete(person)
+    session.commit()
+    return True

