@@ -60,15 +60,17 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """Serve in the foreground: waitress in one process, or gunicorn with several worker
     processes (each with its own threads) past one core."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued request
-    start_daily_purge(settings)
     if workers <= 1:
-        waitress.serve(create_app(settings), host=host, port=port, threads=THREADS, ident="relais")
+        app = create_app(settings)  # migrates the database first
+        start_daily_purge(settings)
+        waitress.serve(app, host=host, port=port, threads=THREADS, ident="relais")
         return
     from gunicorn.app.base import BaseApplication
 
     engine = make_engine(settings.database_url)
     migrate(engine)  # once, before the workers start
     engine.dispose()
+    start_daily_purge(settings)
 
     class Gunicorn(BaseApplication):
         def load_config(self) -> None:
@@ -94,8 +96,7 @@ def start_daily_purge(settings: Settings) -> threading.Thread:
     from .db import session_factory
 
     def run() -> None:
-        engine = make_engine(settings.database_url)
-        migrate(engine)
+        engine = make_engine(settings.database_url)  # already migrated
         while True:
             try:
                 with session_factory(engine)() as session:
