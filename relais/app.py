@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from dialogues.engine import Engine
 from dialogues.loader import load_content
+from mediation.dashboard import init_dashboard
 from speech.recognition import Recognisers
 from speech.service import Speech
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(voice)
     app.register_blueprint(handoff)
     app.register_blueprint(sms)
+    init_dashboard(app, [voice, handoff, sms])
 
     @app.get("/audio/<path:name>")
     def audio(name: str) -> Response:

@@ -32,6 +32,7 @@ class Settings:
     render_prompts: bool = True  # render missing voice prompts in the background at start
     hours: OpeningHours = field(default_factory=OpeningHours.parse)  # when mediators answer
     retention_days: int = 90  # recordings and transcripts are deleted after this
+    secret_key: str = ""  # signs the mediators' session cookies
     problems: list[str] = field(default_factory=list)
 
     def replace(self, **changes) -> Settings:
@@ -43,10 +44,10 @@ class Settings:
         return self.vosk_models.get(lang) or self.data_dir / "models" / lang
 
 
-def _local_auth_token(data_dir: Path) -> str:
-    """A token kept in the data folder so the simulator and the server agree on signatures
-    when no Twilio token is configured."""
-    path = data_dir / "local-auth-token"
+def _local_secret(data_dir: Path, name: str) -> str:
+    """A random secret kept in the data folder: the auth token the simulator and the
+    server agree on when no Twilio token is configured, the session cookies' key."""
+    path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(16))
@@ -65,7 +66,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     auth_token = env.get("TWILIO_AUTH_TOKEN", "")
     local = not auth_token
     if local:
-        auth_token = _local_auth_token(data_dir)
+        auth_token = _local_secret(data_dir, "local-auth-token")
         problems.append(
             "TWILIO_AUTH_TOKEN is not set: only the built-in simulator can call Relais "
             "(real Twilio requests will be refused with 403)."
@@ -112,6 +113,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         voice_rate=int(env.get("RELAIS_VOICE_RATE") or 140),
         render_prompts=env.get("RELAIS_RENDER_PROMPTS", "1") != "0",
         retention_days=int(env.get("RELAIS_RETENTION_DAYS") or 90),
+        secret_key=env.get("RELAIS_SECRET_KEY") or _local_secret(data_dir, "secret-key"),
         vosk_models={
             key.removeprefix("RELAIS_VOSK_MODEL_").lower(): Path(value)
             for key, value in env.items()

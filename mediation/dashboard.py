@@ -1,0 +1,262 @@
+"""The mediators' dashboard (/mediation), in French, server-rendered: login, the callback
+queue, one request with its conversation, recordings and messages, status and notes.
+
+Every page and every recording needs a login; every form carries a CSRF token; failed
+logins are rate-limited; phone numbers are masked except on the page of a request, where a
+mediator calls the person back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import case, select
+
+from relais.models import CallbackRequest, Mediator, OutboundMessage, Turn, now
+from relais.phones import e164, mask
+from relais.web import services
+
+from .roster import check_secret
+
+blueprint = Blueprint("mediation", __name__, url_prefix="/mediation", template_folder="templates")
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(get_remote_address, default_limits=[], storage_uri="memory://")
+
+STATUSES = {
+    "nouveau": "Nouveau",
+    "en_cours": "En cours",
+    "rappele": "Rappelé",
+    "injoignable": "Injoignable",
+    "clos": "Clos",
+}
+OPEN = ("nouveau", "en_cours", "injoignable")
+ANSWERS_FR = {
+    "@human": "parler à quelqu'un",
+    "@repeat": "répéter",
+    "@back": "retour",
+    "@menu": "menu",
+    "@yes": "oui",
+    "@no": "non",
+    "@ask": "une question de Relais",
+    "@phone": "le numéro de téléphone",
+    "@place": "un lieu d'aide",
+}
+
+
+class MediatorLogin:
+    """What Flask-Login needs of a mediator."""
+
+    def __init__(self, mediator: Mediator):
+        self.id, self.name = mediator.id, mediator.name
+        self.is_authenticated, self.is_active, self.is_anonymous = True, mediator.active, False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+@login_manager.user_loader
+def load_mediator(mediator_id: str) -> MediatorLogin | None:
+    try:
+        mediator = services().session.get(Mediator, int(mediator_id))
+    except ValueError:
+        return None
+    return MediatorLogin(mediator) if mediator and mediator.active else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> Response:
+    if request.path.startswith(("/mediation/recordings/", "/mediation/audio/")):
+        abort(401)
+    return redirect(url_for("mediation.login", next=request.path))
+
+
+def init_dashboard(app: Flask, twilio_blueprints: list[Blueprint]) -> None:
+    """The dashboard, its login and CSRF protection (not for Twilio's webhooks, which are
+    checked by their signature)."""
+    app.secret_key = app.config["RELAIS"].secret_key
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None
+    )
+    login_manager.init_app(app)
+    for twilio_blueprint in twilio_blueprints:
+        csrf.exempt(twilio_blueprint)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    engine = app.config["RELAIS_ENGINE"]
+    app.jinja_env.filters.update(
+        mask=mask,
+        age=age_fr,
+        status=STATUSES.get,
+        choice=lambda target: ANSWERS_FR.get(target) or engine.label(target),
+    )
+    app.register_blueprint(blueprint)
+
+
+def age_fr(at: datetime) -> str:
+    seconds = (now() - (at if at.tzinfo else at.replace(tzinfo=now().tzinfo))).total_seconds()
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "à l'instant"
+    if minutes < 60:
+        return f"il y a {minutes} min"
+    if minutes < 48 * 60:
+        return f"il y a {minutes // 60} h"
+    return f"il y a {minutes // 1440} jours"
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"], deduct_when=lambda r: r.status_code != 302)
+def login() -> Response | str:
+    if request.method == "POST":
+        app = services()
+        mediator = app.session.scalar(
+            select(Mediator).where(Mediator.phone == e164(request.form.get("phone", "")))
+        )
+        if (
+            mediator
+            and mediator.active
+            and check_secret(mediator.password_hash, request.form.get("password", ""))
+        ):
+            login_user(MediatorLogin(mediator))
+            target = request.args.get("next", "")
+            return redirect(
+                target if target.startswith("/mediation/") else url_for("mediation.queue")
+            )
+        flash("Numéro ou mot de passe incorrect.")
+        return render_template("mediation/login.html"), 401
+    return render_template("mediation/login.html")
+
+
+@blueprint.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    return redirect(url_for("mediation.login"))
+
+
+@blueprint.get("/")
+@login_required
+def queue() -> str:
+    app = services()
+    show_all = request.args.get("tout") == "1"
+    query = select(CallbackRequest).order_by(
+        case((CallbackRequest.status == "nouveau", 0), else_=1),
+        CallbackRequest.priority.desc(),
+        CallbackRequest.created_at,
+    )
+    if not show_all:
+        query = query.where(CallbackRequest.status.in_(OPEN))
+    requests_ = list(app.session.scalars(query.limit(200)))
+    names = {m.id: m.name for m in app.session.scalars(select(Mediator))}
+    return render_template(
+        "mediation/queue.html", requests=requests_, names=names, show_all=show_all
+    )
+
+
+@blueprint.get("/requests/<int:request_id>")
+@login_required
+def request_page(request_id: int) -> str:
+    app = services()
+    callback = app.session.get(CallbackRequest, request_id) or abort(404)
+    conversation = callback.conversation
+    turns, messages = [], []
+    if conversation is not None:
+        turns = list(
+            app.session.scalars(
+                select(Turn).where(Turn.conversation_id == conversation.id).order_by(Turn.id)
+            )
+        )
+        messages = list(
+            app.session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.conversation_id == conversation.id)
+                .order_by(OutboundMessage.id)
+            )
+        )
+    names = {m.id: m.name for m in app.session.scalars(select(Mediator))}
+    return render_template(
+        "mediation/request.html",
+        r=callback,
+        conversation=conversation,
+        turns=turns,
+        messages=messages,
+        statuses=STATUSES,
+        names=names,
+    )
+
+
+@blueprint.post("/requests/<int:request_id>")
+@login_required
+def update_request(request_id: int) -> Response:
+    app = services()
+    callback = app.session.get(CallbackRequest, request_id) or abort(404)
+    status = request.form.get("status", callback.status)
+    if status not in STATUSES:
+        abort(400)
+    if status != callback.status:
+        callback.status = status
+        if status in ("en_cours", "rappele") and callback.taken_by is None:
+            callback.taken_by = current_user.id
+    note = request.form.get("note", "").strip()[:2000]
+    if note:
+        stamp = now().strftime("%d/%m %H:%M")
+        callback.notes = f"{callback.notes}\n{stamp} {current_user.name} : {note}".strip()
+    callback.updated_at = now()
+    app.session.commit()
+    flash("Enregistré.")
+    return redirect(url_for("mediation.request_page", request_id=request_id))
+
+
+def _kept(reference: str) -> Path:
+    data_dir = current_app.config["RELAIS"].data_dir
+    path = (data_dir / reference).resolve()
+    if not path.is_relative_to((data_dir / "recordings").resolve()) or not path.is_file():
+        abort(404)
+    return path
+
+
+@blueprint.get("/recordings/<path:reference>")
+@login_required
+def recording(reference: str) -> Response:
+    """A caller's recording, for a logged-in mediator only, never cached."""
+    path = _kept(f"recordings/{reference}")
+    response = send_from_directory(path.parent, path.name, mimetype="audio/wav")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/audio/summary/<int:request_id>.wav")
+@login_required
+def summary_audio(request_id: int) -> Response:
+    """The summary of a request, spoken by the synthetic voice."""
+    app = services()
+    callback = app.session.get(CallbackRequest, request_id) or abort(404)
+    cache = app.speech.cache
+    if cache is None:
+        abort(404)
+    if not cache.has(callback.summary):
+        cache.render([callback.summary])
+    response = send_from_directory(
+        cache.directory, cache.name(callback.summary), mimetype="audio/wav"
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,160 @@
+"""The mediators' dashboard: login on every page and recording, CSRF, rate-limited logins,
+the queue and a request page; and the same in a real browser (Debian's Chromium driven by
+Playwright), with a screenshot of each page in test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+import wave
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy.orm import Session
+
+from mediation.roster import add_mediator
+from relais.app import create_app
+
+from .conftest import Running
+
+MOBILE = "+33612345678"
+AMINA = "+33611223344"
+PASSWORD = "un mot de passe"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def relais(tmp_path: Path):
+    """Relais with one mediator, out of hours, and a caller who left a voice message."""
+    running = Running(
+        tmp_path / "data", RELAIS_OPENING_HOURS="mon-sun 00:00-00:01", RELAIS_RENDER_PROMPTS="0"
+    )
+    with Session(running.db) as session:
+        add_mediator(session, "Amina", AMINA, PASSWORD, [], [])
+        session.commit()
+    message = tmp_path / "message.wav"
+    with wave.open(str(message), "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(8000)
+        wav.writeframes(b"\x00\x10" * 8000)
+    running.sim.call(MOBILE, ["2", "1", "1", "0", f"say:{message}"])  # CAF, RSA, a person
+    yield running
+    running.close()
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _login(relais: Running, password: str = PASSWORD) -> tuple[requests.Session, int]:
+    browser = requests.Session()
+    base = relais.server.url
+    token = _csrf(browser.get(f"{base}/mediation/login").text)
+    answer = browser.post(
+        f"{base}/mediation/login",
+        allow_redirects=False,
+        data={"csrf_token": token, "phone": "06 11 22 33 44", "password": password},
+    )
+    return browser, answer.status_code
+
+
+def test_every_dashboard_and_recording_route_needs_a_login(tmp_path: Path) -> None:
+    relais = Running(tmp_path / "data")
+    try:
+        app = create_app(relais.settings)
+        anonymous = requests.Session()
+        checked = 0
+        for rule in app.url_map.iter_rules():
+            if not (rule.rule.startswith("/mediation") and rule.endpoint != "mediation.login"):
+                continue
+            url = relais.server.url + re.sub(r"<(?:[^:>]+:)?([^>]+)>", "1", rule.rule)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                answer = anonymous.request(method, url, allow_redirects=False)
+                assert answer.status_code in (302, 401, 400), (rule.rule, method)
+                if answer.status_code == 302:
+                    assert "/mediation/login" in answer.headers["Location"]
+                checked += 1
+        assert checked >= 6
+    finally:
+        relais.close()
+
+
+def test_the_queue_and_a_request_for_a_logged_in_mediator(relais: Running) -> None:
+    browser, status = _login(relais)
+    assert status == 302
+    base = relais.server.url
+    queue = browser.get(f"{base}/mediation/").text
+    assert "+336••••••78" in queue and MOBILE not in queue  # masked in the list
+    assert "Nouveau" in queue and "message vocal" in queue
+    link = re.search(r'href="(/mediation/requests/\d+)"', queue).group(1)
+    page = browser.get(base + link).text
+    assert f'href="tel:{MOBILE}"' in page  # the number, to call back
+    assert "Sujet : la CAF." in page and "puis le RSA." in page and "Personne : 2" in page
+    recording = re.search(r'src="(/mediation/recordings/[^"]+)"', page).group(1)
+    audio = browser.get(base + recording)
+    assert audio.status_code == 200 and audio.content.startswith(b"RIFF")
+    assert audio.headers["Cache-Control"] == "no-store"
+    assert requests.get(base + recording).status_code == 401  # not without a login
+    token = _csrf(page)
+    assert browser.post(base + link, data={"status": "rappele"}).status_code == 400  # no CSRF
+    browser.post(
+        base + link, data={"csrf_token": token, "status": "rappele", "note": "Rappelée, RDV mardi."}
+    )
+    (row,) = relais.rows(
+        "SELECT r.status, r.notes, m.name FROM callback_requests r "
+        "JOIN mediators m ON m.id = r.taken_by"
+    )
+    assert row.status == "rappele" and row.notes.endswith("Amina : Rappelée, RDV mardi.")
+
+
+def test_failed_logins_are_rate_limited(relais: Running) -> None:
+    codes = [_login(relais, "mauvais")[1] for _ in range(6)]
+    assert codes[:5] == [401] * 5 and codes[5] == 429
+    assert relais.sim.http.get(relais.server.url + "/healthz").status_code == 200
+
+
+def test_in_a_real_browser(relais: Running) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    base = relais.server.url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone screen
+        page.goto(f"{base}/mediation/")
+        assert "/mediation/login" in page.url
+        page.get_by_label("Votre numéro de téléphone").fill("0611223344")
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-login.png"), full_page=True)
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_url(f"{base}/mediation/")
+        page.screenshot(path=str(ARTIFACTS / "dashboard-queue.png"), full_page=True)
+        page.get_by_role("link", name=re.compile(r"\+336.*78")).first.click()
+        page.wait_for_url(re.compile(r".*/mediation/requests/\d+"))
+        audio = page.get_by_label("Écouter le message vocal")
+        source = audio.get_attribute("src")
+        duration = page.evaluate(
+            """src => new Promise(done => { const a = new Audio(src);
+                 a.onloadedmetadata = () => done(a.duration); a.onerror = () => done(-1); })""",
+            source,
+        )
+        assert duration > 0.5  # the browser can play the voice message
+        page.screenshot(path=str(ARTIFACTS / "dashboard-request.png"), full_page=True)
+        page.get_by_label("Statut").select_option("rappele")
+        page.get_by_label("Ajouter une note").fill("Rappelée.")
+        page.get_by_role("button", name="Enregistrer").click()
+        page.get_by_text("Enregistré.").wait_for()
+        assert page.get_by_label("Statut").input_value() == "rappele"
+        page.screenshot(path=str(ARTIFACTS / "dashboard-request-saved.png"), full_page=True)
+        browser.close()
+    assert relais.rows("SELECT status FROM callback_requests")[0][0] == "rappele"
