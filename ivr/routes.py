@@ -38,6 +38,7 @@ from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording
 
 from .handoff import hand_off
+from .mediator_line import mediator_calling, welcome
 from .twiml import CallRendering, render
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ def incoming() -> Response:
     if not call_sid:
         abort(400)
     app = services()
+    if mediator_calling(caller):  # a mediator calling in for the callback queue
+        return _twiml(welcome())
     key = f"voice:{call_sid}:start"
     replay = app.store.reply(key)
     if replay is not None:

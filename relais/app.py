@@ -51,13 +51,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(close_services)
 
     from ivr.handoff import blueprint as handoff
+    from ivr.mediator_line import blueprint as mediator_line
     from ivr.routes import blueprint as voice
     from sms.routes import blueprint as sms
 
     app.register_blueprint(voice)
     app.register_blueprint(handoff)
     app.register_blueprint(sms)
-    init_dashboard(app, [voice, handoff, sms])
+    app.register_blueprint(mediator_line)
+    init_dashboard(app, [voice, handoff, sms, mediator_line])
 
     @app.get("/audio/<path:name>")
     def audio(name: str) -> Response:

@@ -17,6 +17,7 @@ from .conftest import Running
 
 MOBILE = "+33612345678"
 LANDLINE = "+33145678901"
+OTHER = "+33698765432"
 AMINA = "+33611223344"
 BRUNO = "+33655667788"
 ALWAYS = "mon-sun 00:00-23:59"
@@ -153,3 +154,46 @@ def test_mediators_are_added_with_hashed_secrets(tmp_path: Path, monkeypatch, ca
     assert password.startswith("$argon2") and "un long" not in password
     assert check_secret(password, "un long mot de passe") and check_secret(pin, "4321")
     assert not check_secret(password, "autre chose")
+
+
+# -- the mediators' phone line -------------------------------------------------------------
+def test_the_mediator_phone_line_end_to_end(tmp_path: Path) -> None:
+    today = datetime.now(PARIS).date().isoformat()
+    relais = _relais(tmp_path, RELAIS_CLOSED_DAYS=today)  # out of hours: requests wait
+    try:
+        with Session(relais.db) as session:
+            add_mediator(
+                session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="4321"
+            )
+            session.commit()
+        relais.sim.call(MOBILE, ["4", "silence"])  # two people waiting
+        relais.sim.sms(OTHER, "je veux parler a quelqu'un")
+        call = relais.sim.call("+33622334455", ["4321#", "2", "1"])
+        heard = lines(call, "relais")
+        assert heard[0] == "Bonjour. Espace des médiateurs. Tapez votre code, puis dièse."
+        assert heard[1].startswith("Demande 1 sur 2. Appel du numéro qui finit par 78")
+        assert heard[3].startswith("Demande 2 sur 2. SMS du numéro qui finit par 32")
+        assert heard[5] == "J'appelle la personne."
+        assert lines(call, "twilio") == [f"appel vers {OTHER}"]
+        assert heard[6] == "C'était la dernière demande. On reprend au début."
+        assert heard[7].startswith("Demande 1 sur 1. Appel")  # the one skipped still waits
+        rows = relais.rows(
+            "SELECT r.status, m.name FROM callback_requests r "
+            "LEFT JOIN mediators m ON m.id = r.taken_by ORDER BY r.id"
+        )
+        assert [tuple(r) for r in rows] == [("nouveau", None), ("rappele", "Chloé")]
+        assert relais.count("conversations") == 2  # the mediator's call is no conversation
+    finally:
+        relais.close()
+
+
+def test_the_mediator_line_needs_the_pin(relais) -> None:
+    with Session(relais.db) as session:
+        add_mediator(session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="4321")
+        session.commit()
+    call = relais.sim.call("+33622334455", ["1111#", "2222#", "3333#"])
+    assert lines(call, "relais")[-1] == "Code incorrect. Au revoir."
+    assert lines(call, "relais")[1] == "Code incorrect. Tapez votre code, puis dièse."
+    sim = relais.sim  # a caller who is not a mediator cannot reach the queue
+    url = sim.public_url + "/voice/mediator/queue?i=0"
+    assert sim.post(url, {"From": MOBILE, "CallSid": "CA" + "6" * 32}).status_code == 403

@@ -1,0 +1,187 @@
+"""The mediators' phone line: a mediator calling the service number from their registered
+phone types their PIN, then hears the callback queue: each request's spoken summary, then
+1 to call the person now (the person sees the service number), 2 for the next one, 3 when
+it is done, 9 to hear it again.
+
+- POST /voice/mediator/pin          the PIN (3 tries)
+- POST /voice/mediator/queue?i=N    the request at position N of the open queue
+- POST /voice/mediator/choice?r=ID&i=N
+- POST /voice/mediator/called?r=ID&i=N   the <Dial> to the person ended
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request
+from sqlalchemy import case, select
+from twilio.twiml.voice_response import VoiceResponse
+
+from mediation.roster import check_secret
+from relais.models import CallbackRequest, Mediator, now
+from relais.phones import e164
+from relais.signature import twilio_signed
+from relais.web import services
+
+blueprint = Blueprint("mediator_line", __name__)
+
+PIN_TRIES = 3
+WAITING = ("nouveau", "injoignable")
+
+
+def mediator_calling(caller: str) -> Mediator | None:
+    """The active mediator whose registered phone is calling, if any."""
+    return services().session.scalar(
+        select(Mediator).where(
+            Mediator.phone == e164(caller),
+            Mediator.active.is_(True),
+            Mediator.pin_hash.is_not(None),
+        )
+    )
+
+
+def _say(verb, text: str) -> None:
+    verb.say(text, language="fr-FR")
+
+
+def _url(path: str, **query: int) -> str:
+    tail = "&".join(f"{k}={v}" for k, v in query.items())
+    return f"{services().settings.public_url}/voice/mediator/{path}" + (f"?{tail}" if tail else "")
+
+
+def _twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+def welcome(tries: int = 0) -> str:
+    """TwiML asking a mediator for their PIN."""
+    response = VoiceResponse()
+    gather = response.gather(
+        input="dtmf", finish_on_key="#", timeout=10, method="POST", action=_url("pin", t=tries)
+    )
+    _say(gather, "Bonjour. Espace des médiateurs. Tapez votre code, puis dièse.")
+    response.hangup()
+    return str(response)
+
+
+def _caller() -> Mediator:
+    mediator = mediator_calling(request.form.get("From", ""))
+    if mediator is None:
+        abort(403)
+    return mediator
+
+
+def _int(name: str) -> int:
+    try:
+        return int(request.args[name])
+    except (KeyError, ValueError):
+        abort(400)
+
+
+@blueprint.post("/voice/mediator/pin")
+@twilio_signed
+def pin() -> Response:
+    mediator = _caller()
+    tries = _int("t") + 1
+    if check_secret(mediator.pin_hash, request.form.get("Digits", "")):
+        return queue_at(0)
+    if tries >= PIN_TRIES:
+        response = VoiceResponse()
+        _say(response, "Code incorrect. Au revoir.")
+        response.hangup()
+        return _twiml(response)
+    return Response(
+        welcome(tries).replace("Bonjour. Espace des médiateurs. ", "Code incorrect. "),
+        mimetype="text/xml",
+    )
+
+
+def _open_queue() -> list[CallbackRequest]:
+    return list(
+        services().session.scalars(
+            select(CallbackRequest)
+            .where(CallbackRequest.status.in_(WAITING))
+            .order_by(
+                case((CallbackRequest.status == "nouveau", 0), else_=1),
+                CallbackRequest.priority.desc(),
+                CallbackRequest.created_at,
+            )
+        )
+    )
+
+
+def queue_at(position: int) -> Response:
+    """The request at `position` of the open queue; past the end, back to the start."""
+    waiting = _open_queue()
+    response = VoiceResponse()
+    if not waiting:
+        _say(response, "Personne n'attend. Merci. Au revoir.")
+        response.hangup()
+        return _twiml(response)
+    if position >= len(waiting):
+        _say(response, "C'était la dernière demande. On reprend au début.")
+        position = 0
+    current = waiting[position]
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=10,
+        method="POST",
+        action=_url("choice", r=current.id, i=position),
+    )
+    _say(gather, f"Demande {position + 1} sur {len(waiting)}. {current.summary}")
+    _say(
+        gather,
+        "Pour appeler la personne, tapez 1. Pour la suivante, tapez 2. "
+        "Si c'est réglé, tapez 3. Pour réécouter, tapez 9.",
+    )
+    response.redirect(_url("queue", i=position), method="POST")
+    return _twiml(response)
+
+
+@blueprint.post("/voice/mediator/queue")
+@twilio_signed
+def queue() -> Response:
+    _caller()
+    return queue_at(_int("i"))
+
+
+@blueprint.post("/voice/mediator/choice")
+@twilio_signed
+def choice() -> Response:
+    mediator = _caller()
+    app = services()
+    callback = app.session.get(CallbackRequest, _int("r")) or abort(404)
+    position, key = _int("i"), request.form.get("Digits", "")
+    if key == "1":
+        callback.status, callback.taken_by, callback.updated_at = "en_cours", mediator.id, now()
+        app.session.commit()
+        response = VoiceResponse()
+        _say(response, "J'appelle la personne.")
+        # The person sees the service number, never the mediator's own.
+        dial = response.dial(
+            caller_id=request.form.get("To") or None,
+            timeout=30,
+            method="POST",
+            action=_url("called", r=callback.id, i=position),
+        )
+        dial.number(callback.person.phone)
+        return _twiml(response)
+    if key == "3":
+        callback.status, callback.updated_at = "clos", now()
+        app.session.commit()
+        return queue_at(position)  # the next one moves up to this place
+    if key == "2":
+        return queue_at(position + 1)
+    return queue_at(position)
+
+
+@blueprint.post("/voice/mediator/called")
+@twilio_signed
+def called() -> Response:
+    _caller()
+    app = services()
+    callback = app.session.get(CallbackRequest, _int("r")) or abort(404)
+    reached = request.form.get("DialCallStatus") == "completed"
+    callback.status = "rappele" if reached else "injoignable"
+    callback.updated_at = now()
+    app.session.commit()
+    return queue_at(_int("i") if reached else _int("i") + 1)
