@@ -5,12 +5,33 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dialogues.loader import check_content
 
 from .content_dirs import content_root, language_dirs
-from .settings import load_settings
+from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+@contextmanager
+def database() -> Iterator[tuple[Settings, Session]]:
+    """The settings and a session on the migrated database, for a command."""
+    from .db import make_engine, migrate, session_factory
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    try:
+        with session_factory(engine)() as session:
+            yield settings, session
+    finally:
+        engine.dispose()
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -132,14 +153,10 @@ def cmd_sms(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from .db import make_engine, migrate, session_factory
     from .phones import mask
     from .store import Store
 
-    settings = load_settings()
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    with session_factory(engine)() as session:
+    with database() as (_settings, session):
         messages = Store(session).outbox(args.limit)
     for message in reversed(messages):
         when = message.created_at.strftime("%Y-%m-%d %H:%M")
@@ -246,13 +263,9 @@ def cmd_mediators(args: argparse.Namespace) -> int:
 
     from mediation.roster import add_mediator, mediators
 
-    from .db import make_engine, migrate, session_factory
     from .phones import mask
 
-    settings = load_settings()
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    with session_factory(engine)() as session:
+    with database() as (_settings, session):
         if args.action == "list":
             for mediator in mediators(session):
                 topics = ", ".join(mediator.topics) or "tous les sujets"
@@ -291,12 +304,7 @@ def cmd_mediators(args: argparse.Namespace) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     from mediation.privacy import purge
 
-    from .db import make_engine, migrate, session_factory
-
-    settings = load_settings()
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    with session_factory(engine)() as session:
+    with database() as (settings, session):
         count = purge(session, settings.data_dir, settings.retention_days)
     print(
         f"{count} recording(s) and transcript(s) older than {settings.retention_days} days deleted."
@@ -307,12 +315,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 def cmd_forget(args: argparse.Namespace) -> int:
     from mediation.privacy import forget
 
-    from .db import make_engine, migrate, session_factory
-
-    settings = load_settings()
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    with session_factory(engine)() as session:
+    with database() as (settings, session):
         if not forget(session, settings.data_dir, args.number):
             print("Nothing is kept about this number.")
             return 0
