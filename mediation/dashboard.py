@@ -35,6 +35,7 @@ from relais.phones import e164, mask
 from relais.web import services
 
 from .roster import check_secret
+from .stats import charts, diagram
 
 blueprint = Blueprint("mediation", __name__, url_prefix="/mediation", template_folder="templates")
 login_manager = LoginManager()
@@ -224,6 +225,20 @@ def update_request(request_id: int) -> Response:
     app.session.commit()
     flash("Enregistré.")
     return redirect(url_for("mediation.request_page", request_id=request_id))
+
+
+@blueprint.get("/stats")
+@login_required
+def stats() -> str:
+    app = services()
+    return render_template("mediation/stats.html", charts=charts(app.session, app.engine))
+
+
+@blueprint.get("/diagram.svg")
+@login_required
+def diagram_svg() -> Response:
+    app = services()
+    return Response(diagram(app.session, app.engine), mimetype="image/svg+xml")
 
 
 def _kept(reference: str) -> Path:

@@ -156,5 +156,21 @@ def test_in_a_real_browser(relais: Running) -> None:
         page.get_by_text("Enregistré.").wait_for()
         assert page.get_by_label("Statut").input_value() == "rappele"
         page.screenshot(path=str(ARTIFACTS / "dashboard-request-saved.png"), full_page=True)
+        page.get_by_role("link", name="Chiffres").click()
+        page.get_by_role("img", name=re.compile("Schéma du menu")).wait_for()
+        page.screenshot(path=str(ARTIFACTS / "dashboard-stats.png"), full_page=True)
         browser.close()
     assert relais.rows("SELECT status FROM callback_requests")[0][0] == "rappele"
+
+
+def test_figures_and_the_dialogue_diagram(relais: Running) -> None:
+    relais.sim.call("+33698765432", ["1", "hangup"])  # hangs up in "travail"
+    browser, _ = _login(relais)
+    page = browser.get(f"{relais.server.url}/mediation/stats").text
+    assert page.count("<svg") == 3
+    assert "Appels et SMS par jour" in page and "Où les appelants raccrochent" in page
+    assert "le travail, la formation ou la retraite" in page  # the node, by its label
+    svg = browser.get(f"{relais.server.url}/mediation/diagram.svg")
+    assert svg.headers["Content-Type"].startswith("image/svg+xml")
+    assert "1 raccrochent" in svg.text and "accueil" in svg.text
+    assert "+336" not in page + svg.text  # no phone number in the figures
