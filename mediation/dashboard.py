@@ -34,6 +34,7 @@ from relais.models import CallbackRequest, Mediator, OutboundMessage, Turn, now
 from relais.phones import e164, mask
 from relais.web import services
 
+from . import web_simulator
 from .roster import check_secret
 from .stats import charts, diagram
 
@@ -239,6 +240,45 @@ def stats() -> str:
 def diagram_svg() -> Response:
     app = services()
     return Response(diagram(app.session, app.engine), mimetype="image/svg+xml")
+
+
+@blueprint.get("/simulator")
+@login_required
+def simulator() -> str:
+    session = web_simulator.session_of(current_user.id)
+    heard = list(session.call.transcript) if session.call else []
+    played = [line.text.removeprefix("[son] ") for line in heard if line.text.startswith("[son] ")]
+    audio = played[-1].removeprefix(services().settings.public_url) if played else None
+    return render_template(
+        "mediation/simulator.html",
+        call=session.call,
+        heard=heard,
+        texts=session.texts,
+        keys=web_simulator.KEYS,
+        audio=audio,
+        caller=web_simulator.CALLER,
+    )
+
+
+@blueprint.post("/simulator/call")
+@login_required
+def simulator_call() -> Response:
+    action = request.form.get("action", "")
+    if action == "start":
+        web_simulator.start_call(current_user.id)
+    elif action == "hangup":
+        web_simulator.hang_up(current_user.id)
+    else:
+        web_simulator.press(current_user.id, action)
+    return redirect(url_for("mediation.simulator") + "#appel")
+
+
+@blueprint.post("/simulator/sms")
+@login_required
+def simulator_sms() -> Response:
+    body = request.form.get("body", "")[:1600]
+    web_simulator.text(current_user.id, body)
+    return redirect(url_for("mediation.simulator") + "#sms")
 
 
 def _kept(reference: str) -> Path:

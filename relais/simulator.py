@@ -123,7 +123,11 @@ class Call:
     # What the mediators rung by a <Dial> do: "accept" (the first presses 1 after the
     # whisper), "decline" (they answer but press nothing), "no-answer" or "busy".
     mediators: str = "accept"
+    # Interactive (the web simulator): with no answer left, wait for the next one instead
+    # of hanging up.
+    interactive: bool = False
     answers: deque = field(default_factory=deque)
+    _awaiting: ET.Element | None = None
     _verbs: deque = field(default_factory=deque)
     _next: tuple[str, dict] | None = None
     _seconds: int = 0
@@ -147,7 +151,12 @@ class Call:
         if self.webhooks == 0 and self._next is None and not self.ended:
             self._next = (self.sim.public_url + "/voice", {})
         while not self.ended:
-            if self._next is not None:
+            if self._awaiting is not None:
+                if not self.answers:
+                    break  # waiting for the caller
+                verb, self._awaiting = self._awaiting, None
+                self._answer_gather(verb)
+            elif self._next is not None:
                 if max_webhooks is not None and self.webhooks >= max_webhooks:
                     break
                 url, extra = self._next
@@ -268,10 +277,21 @@ class Call:
         self.transcript.append(Line("caller", "raccroche"))
         self._end("completed")
 
+    @property
+    def waiting(self) -> bool:
+        """An interactive call waits for the caller's next key."""
+        return self._awaiting is not None and not self.ended
+
     def _gather(self, verb: ET.Element) -> None:
         for child in verb:
             self._do(child)
+        self._answer_gather(verb)
+
+    def _answer_gather(self, verb: ET.Element) -> None:
         answer = self._peek()
+        if answer is None and self.interactive:
+            self._awaiting = verb
+            return
         if answer is None or answer == "hangup":
             self._caller_hangs_up()
             return
@@ -338,13 +358,14 @@ class TwilioSimulator:
         public_url: str | None = None,
         service_number: str = SERVICE_NUMBER,
         timeout: float = 30,
+        http: requests.Session | None = None,
     ):
         self.server_url = server_url.rstrip("/")
         self.public_url = (public_url or server_url).rstrip("/")
         self.validator = RequestValidator(auth_token)
         self.service_number = service_number
         self.timeout = timeout
-        self.http = requests.Session()
+        self.http = http or requests.Session()  # or anything with the same post()
         self._recordings: RecordingServer | None = None
 
     @property

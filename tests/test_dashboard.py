@@ -159,8 +159,25 @@ def test_in_a_real_browser(relais: Running) -> None:
         page.get_by_role("link", name="Chiffres").click()
         page.get_by_role("img", name=re.compile("Schéma du menu")).wait_for()
         page.screenshot(path=str(ARTIFACTS / "dashboard-stats.png"), full_page=True)
+        # The web simulator: a call with the keypad reaches a procedure, and an SMS too.
+        page.get_by_role("link", name="Simulateur").click()
+        page.get_by_role("button", name="Appeler Relais").click()
+        for key in ("2", "2", "1"):  # aides et argent, impôts, "yes, I can open a link"
+            page.get_by_role("button", name=f"Touche {key}").click()
+        page.get_by_text("Je vous envoie un SMS avec le lien").wait_for()
+        page.get_by_label("Votre SMS").fill("karte vital")
+        page.get_by_role("button", name="Envoyer").click()
+        page.get_by_text("https://assure.ameli.fr", exact=False).first.wait_for()
+        page.screenshot(path=str(ARTIFACTS / "dashboard-simulator.png"), full_page=True)
         browser.close()
     assert relais.rows("SELECT status FROM callback_requests")[0][0] == "rappele"
+    sent = relais.rows(
+        'SELECT procedure, "to" FROM outbound_messages WHERE procedure IS NOT NULL ORDER BY id'
+    )
+    assert [tuple(r) for r in sent] == [
+        ("impots", "+33600000001"),
+        ("carte_vitale", "+33600000001"),
+    ]
 
 
 def test_figures_and_the_dialogue_diagram(relais: Running) -> None:
