@@ -101,6 +101,7 @@ def init_dashboard(app: Flask, twilio_blueprints: list[Blueprint]) -> None:
     login_manager.init_app(app)
     for twilio_blueprint in twilio_blueprints:
         csrf.exempt(twilio_blueprint)
+        limiter.exempt(twilio_blueprint)
     csrf.init_app(app)
     limiter.init_app(app)
     engine = app.config["RELAIS_ENGINE"]

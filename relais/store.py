@@ -116,15 +116,17 @@ class Store:
                 }
                 for turn in turns
             ]
-            self.session.execute(insert(Turn), rows)
+            self.session.connection().execute(insert(Turn.__table__), rows)
 
     # -- webhook replies (each webhook handled once) --------------------------------
     def reply(self, key: str) -> str | None:
         return self.session.scalar(select(WebhookReply.body).where(WebhookReply.key == key))
 
     def remember_reply(self, key: str, body: str, person_id: int | None) -> None:
-        self.session.execute(
-            insert(WebhookReply).values(key=key, body=body, person_id=person_id, created_at=now())
+        self.session.connection().execute(
+            insert(WebhookReply.__table__).values(
+                key=key, body=body, person_id=person_id, created_at=now()
+            )
         )
 
     # -- outbound messages ----------------------------------------------------------
