@@ -58,23 +58,37 @@ def _login(relais: Running, password: str = PASSWORD) -> tuple[requests.Session,
     return browser, answer.status_code
 
 
-def test_every_dashboard_and_recording_route_needs_a_login(tmp_path: Path) -> None:
+# Routes anyone may reach: the health check, the login page, and the voice prompts Twilio
+# plays (rendered content, no personal data).
+PUBLIC = {"healthz", "audio", "mediation.login", "static"}
+
+
+def test_every_route_needs_a_login_or_a_twilio_signature(tmp_path: Path) -> None:
+    """Walks the whole URL map, so a new route cannot be forgotten."""
     relais = Running(tmp_path / "data")
     try:
         app = create_app(relais.settings)
         anonymous = requests.Session()
-        checked = 0
+        checked = {"login": 0, "twilio": 0}
         for rule in app.url_map.iter_rules():
-            if not (rule.rule.startswith("/mediation") and rule.endpoint != "mediation.login"):
+            if rule.endpoint in PUBLIC:
                 continue
             url = relais.server.url + re.sub(r"<(?:[^:>]+:)?([^>]+)>", "1", rule.rule)
+            signed = getattr(app.view_functions[rule.endpoint], "twilio_signed", False)
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                answer = anonymous.request(method, url, allow_redirects=False)
+                answer = anonymous.request(
+                    method, url, allow_redirects=False, data={"CallSid": "CA1", "From": MOBILE}
+                )
+                if signed:
+                    assert answer.status_code == 403, (rule.rule, method)
+                    checked["twilio"] += 1
+                    continue
+                assert rule.rule.startswith("/mediation"), f"unprotected route {rule.rule}"
                 assert answer.status_code in (302, 401, 400), (rule.rule, method)
                 if answer.status_code == 302:
                     assert "/mediation/login" in answer.headers["Location"]
-                checked += 1
-        assert checked >= 6
+                checked["login"] += 1
+        assert checked["login"] >= 10 and checked["twilio"] >= 15, checked
     finally:
         relais.close()
 
