@@ -19,18 +19,20 @@ WAIT = 10.0  # seconds to wait for pyttsx3's file
 
 
 def _synthesise(engine, text: str, path: str) -> None:
-    """pyttsx3 2.99's espeak driver writes the file from espeak's own thread and may
-    return from runAndWait before it has: wait for the file, and try once more."""
+    """pyttsx3 2.99's espeak driver writes the file from espeak's own thread at the end of
+    the utterance, and runAndWait may return before that: starting the next text then
+    would have this audio written under the next name. So wait until the engine is idle
+    and the file is there; try once more if it never comes."""
     for _attempt in range(2):
         with contextlib.redirect_stdout(io.StringIO()):  # it prints "Audio saved to"
             engine.save_to_file(text, path)
             engine.runAndWait()
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            if os.path.exists(path):
-                time.sleep(0.05)  # let the writer close it
-                return
-            time.sleep(0.02)
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:
+                if not engine.isBusy() and os.path.exists(path):
+                    time.sleep(0.02)  # let the writer close it
+                    return
+                time.sleep(0.02)
     raise RuntimeError(f"pyttsx3 wrote no audio for {text[:60]!r}")
 
 

