@@ -73,8 +73,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         )
     if "RELAIS_PUBLIC_URL" not in env:
         problems.append(
-            f"RELAIS_PUBLIC_URL is not set: using {public_url}; Twilio must reach Relais "
-            "at the URL that signatures are checked against."
+            "RELAIS_PUBLIC_URL is not set: the local address is used; real Twilio requests "
+            "are signed for the public URL Twilio calls, so set it before connecting a number."
         )
     transport = env.get("RELAIS_SMS_TRANSPORT", "outbox")
     if transport not in SMS_TRANSPORTS:
