@@ -132,10 +132,10 @@ def _step(hear: Callable[[Conversation], Heard]) -> Response:
     if conversation is None or conversation.call_sid != request.form.get("CallSid"):
         abort(404)
     key = f"voice:{conversation.call_sid}:{step}"
-    replay = app.store.reply(key)
-    if replay is not None:
-        return _twiml(replay)
-    if step != conversation.step:
+    if step < conversation.step:  # a step handled already: Twilio sent it again
+        replay = app.store.reply(key)
+        return _twiml(replay) if replay is not None else abort(409)
+    if step > conversation.step:
         abort(409)  # a step that was never asked
     event, kind, raw, recording = hear(conversation)
     _, actions = take_turn(app.store, app.engine, conversation, event, kind, raw, recording)
