@@ -14,6 +14,7 @@ from functools import cached_property
 
 from .matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW, Matcher, MatchResult
 from .model import Choice, Content, Node
+from .pronounce import in_pairs
 
 MAX_TRIES = 3  # attempts on one question before a mediator takes over
 
@@ -211,11 +212,6 @@ def subtree(content: Content, nid: str) -> frozenset[str]:
         if node.type == "message" and node.next:
             todo.append(node.next)
     return frozenset(seen)
-
-
-def spaced_number(digits: str) -> str:
-    """A phone number read in pairs, as French people say it: "06 12 34 56 78"."""
-    return " ".join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
 _KEY_TEXT = re.compile(r"^\s*([0-9*#])\s*[.)!]?\s*$")
@@ -435,7 +431,7 @@ class Engine:
         if kind == "number":
             return content.phrase("number_ask"), ()
         if kind == "number_confirm":
-            spoken = spaced_number(pending["number"])
+            spoken = in_pairs(pending["number"])
             return content.phrase("number_confirm", number=spoken), self._yes_no()
         # kind == "no_link": other ways than a link
         procedure = content.procedures[content.nodes[state.node].procedure]

@@ -9,11 +9,14 @@ _PHONE_DIGITS = re.compile(r"(?<!\w)\d(?:[\d ]{2,}\d)(?!\w)")
 _CAPITALS = re.compile(r"(?<!\w)[A-ZÉÈ]{2,6}(?!\w)")
 
 
+def in_pairs(digits: str) -> str:
+    """A phone number read in pairs, as French people say it: "06 12 34 56 78"."""
+    return " ".join(digits[i : i + 2] for i in range(0, len(digits), 2))
+
+
 def _pairs(match: re.Match[str]) -> str:
     digits = match.group(0).replace(" ", "")
-    if len(digits) < 4:
-        return match.group(0)
-    return " ".join(digits[i : i + 2] for i in range(0, len(digits), 2))
+    return in_pairs(digits) if len(digits) >= 4 else match.group(0)
 
 
 def spoken(text: str, pronunciations: dict[str, str]) -> str:

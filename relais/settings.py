@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mediation.hours import DEFAULT_HOURS, HoursError, OpeningHours
+from speech.voice import DEFAULT_RATE
 
 from .content_dirs import content_root
 
@@ -27,7 +28,7 @@ class Settings:
     twilio_api_url: str = ""  # base URL of the Twilio REST API (empty: Twilio's own)
     from_number: str = ""  # the service's phone number, sender of outbound SMS
     language: str = "fr"  # the content language answering calls and texts
-    voice_rate: int = 140  # words a minute of the synthetic voice
+    voice_rate: int = DEFAULT_RATE  # words a minute of the synthetic voice
     vosk_models: dict[str, Path] = field(default_factory=dict)  # set by RELAIS_VOSK_MODEL_XX
     render_prompts: bool = True  # render missing voice prompts in the background at start
     hours: OpeningHours = field(default_factory=OpeningHours.parse)  # when mediators answer
@@ -110,7 +111,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         twilio_api_url=env.get("RELAIS_TWILIO_API_URL", "").rstrip("/"),
         from_number=env.get("RELAIS_FROM_NUMBER", ""),
         language=language,
-        voice_rate=int(env.get("RELAIS_VOICE_RATE") or 140),
+        voice_rate=int(env.get("RELAIS_VOICE_RATE") or DEFAULT_RATE),
         render_prompts=env.get("RELAIS_RENDER_PROMPTS", "1") != "0",
         retention_days=int(env.get("RELAIS_RETENTION_DAYS") or 90),
         secret_key=env.get("RELAIS_SECRET_KEY") or _local_secret(data_dir, "secret-key"),
