@@ -367,7 +367,7 @@ class Engine:
             self._matchers[choices] = Matcher(
                 question_phrases(self.content, node, choices),
                 self._covers,
-                person_places(self.content),
+                self._people,
             )
         return self._matchers[choices]
 
@@ -382,13 +382,17 @@ class Engine:
         return Matcher(
             catalogue_phrases(content) + command_phrases(content),
             self._covers,
-            person_places(content),
+            self._people,
             groups,
         )
 
     @cached_property
     def _covers(self) -> dict[str, frozenset[str]]:
         return {nid: subtree(self.content, nid) for nid in self.content.nodes}
+
+    @cached_property
+    def _people(self) -> dict[str, str]:
+        return person_places(self.content)
 
     @cached_property
     def _labels(self) -> dict[str, str]:
@@ -450,8 +454,7 @@ class Engine:
         prompt, choices = self._question(state)
         if simple and state.pending is None:
             prompt = self.content.nodes[state.node].simple
-        people = person_places(self.content)
-        offers_a_person = any(c.goto == "@human" or c.goto in people for c in choices)
+        offers_a_person = any(c.goto == "@human" or c.goto in self._people for c in choices)
         if state.tries >= MAX_TRIES - 1 and not offers_a_person:
             choices = (*choices, Choice("0", self.content.phrase("human_label"), (), "@human"))
         text = render_question(self.content, prompt, choices, state.channel)

@@ -28,7 +28,7 @@ from relais.web import services
 from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording
 
-from .twiml import SAY_LANGUAGES, CallRendering, speak
+from .twiml import CallRendering, say_language, speak
 
 blueprint = Blueprint("handoff", __name__)
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _take_a_message(
     """Nobody can take the call: when they will be called back, a voice message."""
     app = services()
     content = app.engine.content
-    language = SAY_LANGUAGES.get(content.lang, content.lang)
+    language = say_language(content.lang)
 
     def say(text: str) -> None:
         if how:
@@ -108,7 +108,7 @@ def whisper() -> Response:
     app = services()
     callback = _request()
     response = VoiceResponse()
-    language = SAY_LANGUAGES.get(app.engine.content.lang, app.engine.content.lang)
+    language = say_language(app.engine.content.lang)
     gather = response.gather(
         input="dtmf",
         num_digits=1,
@@ -182,7 +182,7 @@ def voicemail() -> Response:
     response = VoiceResponse()
     response.say(
         app.engine.content.phrase("voicemail_thanks"),
-        language=SAY_LANGUAGES.get(app.engine.content.lang, app.engine.content.lang),
+        language=say_language(app.engine.content.lang),
     )
     response.hangup()
     return _twiml(response)

@@ -16,6 +16,11 @@ RECORD_SILENCE = 2  # seconds of silence that end a spoken answer
 SAY_LANGUAGES = {"fr": "fr-FR", "ko": "ko-KR"}
 
 
+def say_language(lang: str) -> str:
+    """The language attribute of Twilio's <Say> for a content language."""
+    return SAY_LANGUAGES.get(lang, lang)
+
+
 @dataclass(frozen=True)
 class CallRendering:
     """How this call's prompts sound and whether anyone listens to spoken answers."""
@@ -35,7 +40,7 @@ def speak(
     if audio:
         verb.play(audio)
     else:
-        verb.say(text, language=SAY_LANGUAGES.get(how.lang, how.lang))
+        verb.say(text, language=say_language(how.lang))
 
 
 def render(actions: list[Action], how: CallRendering) -> str:

@@ -29,6 +29,30 @@ def twilio_client(settings: Settings) -> Client:
     return client
 
 
+def stored_message(
+    person: Person,
+    to: str,
+    body: str,
+    transport: str,
+    status: str,
+    conversation_id: int | None = None,
+    procedure: str | None = None,
+) -> OutboundMessage:
+    """An SMS as it is kept: with its encoding and number of segments."""
+    size = sms_size(body)
+    return OutboundMessage(
+        person_id=person.id,
+        conversation_id=conversation_id,
+        to=to,
+        body=body,
+        encoding=size.encoding,
+        segments=size.segments,
+        transport=transport,
+        procedure=procedure,
+        status=status,
+    )
+
+
 def send_sms(
     session,
     settings: Settings,
@@ -41,18 +65,9 @@ def send_sms(
     """Store and send one SMS. None when the person opted out (nothing is sent)."""
     if person.opted_out:
         return None
-    body = to_gsm7(body)
-    size = sms_size(body)
-    message = OutboundMessage(
-        person_id=person.id,
-        conversation_id=conversation_id,
-        to=to,
-        body=body,
-        encoding=size.encoding,
-        segments=size.segments,
-        transport=settings.sms_transport,
-        procedure=procedure,
-        status="stored" if settings.sms_transport == "outbox" else "queued",
+    status = "stored" if settings.sms_transport == "outbox" else "queued"
+    message = stored_message(
+        person, to, to_gsm7(body), settings.sms_transport, status, conversation_id, procedure
     )
     session.add(message)
     session.flush()

@@ -15,11 +15,11 @@ from dialogues.engine import HandOff, Text
 from dialogues.normalise import normalise
 from mediation.handoff import open_request
 from relais.conversations import take_turn
-from relais.models import OutboundMessage, now
+from relais.models import now
+from relais.outbound import stored_message
 from relais.signature import twilio_signed
 from relais.web import services
 
-from .encoding import sms_size
 from .replies import HELP_WORDS, START_WORDS, STOP_WORDS, clean_body, fit, keyword, render
 
 blueprint = Blueprint("sms", __name__)
@@ -32,18 +32,9 @@ def _reply(
     response = MessagingResponse()
     for body, procedure in bodies:
         response.message(body)
-        size = sms_size(body)
         app.session.add(
-            OutboundMessage(
-                person_id=person.id,
-                conversation_id=conversation_id,
-                to=person.phone,
-                body=body,
-                encoding=size.encoding,
-                segments=size.segments,
-                transport="reply",
-                procedure=procedure,
-                status="replied",
+            stored_message(
+                person, person.phone, body, "reply", "replied", conversation_id, procedure
             )
         )
     xml = str(response)
