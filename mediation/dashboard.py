@@ -8,6 +8,8 @@ mediator calls the person back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -98,12 +100,13 @@ def init_dashboard(app: Flask, twilio_blueprints: list[Blueprint]) -> None:
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None
     )
-    login_manager.init_app(app)
     for twilio_blueprint in twilio_blueprints:
         csrf.exempt(twilio_blueprint)
         limiter.exempt(twilio_blueprint)
-    csrf.init_app(app)
-    limiter.init_app(app)
+    with _dashboard_only(app):
+        login_manager.init_app(app)
+        csrf.init_app(app)
+        limiter.init_app(app)
     engine = app.config["RELAIS_ENGINE"]
     app.jinja_env.filters.update(
         mask=mask,
@@ -112,6 +115,19 @@ def init_dashboard(app: Flask, twilio_blueprints: list[Blueprint]) -> None:
         choice=lambda target: ANSWERS_FR.get(target) or engine.label(target),
     )
     app.register_blueprint(blueprint)
+
+
+@contextmanager
+def _dashboard_only(app: Flask) -> Iterator[None]:
+    """The request hooks that extensions add to the whole app meanwhile run for the
+    dashboard's requests only: Twilio's webhooks (most of the traffic) skip them."""
+    registries = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+    before = [list(registry[None]) for registry in registries]
+    yield
+    for registry, kept in zip(registries, before, strict=True):
+        added = [hook for hook in registry[None] if hook not in kept]
+        registry[None] = kept
+        registry[blueprint.name].extend(added)
 
 
 def age_fr(at: datetime) -> str:
