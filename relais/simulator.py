@@ -26,16 +26,20 @@ import threading
 import wave
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+from typing import Any
 
 import requests
 from twilio.request_validator import RequestValidator
 
 from sms.encoding import sms_size
+
+from .twilio_spec import twilio_spec
 
 ACCOUNT_SID = "AC" + "0" * 32
 SERVICE_NUMBER = "+33900000000"
@@ -43,6 +47,11 @@ SERVICE_NUMBER = "+33900000000"
 
 def _sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
+
+
+def _rfc2822_now() -> str:
+    """The time as Twilio's REST API writes it, e.g. "Mon, 23 Nov 2026 14:50:00 +0000"."""
+    return format_datetime(datetime.now(UTC))
 
 
 @dataclass
@@ -439,15 +448,58 @@ def message_bodies(twiml: str) -> list[str]:
     return bodies
 
 
-class TwilioApi:
-    """A local stand-in for Twilio's REST API (set RELAIS_TWILIO_API_URL to `url`): it
-    accepts Messages requests with Twilio's authentication and parameters, answers as
-    Twilio does, keeps what it was sent, and can send the status callback later."""
+# A call needs one of these to know what to do once answered; the OpenAPI description does
+# not say so, Twilio does (error 21205).
+INSTRUCTIONS = {"Url", "Twiml", "ApplicationSid"}
 
-    def __init__(self, sim: TwilioSimulator, account_sid: str, auth_token: str):
+
+class RefusedRequests(AssertionError):
+    """Relais made REST requests that Twilio would refuse."""
+
+
+@dataclass
+class Rejected:
+    """A REST request the stand-in refused, and why."""
+
+    method: str
+    path: str
+    body: str
+    problems: list[str]
+
+
+class TwilioApi:
+    """A local stand-in for Twilio's REST API (set RELAIS_TWILIO_API_URL to `url`).
+
+    It checks Twilio's authentication, then every request against Twilio's own OpenAPI
+    description (relais.twilio_spec, which raises SpecMissing when it is not installed). A
+    request the description refuses gets Twilio's 400 answer and is kept in `rejected`, as is
+    a valid one this stand-in does not play; tests assert `rejected == []`. It plays:
+
+    - Messages (POST …/Messages.json): kept in `messages`; `report` later sends the status
+      callback;
+    - Calls (POST …/Calls.json): kept in `calls`, answered with a queued Call resource, then
+      handed to `on_call` when set (who drives the call through Relais's webhooks).
+
+    A kept request is its form parameters, typed as the description says (an array such as
+    StatusCallbackEvent is a list), with the new resource's "sid".
+    """
+
+    def __init__(
+        self,
+        sim: TwilioSimulator,
+        account_sid: str,
+        auth_token: str,
+        on_call: Callable[[dict[str, Any]], None] | None = None,
+    ):
         self.sim = sim
-        self.messages: list[dict[str, str]] = []
+        self.spec = twilio_spec()
+        self.messages: list[dict[str, Any]] = []
+        self.calls: list[dict[str, Any]] = []
+        self.rejected: list[Rejected] = []
+        self.on_call = on_call
         expected = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        messages = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        calls = f"/2010-04-01/Accounts/{account_sid}/Calls.json"
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -459,51 +511,106 @@ class TwilioApi:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_POST(self) -> None:
-                if self.headers.get("Authorization") != expected:
-                    self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
-                    return
-                length = int(self.headers.get("Content-Length", "0"))
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                if self.path != f"/2010-04-01/Accounts/{account_sid}/Messages.json":
-                    self._json(404, {"code": 20404, "message": "Not found", "status": 404})
-                    return
-                missing = [name for name in ("To", "From", "Body") if not form.get(name)]
-                if missing:
-                    self._json(
-                        400,
-                        {
-                            "code": 21604,
-                            "status": 400,
-                            "message": f"A '{missing[0]}' parameter is required.",
-                        },
-                    )
-                    return
-                sid = _sid("SM")
-                api.messages.append({"sid": sid, **form})
+            def _error(self, status: int, code: int, message: str) -> None:
                 self._json(
-                    201,
+                    status,
                     {
-                        "sid": sid,
-                        "account_sid": account_sid,
-                        "to": form["To"],
-                        "from": form["From"],
-                        "body": form["Body"],
-                        "status": "queued",
-                        "num_segments": str(sms_size(form["Body"]).segments),
-                        "direction": "outbound-api",
-                        "api_version": "2010-04-01",
-                        "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
+                        "code": code,
+                        "message": message,
+                        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                        "status": status,
                     },
                 )
+
+            def _handle(self) -> None:
+                if self.headers.get("Authorization") != expected:
+                    self._error(401, 20003, "Authenticate")
+                    return
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                checked = api.spec.check(self.command, self.path, body, dict(self.headers))
+                played = self.command == "POST" and self.path in (messages, calls)
+                problems, code = checked.problems, 400
+                calling = played and self.path == calls
+                if calling and not problems and not INSTRUCTIONS & checked.params.keys():
+                    problems, code = ["Url parameter is required."], 21205
+                if problems or not played:
+                    problems = problems or ["not played by this stand-in"]
+                    text = body.decode("utf-8", "replace")
+                    api.rejected.append(Rejected(self.command, self.path, text, problems))
+                    if played:
+                        self._error(400, code, "; ".join(problems))
+                    else:
+                        self._error(404, 20404, "The requested resource was not found")
+                elif self.path == messages:
+                    self._json(201, api._message(checked.params))
+                else:
+                    call, resource = api._call(checked.params)
+                    self._json(201, resource)
+                    if api.on_call is not None:
+                        api.on_call(call)
+
+            do_GET = do_POST = do_DELETE = _handle
 
             def log_message(self, *args) -> None:
                 pass
 
+        self.account_sid = account_sid
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         host, port = self.server.server_address[:2]
         self.url = f"http://{host}:{port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll interval: close() waits for it, once per test.
+        serve = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        serve.start()
+
+    def _message(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Keeps a message; its Message resource as Twilio answers it."""
+        sid = _sid("SM")
+        self.messages.append({"sid": sid, **params})
+        body = params.get("Body", "")
+        return {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": params["To"],
+            "from": params.get("From"),
+            "body": body,
+            "status": "queued",
+            "num_segments": str(sms_size(body).segments),
+            "num_media": "0",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "date_created": _rfc2822_now(),
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
+
+    def _call(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Keeps a call; the kept call and its Call resource as Twilio answers it."""
+        sid = _sid("CA")
+        call = {"sid": sid, **params}
+        self.calls.append(call)
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}"
+        return call, {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "parent_call_sid": None,
+            "to": params["To"],
+            "to_formatted": params["To"],
+            "from": params["From"],
+            "from_formatted": params["From"],
+            "status": "queued",
+            "direction": "outbound-api",
+            "answered_by": None,
+            "api_version": "2010-04-01",
+            "date_created": _rfc2822_now(),
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "price": None,
+            "uri": uri + ".json",
+            "subresource_uris": {
+                name: f"{uri}/{name.capitalize()}.json"
+                for name in ("notifications", "recordings", "events")
+            },
+        }
 
     def report(self, sid: str, status: str) -> requests.Response:
         """Send the message's status callback, as Twilio does when its status changes."""
@@ -523,5 +630,12 @@ class TwilioApi:
         )
 
     def close(self) -> None:
+        """Stops the stand-in; fails if it refused a request, so that no test lets one pass
+        unseen (a test that sends one on purpose takes it out of `rejected`)."""
         self.server.shutdown()
         self.server.server_close()
+        if self.rejected:
+            raise RefusedRequests(
+                "the Twilio stand-in refused: "
+                + "; ".join(f"{r.method} {r.path}: {', '.join(r.problems)}" for r in self.rejected)
+            )
