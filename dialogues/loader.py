@@ -77,6 +77,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "sms_empty": (),
     "sms_stop": (),
     "sms_start": (),
+    "unavailable": (),
+    "unavailable_line": ("number",),
+    "sms_unavailable": (),
 }
 ANSWERS = ("yes", "no")
 

@@ -1,6 +1,6 @@
 """Personal data kept no longer than needed: `purge` deletes recordings and transcripts
 older than the retention period; `forget` deletes everything about one person. Both
-remove the files on disk as well as the rows."""
+remove the files on disk as well as the rows. The purge runs as a daily job."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from relais.jobs import JobContext, job, submit
 from relais.models import (
     CallbackRequest,
     Conversation,
@@ -21,6 +22,8 @@ from relais.models import (
     now,
 )
 from relais.phones import e164
+
+from .voicemail import voicemail_path
 
 
 def _remove(data_dir: Path, reference: str | None) -> None:
@@ -66,10 +69,9 @@ def forget(session: Session, data_dir: Path, phone: str) -> bool:
     conversations = list(
         session.scalars(select(Conversation).where(Conversation.person_id == person.id))
     )
-    for request in session.scalars(
-        select(CallbackRequest).where(CallbackRequest.person_id == person.id)
-    ):
-        _remove(data_dir, request.voicemail_ref)
+    requests = list(
+        session.scalars(select(CallbackRequest).where(CallbackRequest.person_id == person.id))
+    )
     for conversation in conversations:
         if conversation.call_sid:
             shutil.rmtree(data_dir / "recordings" / conversation.call_sid, ignore_errors=True)
@@ -81,4 +83,19 @@ def forget(session: Session, data_dir: Path, phone: str) -> bool:
     session.execute(delete(Conversation).where(Conversation.person_id == person.id))
     session.delete(person)
     session.commit()
+    for request in requests:  # by its name too: a job may have kept it meanwhile
+        _remove(data_dir, request.voicemail_ref)
+        _remove(data_dir, voicemail_path(request.id))
     return True
+
+
+def schedule_purge(session: Session, delay: float = 0) -> None:
+    """The purge of the day the job will run (one a day, whoever asks)."""
+    day = (now() + timedelta(seconds=delay)).date().isoformat()
+    submit(session, "purge", {}, delay=delay, key=f"purge:{day}")
+
+
+@job("purge")
+def daily_purge(context: JobContext, session: Session, _args: dict) -> None:
+    purge(session, context.settings.data_dir, context.settings.retention_days)
+    schedule_purge(session, delay=24 * 3600)

@@ -14,6 +14,9 @@ from speech.recognition import Recognisers
 from speech.service import Speech
 
 from .db import make_engine, migrate, session_factory
+from .fallback import blueprint as fallback
+from .fallback import fallback_texts
+from .jobs import wire_jobs
 from .settings import Settings, load_settings
 from .web import close_services
 
@@ -37,15 +40,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings.voice_rate,
     )
     if settings.render_prompts:
-        speech.prepare(engine.voice_prompts())
+        speech.prepare([*engine.voice_prompts(), *fallback_texts(content, settings.fallback_phone)])
 
+    sessions = session_factory(db)
     app = Flask(__name__)
     app.config.update(
         RELAIS=settings,
         RELAIS_ENGINE=engine,
         RELAIS_SPEECH=speech,
         RELAIS_DB=db,
-        RELAIS_SESSIONS=session_factory(db),
+        RELAIS_SESSIONS=sessions,
+        RELAIS_JOBS=wire_jobs(settings, sessions),  # the embedded runner: started by serving
         MAX_CONTENT_LENGTH=64 * 1024,  # Twilio's webhooks are small
     )
     app.teardown_appcontext(close_services)
@@ -59,7 +64,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(handoff)
     app.register_blueprint(sms)
     app.register_blueprint(mediator_line)
-    init_dashboard(app, [voice, handoff, sms, mediator_line])
+    app.register_blueprint(fallback)
+    init_dashboard(app, [voice, handoff, sms, mediator_line, fallback])
 
     @app.get("/audio/<path:name>")
     def audio(name: str) -> Response:

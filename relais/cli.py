@@ -109,6 +109,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .jobs import work
+
+    settings = load_settings()
+    if not settings.redis_url:
+        print(
+            "RELAIS_REDIS_URL is not set: `relais serve` runs the jobs itself; a worker "
+            "is only needed with Redis.",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"Relais worker: jobs from {settings.redis_url.split('@')[-1]}", flush=True)
+    work(settings, burst=args.burst)
+    return 0
+
+
 def _simulator(args: argparse.Namespace):
     """A simulator against --url, or against a Relais started here in the background."""
     from .server import BackgroundServer
@@ -396,6 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
         "RELAIS_RETENTION_DAYS (also done daily by `relais serve`)",
     )
     purge.set_defaults(func=cmd_purge)
+
+    worker = sub.add_parser(
+        "worker", help="run slow jobs from Redis (RQ), beside `relais serve` (RELAIS_REDIS_URL)"
+    )
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    worker.set_defaults(func=cmd_worker)
 
     forget = sub.add_parser("forget", help="delete everything kept about a phone number")
     forget.add_argument("number")

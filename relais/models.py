@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -60,9 +61,14 @@ class Conversation(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Bumped by every update: two webhooks of one conversation saving at the same time
+    # cannot both win (the loser's update matches no row and is handled again).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     person: Mapped[Person] = relationship()
     turns: Mapped[list[Turn]] = relationship(order_by="Turn.id", back_populates="conversation")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy reads it)
 
 
 class Turn(Base):
@@ -170,3 +176,25 @@ class WebhookReply(Base):
         ForeignKey("people.id", ondelete="CASCADE"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Job(Base):
+    """Slow work done outside webhooks (sending an SMS, transcribing a voice message, the
+    daily purge), kept in the database so that a restart loses none: run in a thread of
+    the server by default, by `relais worker` processes through RQ when Redis is set."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    args: Mapped[dict] = mapped_column(JSON, default=dict)
+    # One job per key (e.g. one purge a day): a second submission with the same key is
+    # dropped.
+    key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # running, done, failed
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

@@ -2,28 +2,36 @@
 
 Two transports, chosen by RELAIS_SMS_TRANSPORT: `outbox` keeps the message in the database
 (listed by `relais outbox`), `twilio` sends it with the Messages API of the `twilio`
-library, at RELAIS_TWILIO_API_URL when set (a local emulator of the API). Every message is
-stored either way, with its encoding, segment count and status; a number that opted out
-never gets one.
+library, at RELAIS_TWILIO_API_URL when set (a local emulator of the API), in a job (see
+relais.jobs) retried while Twilio cannot take it. Every message is stored either way, with
+its encoding, segment count and status; a number that opted out never gets one.
 """
 
 from __future__ import annotations
 
 import logging
 
-from twilio.base.exceptions import TwilioException
+from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from sms.encoding import sms_size, to_gsm7
 
-from .models import OutboundMessage, Person
+from .jobs import JobContext, Retry, job, submit
+from .models import OutboundMessage, Person, now
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 
+API_TIMEOUT = 10  # seconds for one request to Twilio's REST API
+
+
 def twilio_client(settings: Settings) -> Client:
-    client = Client(settings.account_sid, settings.auth_token)
+    client = Client(
+        settings.account_sid, settings.auth_token, http_client=TwilioHttpClient(timeout=API_TIMEOUT)
+    )
     if settings.twilio_api_url:
         client.api.base_url = settings.twilio_api_url
     return client
@@ -54,7 +62,7 @@ def stored_message(
 
 
 def send_sms(
-    session,
+    session: Session,
     settings: Settings,
     person: Person,
     to: str,
@@ -62,7 +70,8 @@ def send_sms(
     conversation_id: int | None = None,
     procedure: str | None = None,
 ) -> OutboundMessage | None:
-    """Store and send one SMS. None when the person opted out (nothing is sent)."""
+    """Store one SMS and, with the twilio transport, a job that sends it once the
+    transaction commits. None when the person opted out (nothing is sent)."""
     if person.opted_out:
         return None
     status = "stored" if settings.sms_transport == "outbox" else "queued"
@@ -72,15 +81,50 @@ def send_sms(
     session.add(message)
     session.flush()
     if settings.sms_transport == "twilio":
-        try:
-            sent = twilio_client(settings).messages.create(
-                to=to,
-                from_=settings.from_number,
-                body=body,
-                status_callback=f"{settings.public_url}/sms/status",
-            )
-            message.provider_id, message.status = sent.sid, sent.status or "queued"
-        except (TwilioException, OSError) as exc:
-            log.warning("SMS to %s failed: %s", to[:4], exc)
-            message.status, message.error = "failed", str(exc)[:500]
+        submit(session, "sms", {"message_id": message.id})
     return message
+
+
+def _retryable(exc: Exception) -> bool:
+    """Twilio may accept it later: no connection, too many requests, a server error."""
+    if isinstance(exc, TwilioRestException):
+        return exc.status == 429 or exc.status >= 500
+    return isinstance(exc, OSError | TwilioException)
+
+
+@job("sms")
+def send_queued(context: JobContext, session: Session, args: dict) -> None:
+    """Send a stored SMS through the Messages API. Sent at most once: the message is
+    marked "sending" before the request, and a message found "sending" (its runner died
+    during the request) is not sent again, as Twilio may have it already."""
+    message = session.get(OutboundMessage, args["message_id"])
+    if message is None or message.status not in ("queued", "sending"):
+        return  # forgotten, or sent already
+    if message.status == "sending":
+        message.status, message.error = "failed", "interrupted while sending; not sent again"
+        return
+    person = session.get(Person, message.person_id) if message.person_id else None
+    if person is not None and person.opted_out:
+        message.status, message.error = "cancelled", "opted out before it was sent"
+        return
+    message.status, message.updated_at = "sending", now()
+    session.commit()
+    settings = context.settings
+    try:
+        sent = twilio_client(settings).messages.create(
+            to=message.to,
+            from_=settings.from_number,
+            body=message.body,
+            status_callback=f"{settings.public_url}/sms/status",
+        )
+    except (TwilioException, OSError) as exc:
+        message.updated_at = now()
+        if _retryable(exc):
+            message.status = "queued"
+            session.commit()
+            raise Retry(f"SMS {message.id} not accepted yet: {exc}") from exc
+        log.warning("SMS %s refused: %s", message.id, exc)
+        message.status, message.error = "failed", str(exc)[:500]
+        return
+    message.provider_id, message.status = sent.sid, sent.status or "queued"
+    message.updated_at = now()

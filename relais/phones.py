@@ -26,6 +26,14 @@ def e164(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def national(number: str) -> str:
+    """The number as people dial it in France: "01 23 45 67 89" (as given if not valid)."""
+    parsed = _parse(number)
+    if parsed is None:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
 def can_receive_sms(number: str) -> bool:
     """True for a valid mobile number (a French landline cannot receive an SMS)."""
     parsed = _parse(number)

@@ -6,16 +6,18 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 
 import waitress
+from flask import Flask
 from waitress.server import create_server
 
+from mediation.privacy import schedule_purge
 from speech.recognition import Recognisers
 from speech.voice import tts_available
 
 from .app import create_app
 from .db import make_engine, migrate
+from .jobs import Runner
 from .settings import Settings
 
 THREADS = 8
@@ -34,6 +36,13 @@ def describe(settings: Settings) -> list[str]:
         f"  content         {settings.content_dir}",
         f"  SMS transport   {settings.sms_transport}",
     ]
+    if settings.redis_url:
+        lines.append(
+            f"  jobs            RQ at {settings.redis_url.split('@')[-1]}: "
+            "run `relais worker` beside the server (SMS sending, voice messages, purge)"
+        )
+    else:
+        lines.append("  jobs            in this process (set RELAIS_REDIS_URL to scale out)")
     lines += [f"  note: {problem}" for problem in settings.problems]
     if tts_available():
         lines.append(
@@ -62,7 +71,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued request
     if workers <= 1:
         app = create_app(settings)  # migrates the database first
-        start_daily_purge(settings)
+        start_jobs(app)
         waitress.serve(app, host=host, port=port, threads=THREADS, ident="relais")
         return
     from gunicorn.app.base import BaseApplication
@@ -70,7 +79,6 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     engine = make_engine(settings.database_url)
     migrate(engine)  # once, before the workers start
     engine.dispose()
-    start_daily_purge(settings)
 
     class Gunicorn(BaseApplication):
         def load_config(self) -> None:
@@ -84,30 +92,23 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
                 self.cfg.set(key, value)
 
         def load(self):
-            return create_app(settings)
+            app = create_app(settings)  # in each worker process
+            start_jobs(app)
+            return app
 
     Gunicorn().run()
 
 
-def start_daily_purge(settings: Settings) -> threading.Thread:
-    """Delete old recordings and transcripts at start, then every day."""
-    from mediation.privacy import purge
-
-    from .db import session_factory
-
-    def run() -> None:
-        engine = make_engine(settings.database_url)  # already migrated
-        while True:
-            try:
-                with session_factory(engine)() as session:
-                    purge(session, settings.data_dir, settings.retention_days)
-            except Exception:
-                logging.getLogger(__name__).exception("the daily purge failed")
-            time.sleep(24 * 3600)
-
-    thread = threading.Thread(target=run, daemon=True, name="daily-purge")
-    thread.start()
-    return thread
+def start_jobs(app: Flask) -> Runner | None:
+    """Start the embedded job runner if this app has one (no Redis), and make sure the
+    daily purge is scheduled."""
+    runner = app.config["RELAIS_JOBS"]
+    if runner is not None:
+        runner.start()
+    with app.config["RELAIS_SESSIONS"]() as session:
+        schedule_purge(session)
+        session.commit()
+    return runner
 
 
 def free_port() -> int:
@@ -124,9 +125,9 @@ class BackgroundServer:
         port = free_port()
         self.url = local_url("127.0.0.1", port)
         self.settings = settings if keep_public_url else settings.replace(public_url=self.url)
-        self.server = create_server(
-            create_app(self.settings), host="127.0.0.1", port=port, threads=THREADS
-        )
+        self.app = create_app(self.settings)
+        self.jobs = start_jobs(self.app)
+        self.server = create_server(self.app, host="127.0.0.1", port=port, threads=THREADS)
         self._closing = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -143,3 +144,5 @@ class BackgroundServer:
         self.server.task_dispatcher.shutdown()  # let requests under way finish
         self.server.close()
         self.thread.join(timeout=5)
+        if self.jobs is not None:
+            self.jobs.stop()

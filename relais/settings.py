@@ -34,6 +34,9 @@ class Settings:
     hours: OpeningHours = field(default_factory=OpeningHours.parse)  # when mediators answer
     retention_days: int = 90  # recordings and transcripts are deleted after this
     secret_key: str = ""  # signs the mediators' session cookies
+    redis_url: str = ""  # Redis for RQ: slow jobs run by `relais worker` (empty: in-process)
+    queue: str = "relais"  # the RQ queue's name (several Relais may share one Redis)
+    fallback_phone: str = ""  # a human line given to callers when Relais cannot answer
     problems: list[str] = field(default_factory=list)
 
     def replace(self, **changes) -> Settings:
@@ -91,6 +94,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             "RELAIS_SMS_TRANSPORT is 'twilio' but TWILIO_ACCOUNT_SID or RELAIS_FROM_NUMBER "
             "is missing: sending an SMS will fail and be recorded as failed."
         )
+    if not env.get("RELAIS_FALLBACK_PHONE"):
+        problems.append(
+            "RELAIS_FALLBACK_PHONE is not set: when Relais cannot answer (database away), "
+            "callers hear an apology but no phone number to call instead."
+        )
     try:
         hours = OpeningHours.parse(
             env.get("RELAIS_OPENING_HOURS") or DEFAULT_HOURS, env.get("RELAIS_CLOSED_DAYS", "")
@@ -114,6 +122,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         voice_rate=int(env.get("RELAIS_VOICE_RATE") or DEFAULT_RATE),
         render_prompts=env.get("RELAIS_RENDER_PROMPTS", "1") != "0",
         retention_days=int(env.get("RELAIS_RETENTION_DAYS") or 90),
+        redis_url=env.get("RELAIS_REDIS_URL", ""),
+        queue=env.get("RELAIS_QUEUE") or "relais",
+        fallback_phone=env.get("RELAIS_FALLBACK_PHONE", ""),
         secret_key=env.get("RELAIS_SECRET_KEY") or _local_secret(data_dir, "secret-key"),
         vosk_models={
             key.removeprefix("RELAIS_VOSK_MODEL_").lower(): Path(value)

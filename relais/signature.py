@@ -10,7 +10,13 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, current_app, request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from twilio.request_validator import RequestValidator
+
+from .web import close_services
+
+CONFLICT_TRIES = 3  # a webhook that lost a race with another is handled again
 
 
 def public_request_url() -> str:
@@ -19,7 +25,12 @@ def public_request_url() -> str:
 
 
 def twilio_signed(view: Callable) -> Callable:
-    """Refuse (403, nothing stored) a request without a valid Twilio signature."""
+    """Refuse (403, nothing stored) a request without a valid Twilio signature.
+
+    Two webhooks of one conversation may arrive at once (Twilio retrying one, two texts
+    sent together): the one whose transaction loses (the conversation changed under it, or
+    its step's reply is stored already) is rolled back and handled again from the start,
+    where it finds the new state, or the reply to send again."""
 
     @wraps(view)
     def checked(*args, **kwargs):
@@ -27,7 +38,13 @@ def twilio_signed(view: Callable) -> Callable:
         validator = RequestValidator(current_app.config["RELAIS"].auth_token)
         if not signature or not validator.validate(public_request_url(), request.form, signature):
             abort(403)
-        return view(*args, **kwargs)
+        for attempt in range(CONFLICT_TRIES):
+            try:
+                return view(*args, **kwargs)
+            except (StaleDataError, IntegrityError):
+                if attempt == CONFLICT_TRIES - 1:
+                    raise
+                close_services()  # a new session, in a new transaction
 
     checked.twilio_signed = True
     return checked

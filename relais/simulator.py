@@ -180,11 +180,28 @@ class Call:
     def say(self, text: str) -> None:
         self.transcript.append(Line("relais", text))
 
+    def _post(self, url: str, params: dict[str, str]) -> requests.Response | None:
+        """A webhook as Twilio sends it: a connection that fails is tried once more (its
+        default retry count); None when there is no answer at all."""
+        for _ in range(2):
+            try:
+                return self.sim.post(url, params)
+            except requests.ConnectionError:
+                continue
+        return None
+
     def _fetch(self, url: str, extra: dict[str, str]) -> None:
-        response = self.sim.post(url, self.params(**extra))
+        response = self._post(url, self.params(**extra))
         self.webhooks += 1
-        if response.status_code != 200:
-            self.transcript.append(Line("twilio", f"HTTP {response.status_code} from {url}"))
+        if (response is None or response.status_code != 200) and self.sim.voice_fallback:
+            # Twilio asks the number's fallback URL when a webhook fails (ErrorCode 11200).
+            failure = "no answer" if response is None else f"HTTP {response.status_code}"
+            self.transcript.append(Line("twilio", f"{failure} from {url}"))
+            failed, url = url, self.sim.public_url + self.sim.voice_fallback
+            response = self._post(url, self.params(ErrorCode="11200", ErrorUrl=failed))
+        if response is None or response.status_code != 200:
+            failure = "no answer" if response is None else f"HTTP {response.status_code}"
+            self.transcript.append(Line("twilio", f"{failure} from {url}"))
             self._end("failed")
             return
         try:
@@ -376,6 +393,8 @@ class TwilioSimulator:
         self.timeout = timeout
         self.http = http or requests.Session()  # or anything with the same post()
         self._recordings: RecordingServer | None = None
+        # The number's "primary handler fails" URL, as the README sets it (None: not set).
+        self.voice_fallback: str | None = "/voice/fallback"
 
     @property
     def recordings(self) -> RecordingServer:

@@ -16,6 +16,7 @@ accepting, asking "did you say ...?" and not understood.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +29,7 @@ from .audio import decode, pcm16, resample
 
 vosk.SetLogLevel(-1)
 
+log = logging.getLogger(__name__)
 UNKNOWN = "[unk]"
 _NOT_A_WORD = re.compile(r"[^\w'’-]+")
 
@@ -132,13 +134,22 @@ class Recognisers:
         self._lock = threading.Lock()
 
     def available(self, lang: str) -> bool:
+        """A model is there for `lang` (and did not fail to load)."""
+        if lang in self._loaded and self._loaded[lang] is None:
+            return False
         path = self.path_for(lang)
         return (path / "am").is_dir() and (path / "conf").is_dir()
 
     def get(self, lang: str) -> Recogniser | None:
+        """The recogniser of `lang`; None when there is no model, or a broken one (then
+        callers answer with keys, and are no longer asked to speak)."""
         with self._lock:
             if lang not in self._loaded:
-                self._loaded[lang] = (
-                    Recogniser(self.path_for(lang)) if self.available(lang) else None
-                )
+                recogniser = None
+                if self.available(lang):
+                    try:
+                        recogniser = Recogniser(self.path_for(lang))
+                    except Exception:  # vosk raises a bare Exception on a broken model
+                        log.exception("the speech model of %r cannot be loaded", lang)
+                self._loaded[lang] = recogniser
             return self._loaded[lang]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -18,6 +21,7 @@ from relais.simulator import TwilioSimulator
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "data" / "mini"
 FRENCH = ROOT / "content" / "fr"
+T = TypeVar("T")
 
 
 def make_content(folder: Path, edits: dict[str, list[tuple[str, str]]] | None = None) -> Path:
@@ -50,14 +54,39 @@ DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
 def database_url(kind: str, data_dir: Path) -> str:
+    """A fresh database for one test: a SQLite file, or a new PostgreSQL schema (so that
+    test runs in parallel on one server never share tables)."""
     if kind == "sqlite":
         return f"sqlite:///{data_dir / 'relais.db'}"
+    schema = f"test_{uuid.uuid4().hex[:12]}"
     engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as conn:  # a clean schema for each test
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
-    return POSTGRES_URL
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+def drop_database(url: str) -> None:
+    """Drop a test's PostgreSQL schema (a SQLite file goes with its folder)."""
+    if "search_path%3D" in url:
+        schema = url.rsplit("%3D", 1)[1]
+        engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
+
+
+def eventually(check: Callable[[], T], timeout: float = 10.0) -> T:
+    """The first true value of `check()` within `timeout` seconds (jobs run in the
+    background); fails the test with the last value otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            assert value, f"still {value!r} after {timeout} s"
+            return value
+        time.sleep(0.05)
 
 
 class Running:
@@ -87,10 +116,20 @@ class Running:
     def count(self, table: str) -> int:
         return self.rows(f"SELECT count(*) FROM {table}")[0][0]
 
+    def settled(self) -> None:
+        """Wait until the background jobs due now are done."""
+        eventually(
+            lambda: not self.rows(
+                "SELECT id FROM jobs WHERE status = 'running'"
+                " OR (status = 'pending' AND run_at <= CURRENT_TIMESTAMP)"
+            )
+        )
+
     def close(self) -> None:
         self.sim.close()
         self.server.close()
         self.db.dispose()
+        drop_database(self.settings.database_url)
 
 
 @pytest.fixture(params=DATABASES)

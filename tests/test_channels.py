@@ -3,13 +3,17 @@ for every subject of the French content; storage on SQLite (and PostgreSQL in CI
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy
 
 from dialogues.loader import load_content
 
-from .conftest import FRENCH, Running
+from .conftest import FRENCH, Running, eventually
+from .netswitch import Switch
 
 MOBILE = "+33612345678"
 LANDLINE = "+33145678901"
@@ -275,11 +279,16 @@ def test_links_go_through_the_twilio_messages_api_and_its_status_callback(tmp_pa
     api, relais = _sending_through_twilio(tmp_path, "test-auth-token")
     try:
         relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
-        (sent,) = api.messages
+        (sent,) = eventually(lambda: api.messages)  # sent by a job, once the step committed
         assert sent["To"] == MOBILE and sent["From"] == "+33700000000"
         assert sent["Body"] == CONTENT.procedures["impots"].sms
         assert sent["StatusCallback"] == "http://relais.example.org/sms/status"
-        (row,) = relais.rows("SELECT provider_id, status, transport FROM outbound_messages")
+        (row,) = eventually(
+            lambda: relais.rows(
+                "SELECT provider_id, status, transport FROM outbound_messages"
+                " WHERE provider_id IS NOT NULL"
+            )
+        )
         assert tuple(row) == (sent["sid"], "queued", "twilio")
         assert api.report(sent["sid"], "delivered").status_code == 204
         assert relais.rows("SELECT status FROM outbound_messages")[0][0] == "delivered"
@@ -294,9 +303,57 @@ def test_a_failing_twilio_api_is_recorded_and_the_call_goes_on(tmp_path) -> None
     try:
         call = relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
         assert call.transcript[-1].text == "Merci. Bonne journée. Au revoir."
-        (row,) = relais.rows("SELECT status, error FROM outbound_messages")
-        assert row.status == "failed" and "401" in row.error
+        (row,) = eventually(
+            lambda: relais.rows(
+                "SELECT status, error FROM outbound_messages WHERE status = 'failed'"
+            )
+        )
+        assert "401" in row.error  # refused: not retried
+        assert relais.rows("SELECT attempts, status FROM jobs WHERE kind = 'sms'")[0] == (1, "done")
         assert api.messages == []
     finally:
         relais.close()
+        api.close()
+
+
+def test_an_sms_twilio_cannot_take_yet_is_retried_and_sent_once(tmp_path) -> None:
+    """Twilio's API unreachable when the link is due: the job waits and tries again; the
+    caller's call goes on meanwhile, and the SMS goes exactly once."""
+    from relais.simulator import ACCOUNT_SID, TwilioApi
+
+    api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
+    switch = Switch(int(api.url.rsplit(":", 1)[1]))
+    switch.cut()
+    relais = Running(
+        tmp_path / "data",
+        RELAIS_SMS_TRANSPORT="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        RELAIS_FROM_NUMBER="+33700000000",
+        RELAIS_TWILIO_API_URL=f"http://127.0.0.1:{switch.port}",
+    )
+    api.sim = relais.sim
+    try:
+        call = relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
+        assert call.transcript[-1].text == "Merci. Bonne journée. Au revoir."
+        job = eventually(
+            lambda: (
+                relais.rows("SELECT attempts, status, error FROM jobs WHERE kind = 'sms'")[0]
+                if relais.rows("SELECT attempts FROM jobs WHERE kind = 'sms' AND attempts > 0")
+                else None
+            )
+        )
+        assert job.status == "pending" and job.error  # to be tried again later
+        assert relais.rows("SELECT status FROM outbound_messages")[0][0] == "queued"
+        switch.restore()
+        with relais.db.begin() as conn:  # the backoff's wait, passed at once
+            conn.execute(sqlalchemy.text("UPDATE jobs SET run_at = :t"), {"t": datetime.now(UTC)})
+        eventually(lambda: relais.rows("SELECT 1 FROM jobs WHERE status = 'done'"))
+        assert len(api.messages) == 1
+        (row,) = relais.rows("SELECT provider_id, status FROM outbound_messages")
+        assert row.provider_id == api.messages[0]["sid"]
+        time.sleep(1)  # more runner rounds: nothing more is sent
+        assert len(api.messages) == 1
+    finally:
+        relais.close()
+        switch.close()
         api.close()

@@ -90,6 +90,7 @@ def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path) -> No
     try:
         spoken = _wav(tmp_path / "spoken.wav")
         relais.sim.call(MOBILE, [f"say:{spoken}", "4", f"say:{spoken}"])
+        relais.settled()  # the voice message is kept
         data = relais.settings.data_dir
         with Session(relais.db) as session:
             assert purge(session, data, 90) == 0  # nothing is old yet

@@ -3,60 +3,18 @@ the database, so the restarted server takes the next webhook at the same node.""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from sqlalchemy import create_engine, text
 
 from relais.server import free_port
 from relais.simulator import TwilioSimulator
 
+from .serving import ServeProcess
+
 TOKEN = "restart-token"
-
-
-class ServeProcess:
-    """`relais serve` in a subprocess, as an operator runs it."""
-
-    def __init__(self, data_dir: Path, port: int):
-        self.url = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "RELAIS_DATA_DIR": str(data_dir),
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "RELAIS_PUBLIC_URL": self.url,
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "relais.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"relais serve did not start: {self.process.stdout.read()}")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -66,7 +24,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
 def test_sigkill_between_two_webhooks_then_the_call_goes_on(data_dir: Path) -> None:
     port = free_port()
-    server = ServeProcess(data_dir, port)
+    server = ServeProcess(data_dir, port, TOKEN)
     sim = TwilioSimulator(server.url, TOKEN)
     try:
         # "aides et argent", then (after the crash) "impôts", "yes, a link", "that's all".
@@ -74,7 +32,7 @@ def test_sigkill_between_two_webhooks_then_the_call_goes_on(data_dir: Path) -> N
         heard = [line.text for line in call.transcript if line.who == "relais"]
         assert not call.ended and heard[-1].startswith("Les aides et l'argent.")
         server.kill()
-        server = ServeProcess(data_dir, port)
+        server = ServeProcess(data_dir, port, TOKEN)
         call.run()
     finally:
         server.stop()

@@ -1,0 +1,52 @@
+"""A caller's voice message for the mediators: fetched from Twilio, kept on disk and
+transcribed when a speech model listens, in a job (a webhook must answer at once)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from relais.jobs import JobContext, Retry, job, submit
+from relais.models import CallbackRequest, now
+from speech.audio import AudioError
+from speech.recordings import RecordingUnavailable, fetch_recording
+
+log = logging.getLogger(__name__)
+
+
+def voicemail_path(callback_id: int) -> str:
+    """Where a request's voice message is kept, under the data folder."""
+    return f"recordings/voicemail/{callback_id}.wav"
+
+
+def keep_voicemail(session: Session, callback: CallbackRequest, url: str) -> None:
+    """Note the message's Twilio URL now; fetch and transcribe it in a job."""
+    callback.voicemail_ref, callback.updated_at = url, now()
+    submit(session, "voicemail", {"callback_id": callback.id, "url": url})
+
+
+@job("voicemail")
+def fetch_and_transcribe(context: JobContext, session: Session, args: dict) -> None:
+    callback = session.get(CallbackRequest, args["callback_id"])
+    if callback is None or callback.voicemail_ref != args["url"]:
+        return  # forgotten or purged meanwhile, or done already
+    settings = context.settings
+    try:
+        audio = fetch_recording(args["url"], settings.account_sid, settings.auth_token)
+    except RecordingUnavailable as exc:
+        raise Retry(f"voice message {callback.id} not available yet: {exc}") from exc
+    callback.voicemail_ref = voicemail_path(callback.id)
+    path = settings.data_dir / callback.voicemail_ref
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(audio)
+    try:
+        callback.voicemail_text = context.speech.transcribe(audio) or None
+    except AudioError as exc:
+        log.warning("voice message %s kept but not transcribed: %s", callback.id, exc)
+    callback.updated_at = now()
+    try:
+        session.flush()  # the request may have been forgotten meanwhile: keep no file then
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise

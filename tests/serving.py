@@ -1,0 +1,76 @@
+"""Relais as an operator runs it, in subprocesses: `relais serve` (waitress or gunicorn
+workers) and `relais worker`, for the tests that kill processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+
+class Process:
+    """A `relais` command in a subprocess, with the environment of the test."""
+
+    def __init__(self, args: list[str], env: dict[str, str]):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "relais.cli", *args],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class ServeProcess(Process):
+    """`relais serve`, waited for until it answers /healthz."""
+
+    def __init__(self, data_dir: Path, port: int, token: str, workers: int = 1, **env: str):
+        self.url = f"http://127.0.0.1:{port}"
+        super().__init__(
+            ["serve", "--port", str(port), "--workers", str(workers)],
+            {
+                "RELAIS_DATA_DIR": str(data_dir),
+                "TWILIO_AUTH_TOKEN": token,
+                "RELAIS_PUBLIC_URL": self.url,
+                "RELAIS_RENDER_PROMPTS": "0",
+                **env,
+            },
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:  # not listening yet, or still starting
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"relais serve did not start: {self.process.stdout.read()}")
+
+    def workers(self) -> list[int]:
+        """The process ids of the server's worker processes (gunicorn's children)."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:  # the parent's id
+                found.append(int(stat.parent.name))
+        return found

@@ -1,0 +1,246 @@
+"""Reliability: webhooks racing each other, a worker killed in the middle of a call, the
+database away, speech failing, and jobs run by RQ workers through Redis."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+import wave
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from relais.server import free_port
+from relais.simulator import ACCOUNT_SID, TwilioApi, TwilioSimulator
+
+from .conftest import DATABASES, POSTGRES_URL, Running, database_url, drop_database, eventually
+from .netswitch import Switch
+from .serving import Process, ServeProcess
+
+MOBILE = "+33612345678"
+REDIS_URL = os.environ.get("RELAIS_TEST_REDIS_URL", "")
+GOODBYE = "Merci. Bonne journée. Au revoir."
+# "aides et argent", "impôts", "yes, I can open a link", "that's all".
+TO_A_LINK = ["2", "2", "1", "2"]
+
+
+def _said(call) -> list[str]:
+    return [line.text for line in call.transcript if line.who == "relais"]
+
+
+def _at_once(*requests_: tuple) -> list:
+    """Send the requests (sim, url, params) at the same moment, each from its thread."""
+    start = threading.Barrier(len(requests_))
+    results: list = [None] * len(requests_)
+
+    def send(i: int, sim, url: str, params: dict) -> None:
+        start.wait()
+        results[i] = sim.post(url, params)
+
+    threads = [threading.Thread(target=send, args=(i, *r)) for i, r in enumerate(requests_)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+# -- two webhooks of one conversation at the same time ----------------------------------
+@pytest.mark.parametrize("db_kind", DATABASES)
+def test_a_call_step_sent_twice_at_once_is_handled_once(tmp_path: Path, db_kind: str) -> None:
+    relais = Running(tmp_path / "data", db_kind)
+    try:
+        sim = relais.sim
+        for round_ in range(5):
+            call = sim.call(f"+336123456{round_:02d}", [], max_webhooks=1)
+            ((cid, step),) = relais.rows(
+                "SELECT id, step FROM conversations WHERE call_sid = :s", s=call.sid
+            )
+            url = f"{sim.public_url}/voice/key?c={cid}&s={step}"
+            first, second = _at_once(
+                (sim, url, call.params(Digits="2")), (sim, url, call.params(Digits="2"))
+            )
+            assert first.status_code == second.status_code == 200
+            assert first.text == second.text  # the same answer: the step was taken once
+            ((after,),) = relais.rows("SELECT step FROM conversations WHERE id = :c", c=cid)
+            assert after == step + 1
+            keys = relais.rows(
+                "SELECT count(*) FROM turns WHERE conversation_id = :c AND kind = 'key'", c=cid
+            )
+            assert keys[0][0] == 1
+    finally:
+        relais.close()
+
+
+@pytest.mark.parametrize("db_kind", DATABASES)
+def test_two_texts_sent_together_are_both_handled_in_turn(tmp_path: Path, db_kind: str) -> None:
+    relais = Running(tmp_path / "data", db_kind)
+    try:
+        sim = relais.sim
+        sim.sms(MOBILE, "caf")  # the conversation is open, at the CAF's menu
+        ((before,),) = relais.rows("SELECT step FROM conversations")
+        url = f"{sim.public_url}/sms"
+        first, second = _at_once(
+            (sim, url, sim.sms_params(MOBILE, "1")), (sim, url, sim.sms_params(MOBILE, "retour"))
+        )
+        assert first.status_code == second.status_code == 200
+        ((after,),) = relais.rows("SELECT step FROM conversations")
+        assert after == before + 2  # neither text was lost
+        texts = relais.rows("SELECT raw FROM turns WHERE kind = 'text' ORDER BY id")
+        assert sorted(t.raw for t in texts[1:]) == ["1", "retour"]
+    finally:
+        relais.close()
+
+
+# -- a worker killed, the database away ---------------------------------------------------
+def test_a_worker_killed_in_the_middle_of_a_call_the_call_goes_on(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    server = ServeProcess(data_dir, free_port(), "kill-token", workers=2)
+    sim = TwilioSimulator(server.url, "kill-token")
+    try:
+        call = sim.call(MOBILE, TO_A_LINK, max_webhooks=2)
+        assert _said(call)[-1].startswith("Les aides et l'argent.")
+        for pid in server.workers():  # both: whichever took the call is gone
+            os.kill(pid, 9)
+        call.run()  # gunicorn starts new workers; the state is in the database
+    finally:
+        server.stop()
+        sim.close()
+    said = _said(call)
+    assert said[2].startswith("Pouvez-vous ouvrir un lien internet"), said
+    assert said[-1] == GOODBYE
+    assert not [line for line in call.transcript if line.text.startswith("HTTP")]
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs RELAIS_TEST_POSTGRES_URL (set by .ci/run)")
+def test_the_database_away_gives_a_fast_503_and_the_fallback_line(tmp_path: Path) -> None:
+    """PostgreSQL unreachable for a moment: each webhook answers 503 at once, so Twilio
+    asks the fallback URL, which apologises and gives a human line without the database;
+    once it is back, calls work and the interrupted conversation is intact."""
+    real = database_url("postgresql", tmp_path)
+    switch = Switch(make_url(real).port or 5432)
+    through = make_url(real).set(port=switch.port).render_as_string(hide_password=False)
+    relais = Running(
+        tmp_path / "data", RELAIS_DATABASE_URL=through, RELAIS_FALLBACK_PHONE="+33123456789"
+    )
+    try:
+        call = relais.sim.call(MOBILE, TO_A_LINK, max_webhooks=2)
+        switch.cut()
+        started = time.monotonic()
+        call.run()
+        elapsed = time.monotonic() - started
+        said = _said(call)
+        assert any(line.text.startswith("HTTP 503") for line in call.transcript)
+        assert said[-3:] == [
+            "Désolé. Relais ne marche pas en ce moment. Rappelez dans quelques minutes.",
+            "Pour parler à quelqu'un, appelez le 01 23 45 67 89.",
+            "Pour parler à quelqu'un, appelez le 01 23 45 67 89.",
+        ]
+        # Twilio waits 15 s for a webhook: a failing one answers well before.
+        assert elapsed < 5, elapsed
+        reply = relais.sim.post(
+            relais.sim.public_url + "/sms/fallback", relais.sim.sms_params(MOBILE, "caf")
+        )
+        assert "Relais ne marche pas en ce moment" in reply.text and "01 23 45 67 89" in reply.text
+        switch.restore()
+        again = relais.sim.call(MOBILE, TO_A_LINK)
+        assert _said(again)[-1] == GOODBYE
+        first = relais.rows("SELECT step, state FROM conversations WHERE call_sid = :s", s=call.sid)
+        assert first[0].step == 1  # as it was when the database went away
+    finally:
+        relais.close()
+        switch.close()
+        drop_database(real)
+
+
+def test_a_broken_speech_model_leaves_the_keys(tmp_path: Path) -> None:
+    broken = tmp_path / "broken-model"
+    for folder in ("am", "conf", "graph"):
+        (broken / folder).mkdir(parents=True)
+        (broken / folder / "junk").write_text("not a model")
+    spoken = tmp_path / "spoken.wav"
+    with wave.open(str(spoken), "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(8000)
+        wav.writeframes(b"\x10\x00" * 8000)
+    relais = Running(tmp_path / "data", RELAIS_VOSK_MODEL_FR=str(broken))
+    try:
+        call = relais.sim.call(MOBILE, [f"say:{spoken}", *TO_A_LINK])
+        assert not [line for line in call.transcript if line.text.startswith("HTTP")]
+        assert _said(call)[-1] == GOODBYE
+        assert relais.rows("SELECT procedure FROM outbound_messages")[0][0] == "impots"
+        # Once the model failed, nobody is asked to speak any more.
+        ((last_prompt,),) = relais.rows(
+            "SELECT body FROM webhook_replies WHERE key LIKE 'voice:%' ORDER BY id DESC LIMIT 1"
+        )
+        assert "<Record" not in last_prompt
+    finally:
+        relais.close()
+
+
+def test_no_speech_synthesis_the_caller_hears_say(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "audio").write_text("a file where the prompts' folder should be")
+    relais = Running(data, RELAIS_RENDER_PROMPTS="1")
+    try:
+        call = relais.sim.call(MOBILE, TO_A_LINK)
+        said = _said(call)
+        assert said[-1] == GOODBYE and not [s for s in said if s.startswith("[son]")]
+    finally:
+        relais.close()
+
+
+# -- jobs through Redis and `relais worker` ---------------------------------------------
+@pytest.mark.skipif(not REDIS_URL, reason="needs RELAIS_TEST_REDIS_URL (set by .ci/run)")
+@pytest.mark.parametrize("db_kind", DATABASES)
+def test_rq_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_kind: str) -> None:
+    api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
+    env = {
+        "RELAIS_REDIS_URL": REDIS_URL,
+        "RELAIS_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
+        "RELAIS_SMS_TRANSPORT": "twilio",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "RELAIS_FROM_NUMBER": "+33700000000",
+        "RELAIS_TWILIO_API_URL": api.url,
+    }
+    relais = Running(tmp_path / "data", db_kind, **env)
+    api.sim = relais.sim
+    worker_env = {
+        **env,
+        "RELAIS_DATA_DIR": str(relais.settings.data_dir),
+        "RELAIS_DATABASE_URL": relais.settings.database_url,
+        "RELAIS_PUBLIC_URL": relais.settings.public_url,
+        "TWILIO_AUTH_TOKEN": "test-auth-token",
+    }
+    worker = None
+    try:
+        # No worker yet: the link waits in the queue (and in the database).
+        call = relais.sim.call(MOBILE, TO_A_LINK)
+        assert _said(call)[-1] == GOODBYE
+        time.sleep(0.5)
+        assert api.messages == []
+        assert relais.rows("SELECT status FROM outbound_messages")[0][0] == "queued"
+        worker = Process(["worker"], worker_env)
+        (sent,) = eventually(lambda: api.messages, timeout=30)
+        assert "https://www.impots.gouv.fr" in sent["Body"]
+        eventually(lambda: relais.rows("SELECT 1 FROM jobs WHERE kind = 'sms' AND status = 'done'"))
+        # Redis losing its queue (it may keep nothing on disk): the worker's sweep at
+        # start finds the job in the database.
+        worker.stop()
+        second = relais.sim.call("+33698765432", TO_A_LINK)
+        assert _said(second)[-1] == GOODBYE
+        from redis import Redis
+
+        Redis.from_url(REDIS_URL).delete(f"rq:queue:{env['RELAIS_QUEUE']}")
+        worker = Process(["worker"], worker_env)
+        eventually(lambda: len(api.messages) == 2, timeout=30)
+        time.sleep(1)
+        assert len(api.messages) == 2  # each link once
+    finally:
+        if worker:
+            worker.stop()
+        relais.close()
+        api.close()
