@@ -141,8 +141,9 @@ class BackgroundServer:
 
     def close(self) -> None:
         self._closing = True
+        if self.jobs is not None:  # no new job starts; the one running finishes
+            self.jobs.stop()
         self.server.task_dispatcher.shutdown()  # let requests under way finish
         self.server.close()
         self.thread.join(timeout=5)
-        if self.jobs is not None:
-            self.jobs.stop()
+        self.app.config["RELAIS_DB"].dispose()  # its database connections

@@ -135,6 +135,11 @@ class Call:
     # Interactive (the web simulator): with no answer left, wait for the next one instead
     # of hanging up.
     interactive: bool = False
+    # A call Relais placed (Calls API): its URLs, and who picked up (AnsweredBy).
+    outbound: bool = False
+    start_url: str | None = None
+    status_url: str | None = None
+    answered_by: str | None = None
     answers: deque = field(default_factory=deque)
     _awaiting: ET.Element | None = None
     _verbs: deque = field(default_factory=deque)
@@ -147,18 +152,20 @@ class Call:
             "ApiVersion": "2010-04-01",
             "CallSid": self.sid,
             "CallStatus": "ringing" if self.webhooks == 0 else "in-progress",
-            "Direction": "inbound",
-            "From": self.caller,
-            "Caller": self.caller,
-            "To": self.to,
-            "Called": self.to,
+            "Direction": "outbound-api" if self.outbound else "inbound",
+            # A placed call goes from the service's number to the person.
+            "From": self.to if self.outbound else self.caller,
+            "Caller": self.to if self.outbound else self.caller,
+            "To": self.caller if self.outbound else self.to,
+            "Called": self.caller if self.outbound else self.to,
             **extra,
         }
 
     def run(self, answers: Iterable[str] = (), max_webhooks: int | None = None) -> Call:
         self.answers.extend(answers)
         if self.webhooks == 0 and self._next is None and not self.ended:
-            self._next = (self.sim.public_url + "/voice", {})
+            first = {"AnsweredBy": self.answered_by} if self.answered_by else {}
+            self._next = (self.start_url or self.sim.public_url + "/voice", first)
         while not self.ended:
             if self._awaiting is not None:
                 if not self.answers:
@@ -233,7 +240,11 @@ class Call:
         elif tag == "Dial":
             numbers = [n for n in verb if n.tag == "Number"]
             shown = [(n.text or "").strip() for n in numbers] or [(verb.text or "").strip()]
-            self.transcript.append(Line("twilio", f"appel vers {', '.join(shown)}"))
+            # What the called party sees: the callerId, or the number of this call's caller.
+            seen = verb.get("callerId") or self.params()["From"]
+            self.transcript.append(
+                Line("twilio", f"appel vers {', '.join(shown)}, numéro affiché {seen}")
+            )
             status = self._dial(numbers)
             if verb.get("action"):
                 self._next = (
@@ -367,8 +378,10 @@ class Call:
         if self.ended:
             return
         self.ended, self.status = True, status
+        if self.outbound and not self.status_url:
+            return  # no StatusCallback was asked for
         self.sim.post(
-            self.sim.public_url + "/voice/status",
+            self.status_url or self.sim.public_url + "/voice/status",
             self.params(CallStatus=status, CallDuration=str(self._seconds)),
         )
 
@@ -428,6 +441,36 @@ class TwilioSimulator:
     ) -> Call:
         call = Call(self, caller, to or self.service_number, mediators=mediators)
         return call.run(answers, max_webhooks)
+
+    def pick_up(
+        self,
+        placed: dict[str, Any],
+        who: str = "human",
+        answers: Iterable[str] = (),
+        dialled: str = "accept",
+    ) -> Call | None:
+        """Play a call Relais placed (a Calls request kept by TwilioApi) as Twilio does:
+        `who` is "human" or "machine" (what answering-machine detection says), or
+        "no-answer", "busy" or "failed" (then only the status callback comes). `dialled`
+        is what a number this call then <Dial>s does (see Call.mediators)."""
+        status_url = placed.get("StatusCallback")
+        call = Call(
+            self,
+            caller=placed["To"],
+            to=placed["From"],
+            sid=placed["sid"],
+            outbound=True,
+            start_url=placed.get("Url"),
+            status_url=status_url,
+            answered_by=who if placed.get("MachineDetection") else None,
+            mediators=dialled,
+        )
+        if who in ("no-answer", "busy", "failed"):
+            call._end(who)
+            return None
+        if who == "machine" and placed.get("MachineDetection"):
+            call.answered_by = "machine_end_beep"
+        return call.run(answers)
 
     def sms_params(
         self, sender: str, body: str, to: str | None = None, message_sid: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 import uuid
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import requests
 from sqlalchemy import create_engine, text
 
 from relais.db import make_engine
@@ -119,9 +121,11 @@ class Running:
     def settled(self) -> None:
         """Wait until the background jobs due now are done."""
         eventually(
-            lambda: not self.rows(
-                "SELECT id FROM jobs WHERE status = 'running'"
-                " OR (status = 'pending' AND run_at <= CURRENT_TIMESTAMP)"
+            lambda: (
+                not self.rows(
+                    "SELECT id FROM jobs WHERE status = 'running'"
+                    " OR (status = 'pending' AND run_at <= CURRENT_TIMESTAMP)"
+                )
             )
         )
 
@@ -137,3 +141,23 @@ def relais(request, tmp_path: Path) -> Iterator[Running]:
     running = Running(tmp_path / "data", request.param)
     yield running
     running.close()
+
+
+# -- the mediators' dashboard, as a browser without JavaScript uses it -------------------
+
+
+def csrf_token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def dashboard_login(relais: Running, phone: str, password: str) -> tuple[requests.Session, int]:
+    """A logged-in browser session, and the login's HTTP status (a redirect when it worked)."""
+    browser = requests.Session()
+    base = relais.server.url
+    token = csrf_token(browser.get(f"{base}/mediation/login").text)
+    answer = browser.post(
+        f"{base}/mediation/login",
+        allow_redirects=False,
+        data={"csrf_token": token, "phone": phone, "password": password},
+    )
+    return browser, answer.status_code

@@ -335,19 +335,18 @@ def test_an_sms_twilio_cannot_take_yet_is_retried_and_sent_once(tmp_path) -> Non
     try:
         call = relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
         assert call.transcript[-1].text == "Merci. Bonne journée. Au revoir."
-        job = eventually(
-            lambda: (
-                relais.rows("SELECT attempts, status, error FROM jobs WHERE kind = 'sms'")[0]
-                if relais.rows("SELECT attempts FROM jobs WHERE kind = 'sms' AND attempts > 0")
-                else None
+        (job,) = eventually(  # tried once, to be tried again later
+            lambda: relais.rows(
+                "SELECT attempts, error FROM jobs"
+                " WHERE kind = 'sms' AND attempts > 0 AND status = 'pending'"
             )
         )
-        assert job.status == "pending" and job.error  # to be tried again later
+        assert job.attempts == 1 and job.error
         assert relais.rows("SELECT status FROM outbound_messages")[0][0] == "queued"
         switch.restore()
         with relais.db.begin() as conn:  # the backoff's wait, passed at once
             conn.execute(sqlalchemy.text("UPDATE jobs SET run_at = :t"), {"t": datetime.now(UTC)})
-        eventually(lambda: relais.rows("SELECT 1 FROM jobs WHERE status = 'done'"))
+        eventually(lambda: relais.rows("SELECT 1 FROM jobs WHERE kind = 'sms' AND status = 'done'"))
         assert len(api.messages) == 1
         (row,) = relais.rows("SELECT provider_id, status FROM outbound_messages")
         assert row.provider_id == api.messages[0]["sid"]

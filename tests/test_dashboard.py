@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mediation.roster import add_mediator
 from relais.app import create_app
 
-from .conftest import Running
+from .conftest import Running, csrf_token, dashboard_login
 
 MOBILE = "+33612345678"
 AMINA = "+33611223344"
@@ -42,20 +42,8 @@ def relais(tmp_path: Path):
     running.close()
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
 def _login(relais: Running, password: str = PASSWORD) -> tuple[requests.Session, int]:
-    browser = requests.Session()
-    base = relais.server.url
-    token = _csrf(browser.get(f"{base}/mediation/login").text)
-    answer = browser.post(
-        f"{base}/mediation/login",
-        allow_redirects=False,
-        data={"csrf_token": token, "phone": "06 11 22 33 44", "password": password},
-    )
-    return browser, answer.status_code
+    return dashboard_login(relais, "06 11 22 33 44", password)
 
 
 # Routes anyone may reach: the health check, the login page, and the voice prompts Twilio
@@ -109,7 +97,7 @@ def test_the_queue_and_a_request_for_a_logged_in_mediator(relais: Running) -> No
     assert audio.status_code == 200 and audio.content.startswith(b"RIFF")
     assert audio.headers["Cache-Control"] == "no-store"
     assert requests.get(base + recording).status_code == 401  # not without a login
-    token = _csrf(page)
+    token = csrf_token(page)
     assert browser.post(base + link, data={"status": "rappele"}).status_code == 400  # no CSRF
     browser.post(
         base + link, data={"csrf_token": token, "status": "rappele", "note": "Rappelée, RDV mardi."}

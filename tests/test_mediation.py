@@ -179,7 +179,8 @@ def test_the_mediator_phone_line_end_to_end(tmp_path: Path) -> None:
         assert heard[1].startswith("Demande 1 sur 2. Appel du numéro qui finit par 78")
         assert heard[3].startswith("Demande 2 sur 2. SMS du numéro qui finit par 32")
         assert heard[5] == "J'appelle la personne."
-        assert lines(call, "twilio") == [f"appel vers {OTHER}"]
+        # The person sees the service's number, never the mediator's own.
+        assert lines(call, "twilio") == [f"appel vers {OTHER}, numéro affiché +33900000000"]
         assert heard[6] == "C'était la dernière demande. On reprend au début."
         assert heard[7].startswith("Demande 1 sur 1. Appel")  # the one skipped still waits
         rows = relais.rows(
