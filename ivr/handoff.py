@@ -24,7 +24,7 @@ from mediation.handoff import available_mediators, confirm_by_sms, open_request
 from relais.models import CallbackRequest, Mediator, now
 from relais.phones import e164
 from relais.signature import twilio_signed
-from relais.web import services
+from relais.web import form_text, query_number, services
 from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording
 
@@ -93,10 +93,7 @@ def _take_a_message(
 
 def _request() -> CallbackRequest:
     app = services()
-    try:
-        callback = app.session.get(CallbackRequest, int(request.args["r"]))
-    except (KeyError, ValueError):
-        abort(400)
+    callback = app.session.get(CallbackRequest, query_number("r"))
     if callback is None:
         abort(404)
     return callback
@@ -164,7 +161,7 @@ def dialed() -> Response:
 def voicemail() -> Response:
     app = services()
     callback = _request()
-    url = request.form.get("RecordingUrl", "")[:1000]
+    url = form_text("RecordingUrl", 1000)
     if url and callback.voicemail_ref is None:
         callback.voicemail_ref = url
         try:

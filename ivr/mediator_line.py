@@ -19,7 +19,7 @@ from mediation.roster import check_secret
 from relais.models import CallbackRequest, Mediator, now
 from relais.phones import e164
 from relais.signature import twilio_signed
-from relais.web import services
+from relais.web import query_number, services
 
 blueprint = Blueprint("mediator_line", __name__)
 
@@ -69,18 +69,11 @@ def _caller() -> Mediator:
     return mediator
 
 
-def _int(name: str) -> int:
-    try:
-        return int(request.args[name])
-    except (KeyError, ValueError):
-        abort(400)
-
-
 @blueprint.post("/voice/mediator/pin")
 @twilio_signed
 def pin() -> Response:
     mediator = _caller()
-    tries = _int("t") + 1
+    tries = query_number("t") + 1
     if check_secret(mediator.pin_hash, request.form.get("Digits", "")):
         return queue_at(0)
     if tries >= PIN_TRIES:
@@ -141,7 +134,7 @@ def queue_at(position: int) -> Response:
 @twilio_signed
 def queue() -> Response:
     _caller()
-    return queue_at(_int("i"))
+    return queue_at(query_number("i"))
 
 
 @blueprint.post("/voice/mediator/choice")
@@ -149,8 +142,8 @@ def queue() -> Response:
 def choice() -> Response:
     mediator = _caller()
     app = services()
-    callback = app.session.get(CallbackRequest, _int("r")) or abort(404)
-    position, key = _int("i"), request.form.get("Digits", "")
+    callback = app.session.get(CallbackRequest, query_number("r")) or abort(404)
+    position, key = query_number("i"), request.form.get("Digits", "")
     if key == "1":
         callback.status, callback.taken_by, callback.updated_at = "en_cours", mediator.id, now()
         app.session.commit()
@@ -158,7 +151,7 @@ def choice() -> Response:
         _say(response, "J'appelle la personne.")
         # The person sees the service number, never the mediator's own.
         dial = response.dial(
-            caller_id=request.form.get("To") or None,
+            caller_id=e164(request.form.get("To", "")) or None,
             timeout=30,
             method="POST",
             action=_url("called", r=callback.id, i=position),
@@ -179,9 +172,9 @@ def choice() -> Response:
 def called() -> Response:
     _caller()
     app = services()
-    callback = app.session.get(CallbackRequest, _int("r")) or abort(404)
+    callback = app.session.get(CallbackRequest, query_number("r")) or abort(404)
     reached = request.form.get("DialCallStatus") == "completed"
     callback.status = "rappele" if reached else "injoignable"
     callback.updated_at = now()
     app.session.commit()
-    return queue_at(_int("i") if reached else _int("i") + 1)
+    return queue_at(query_number("i") if reached else query_number("i") + 1)

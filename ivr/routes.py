@@ -33,7 +33,7 @@ from relais.models import Conversation
 from relais.outbound import send_sms
 from relais.phones import can_receive_sms, e164
 from relais.signature import twilio_signed
-from relais.web import services
+from relais.web import form_sid, form_text, query_number, services, whole_number
 from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording
 
@@ -98,7 +98,7 @@ def _respond(conversation: Conversation, actions: list[Action], key: str) -> Res
 @blueprint.post("/voice")
 @twilio_signed
 def incoming() -> Response:
-    call_sid = request.form.get("CallSid", "")
+    call_sid = form_sid("CallSid")
     caller = request.form.get("From", "")
     if not call_sid:
         abort(400)
@@ -124,10 +124,7 @@ Heard = tuple[Input, str, str | None, str | None]
 
 def _step(hear: Callable[[Conversation], Heard]) -> Response:
     app = services()
-    try:
-        conversation_id, step = int(request.args["c"]), int(request.args["s"])
-    except (KeyError, ValueError):
-        abort(400)
+    conversation_id, step = query_number("c"), query_number("s")
     conversation = app.store.conversation(conversation_id)
     if conversation is None or conversation.call_sid != request.form.get("CallSid"):
         abort(404)
@@ -156,7 +153,7 @@ def _keys_event(digits: str) -> Input:
 @blueprint.post("/voice/key")
 @twilio_signed
 def key() -> Response:
-    digits = request.form.get("Digits", "").strip()[:32]
+    digits = form_text("Digits", 32).strip()
     if not digits:
         return _step(_fixed(NoInput(), "no_input"))
     return _step(_fixed(_keys_event(digits), "key", digits))
@@ -165,10 +162,10 @@ def key() -> Response:
 @blueprint.post("/voice/record")
 @twilio_signed
 def record() -> Response:
-    digits = request.form.get("Digits", "").strip()[:32]
+    digits = form_text("Digits", 32).strip()
     if digits and digits != "hangup":  # a key ended the recording
         return _step(_fixed(_keys_event(digits), "key", digits))
-    url = request.form.get("RecordingUrl", "")[:MAX_RECORDING_URL]
+    url = form_text("RecordingUrl", MAX_RECORDING_URL)
     if not url:
         return _step(_fixed(NoInput(), "no_input"))
     return _step(lambda conversation: _listen(conversation, url))
@@ -206,19 +203,17 @@ def silence() -> Response:
 @twilio_signed
 def status() -> Response:
     app = services()
-    conversation = app.store.call(request.form.get("CallSid", ""))
+    conversation = app.store.call(form_sid("CallSid"))
     if conversation is None:
         abort(404)
-    key = f"voice:{conversation.call_sid}:status:{request.form.get('CallStatus', '')}"
+    call_status = form_text("CallStatus", 32)
+    key = f"voice:{conversation.call_sid}:status:{call_status}"
     if app.store.reply(key) is None:
         state = State.from_dict(conversation.state)
         if state.status == "active":
             take_turn(app.store, app.engine, conversation, HangUp(), "hangup", None)
-        try:
-            duration = int(request.form.get("CallDuration", ""))
-        except ValueError:
-            duration = None
-        app.store.end_call(conversation, request.form.get("CallStatus", "")[:32], duration)
+        duration = whole_number(request.form.get("CallDuration", ""))
+        app.store.end_call(conversation, call_status, duration)
         app.store.remember_reply(key, "", conversation.person_id)
         app.session.commit()
     return Response("", status=204)

@@ -19,10 +19,11 @@ def _parse(number: str) -> phonenumbers.PhoneNumber | None:
 
 def e164(number: str) -> str:
     """The number in E.164 form when it is a valid number; otherwise the text as given
-    (Twilio sends "anonymous" or odd strings for hidden callers)."""
+    (Twilio sends "anonymous" or odd strings for hidden callers), less what cannot be
+    printed (NUL, control and invisible characters)."""
     parsed = _parse(number)
     if parsed is None:
-        return number.strip()[:32]
+        return "".join(c for c in number if c.isprintable()).strip()[:32]
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -1,11 +1,13 @@
 """What a request handler needs: settings, the engine, and a database session with its
-store, opened for the request and closed after it."""
+store, opened for the request and closed after it; what a request brings, read so that the
+database can keep it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from flask import current_app, g
+from flask import abort, current_app, g, request
 from sqlalchemy.orm import Session
 
 from dialogues.engine import Engine
@@ -13,6 +15,9 @@ from speech.service import Speech
 
 from .settings import Settings
 from .store import Store
+
+MAX_NUMBER = 2**31 - 1  # the largest value of an Integer column (PostgreSQL's integer)
+SID = re.compile(r"[A-Za-z0-9]{1,64}")  # Twilio's identifiers: CA…, SM…, 34 characters
 
 
 @dataclass
@@ -41,3 +46,32 @@ def close_services(_exc: BaseException | None = None) -> None:
     relais = g.pop("relais", None)
     if relais is not None:
         relais.session.close()
+
+
+def whole_number(value: str) -> int | None:
+    """`value` as a whole number that the database can store (an id, a step, a position, a
+    duration), or None when it is anything else: signs, spaces, other digits, too large."""
+    if value.isascii() and value.isdigit() and len(value) <= len(str(MAX_NUMBER)):
+        number = int(value)
+        return number if number <= MAX_NUMBER else None
+    return None
+
+
+def query_number(name: str) -> int:
+    """A whole number from the query string; a missing or odd one is a bad request (400)."""
+    number = whole_number(request.args.get(name, ""))
+    if number is None:
+        abort(400)
+    return number
+
+
+def form_text(name: str, limit: int) -> str:
+    """A form parameter cut to `limit` characters, without NUL characters (which PostgreSQL
+    refuses, even in a query, and no Twilio parameter carries)."""
+    return request.form.get(name, "").replace("\x00", "")[:limit]
+
+
+def form_sid(name: str) -> str:
+    """A Twilio identifier from the form (CallSid, MessageSid); "" for what cannot be one."""
+    value = request.form.get(name, "")
+    return value if SID.fullmatch(value) else ""

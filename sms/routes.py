@@ -18,7 +18,7 @@ from relais.conversations import take_turn
 from relais.models import now
 from relais.outbound import stored_message
 from relais.signature import twilio_signed
-from relais.web import services
+from relais.web import form_sid, form_text, services
 
 from .replies import HELP_WORDS, START_WORDS, STOP_WORDS, clean_body, fit, keyword, render
 
@@ -46,7 +46,7 @@ def _reply(
 @blueprint.post("/sms")
 @twilio_signed
 def incoming() -> Response:
-    message_sid = request.form.get("MessageSid", "")
+    message_sid = form_sid("MessageSid")
     sender = request.form.get("From", "")
     if not message_sid or not sender:
         abort(400)
@@ -91,12 +91,13 @@ def incoming() -> Response:
 @twilio_signed
 def status() -> Response:
     app = services()
-    message = app.store.message(request.form.get("MessageSid", ""))
+    message = app.store.message(form_sid("MessageSid"))
     if message is None:
         abort(404)
-    message.status = request.form.get("MessageStatus", message.status)[:16]
-    if request.form.get("ErrorCode"):
-        message.error = f"error {request.form['ErrorCode'][:16]}"
+    message.status = form_text("MessageStatus", 16) or message.status
+    error = form_text("ErrorCode", 16)
+    if error:
+        message.error = f"error {error}"
     message.updated_at = now()
     app.session.commit()
     return Response("", status=204)
