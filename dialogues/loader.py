@@ -80,6 +80,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "unavailable": (),
     "unavailable_line": ("number",),
     "sms_unavailable": (),
+    "ring_back_hello": (),
+    "ring_back_machine": (),
+    "bridge_intro": (),
 }
 ANSWERS = ("yes", "no")
 

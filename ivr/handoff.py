@@ -9,7 +9,7 @@ callback request waits in the queue and a mobile caller gets an SMS confirmation
 - POST /voice/whisper?r=ID          a mediator answered: the whisper
 - POST /voice/whisper/answer?r=ID   the mediator's key
 - POST /voice/dialed?r=ID           the <Dial> ended (taken, or nobody)
-- POST /voice/voicemail?r=ID        the caller's voice message
+- POST /voice/voicemail?r=ID        the caller's voice message (fetched and transcribed in a job)
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dialogues.engine import HandOff
 from mediation.handoff import available_mediators, confirm_by_sms, open_request
+from mediation.voicemail import keep_voicemail
 from relais.models import CallbackRequest, Mediator, now
 from relais.phones import e164
 from relais.signature import twilio_signed
 from relais.web import form_text, query_number, services
-from speech.audio import AudioError
-from speech.recordings import RecordingUnavailable, fetch_recording
 
 from .twiml import CallRendering, say_language, speak
 
@@ -163,18 +162,7 @@ def voicemail() -> Response:
     callback = _request()
     url = form_text("RecordingUrl", 1000)
     if url and callback.voicemail_ref is None:
-        callback.voicemail_ref = url
-        try:
-            audio = fetch_recording(url, app.settings.account_sid, app.settings.auth_token)
-            folder = app.settings.data_dir / "recordings" / "voicemail"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{callback.id}.wav"
-            path.write_bytes(audio)
-            callback.voicemail_ref = str(path.relative_to(app.settings.data_dir))
-            callback.voicemail_text = app.speech.transcribe(audio) or None
-        except (RecordingUnavailable, AudioError) as exc:
-            log.warning("voice message not kept: %s", exc)
-        callback.updated_at = now()
+        keep_voicemail(app.session, callback, url)
         app.session.commit()
     response = VoiceResponse()
     response.say(

@@ -220,6 +220,7 @@ def request_page(request_id: int) -> str:
         messages=messages,
         statuses=STATUSES,
         names=names,
+        can_place_calls=app.settings.can_place_calls,
     )
 
 
@@ -242,6 +243,25 @@ def update_request(request_id: int) -> Response:
     callback.updated_at = now()
     app.session.commit()
     flash("Enregistré.")
+    return redirect(url_for("mediation.request_page", request_id=request_id))
+
+
+@blueprint.post("/requests/<int:request_id>/call")
+@login_required
+def call_person(request_id: int) -> Response:
+    """Click-to-call: Relais rings the mediator's phone, then puts them through to the
+    person, who sees the service's number (the mediator's own stays private)."""
+    from ivr.ring_back import click_to_call
+
+    app = services()
+    callback = app.session.get(CallbackRequest, request_id) or abort(404)
+    if not app.settings.can_place_calls:
+        abort(409)
+    mediator = app.session.get(Mediator, current_user.id)
+    click_to_call(app.session, callback, mediator)
+    callback.status, callback.taken_by, callback.updated_at = "en_cours", mediator.id, now()
+    app.session.commit()
+    flash("Relais appelle votre téléphone. Décrochez : la personne sera appelée ensuite.")
     return redirect(url_for("mediation.request_page", request_id=request_id))
 
 

@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from ivr.handoff import blueprint as handoff
     from ivr.mediator_line import blueprint as mediator_line
+    from ivr.ring_back import blueprint as ring_back
     from ivr.routes import blueprint as voice
     from sms.routes import blueprint as sms
 
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(sms)
     app.register_blueprint(mediator_line)
     app.register_blueprint(fallback)
-    init_dashboard(app, [voice, handoff, sms, mediator_line, fallback])
+    app.register_blueprint(ring_back)
+    init_dashboard(app, [voice, handoff, sms, mediator_line, fallback, ring_back])
 
     @app.get("/audio/<path:name>")
     def audio(name: str) -> Response:

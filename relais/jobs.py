@@ -264,6 +264,7 @@ _worker_context: JobContext | None = None
 
 def load_handlers() -> None:
     """Import the modules that define jobs (each registers its kinds)."""
+    import ivr.ring_back  # noqa: F401
     import mediation.privacy
     import mediation.voicemail  # noqa: F401
 

@@ -85,7 +85,7 @@ def send_sms(
     return message
 
 
-def _retryable(exc: Exception) -> bool:
+def retryable(exc: Exception) -> bool:
     """Twilio may accept it later: no connection, too many requests, a server error."""
     if isinstance(exc, TwilioRestException):
         return exc.status == 429 or exc.status >= 500
@@ -119,7 +119,7 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
         )
     except (TwilioException, OSError) as exc:
         message.updated_at = now()
-        if _retryable(exc):
+        if retryable(exc):
             message.status = "queued"
             session.commit()
             raise Retry(f"SMS {message.id} not accepted yet: {exc}") from exc

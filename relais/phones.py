@@ -35,6 +35,18 @@ def national(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+def can_ring_back(number: str) -> bool:
+    """A number Relais may call back at its own cost: a French mobile or landline (never a
+    foreign, premium-rate, shared-cost or hidden one)."""
+    parsed = _parse(number)
+    return (
+        parsed is not None
+        and parsed.country_code == 33
+        and phonenumbers.number_type(parsed)
+        in (*_MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.VOIP)
+    )
+
+
 def can_receive_sms(number: str) -> bool:
     """True for a valid mobile number (a French landline cannot receive an SMS)."""
     parsed = _parse(number)

@@ -37,10 +37,17 @@ class Settings:
     redis_url: str = ""  # Redis for RQ: slow jobs run by `relais worker` (empty: in-process)
     queue: str = "relais"  # the RQ queue's name (several Relais may share one Redis)
     fallback_phone: str = ""  # a human line given to callers when Relais cannot answer
+    missed_call: bool = False  # reject incoming calls (free for the caller) and ring back
+    ring_backs_per_day: int = 3  # at most this many ring-backs a day to one number
     problems: list[str] = field(default_factory=list)
 
     def replace(self, **changes) -> Settings:
         return replace(self, **changes)
+
+    @property
+    def can_place_calls(self) -> bool:
+        """Relais can place calls through Twilio (ring-backs, click-to-call)."""
+        return bool(self.account_sid and self.from_number)
 
     def vosk_model(self, lang: str) -> Path:
         """Where the speech model of `lang` is: RELAIS_VOSK_MODEL_<LANG>, or the data
@@ -99,6 +106,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             "RELAIS_FALLBACK_PHONE is not set: when Relais cannot answer (database away), "
             "callers hear an apology but no phone number to call instead."
         )
+    missed_call = env.get("RELAIS_MISSED_CALL", "0") == "1"
+    if missed_call and not (env.get("TWILIO_ACCOUNT_SID") and env.get("RELAIS_FROM_NUMBER")):
+        problems.append(
+            "RELAIS_MISSED_CALL=1 needs TWILIO_ACCOUNT_SID and RELAIS_FROM_NUMBER to call "
+            "people back: calls are answered as usual instead."
+        )
+        missed_call = False
     try:
         hours = OpeningHours.parse(
             env.get("RELAIS_OPENING_HOURS") or DEFAULT_HOURS, env.get("RELAIS_CLOSED_DAYS", "")
@@ -125,6 +139,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         redis_url=env.get("RELAIS_REDIS_URL", ""),
         queue=env.get("RELAIS_QUEUE") or "relais",
         fallback_phone=env.get("RELAIS_FALLBACK_PHONE", ""),
+        missed_call=missed_call,
+        ring_backs_per_day=int(env.get("RELAIS_RING_BACKS_PER_DAY") or 3),
         secret_key=env.get("RELAIS_SECRET_KEY") or _local_secret(data_dir, "secret-key"),
         vosk_models={
             key.removeprefix("RELAIS_VOSK_MODEL_").lower(): Path(value)
