@@ -1,5 +1,6 @@
-"""A TCP forwarder that a test can cut and restore: the network path to a service (the
-database, Twilio's API) going away for a few seconds, with the real service behind."""
+"""A TCP forwarder that a test can cut, hold and restore: the network path to a service
+(the database, Twilio's API) going away for a few seconds, or hanging, with the real
+service behind."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import threading
 
 class Switch:
     """Listens on a local port and forwards to `target` while on; while off, every
-    connection, new or open, is cut."""
+    connection, new or open, is cut; while held, new connections are taken and never
+    answered (a request that hangs)."""
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1"):
         self.target = (target_host, target_port)
-        self.on = True
+        self.mode = "on"
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -27,8 +29,12 @@ class Switch:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            if not self.on:
+            if self.mode == "off":
                 client.close()
+                continue
+            if self.mode == "hold":
+                with self._lock:
+                    self._open.add(client)
                 continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
@@ -51,15 +57,18 @@ class Switch:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
-        self.on = False
+        self.mode = "off"
         with self._lock:
             for sock in self._open:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
             self._open.clear()
 
+    def hold(self) -> None:
+        self.mode = "hold"
+
     def restore(self) -> None:
-        self.on = True
+        self.mode = "on"
 
     def close(self) -> None:
         self.cut()

@@ -8,9 +8,11 @@ import threading
 import time
 import uuid
 import wave
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from relais.server import free_port
@@ -243,4 +245,58 @@ def test_rq_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_k
         if worker:
             worker.stop()
         relais.close()
+        api.close()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs RELAIS_TEST_REDIS_URL (set by .ci/run)")
+def test_a_worker_killed_while_sending_an_sms_never_sends_it_twice(tmp_path: Path) -> None:
+    """The worker dies during its request to Twilio, which may or may not have taken the
+    message: the message is marked failed, never sent a second time."""
+    api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
+    switch = Switch(int(api.url.rsplit(":", 1)[1]))
+    switch.hold()  # Twilio's API takes the request and does not answer yet
+    env = {
+        "RELAIS_REDIS_URL": REDIS_URL,
+        "RELAIS_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
+        "RELAIS_SMS_TRANSPORT": "twilio",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "RELAIS_FROM_NUMBER": "+33700000000",
+        "RELAIS_TWILIO_API_URL": f"http://127.0.0.1:{switch.port}",
+    }
+    relais = Running(tmp_path / "data", **env)
+    api.sim = relais.sim
+    worker_env = {
+        **env,
+        "RELAIS_DATA_DIR": str(relais.settings.data_dir),
+        "RELAIS_DATABASE_URL": relais.settings.database_url,
+        "RELAIS_PUBLIC_URL": relais.settings.public_url,
+        "TWILIO_AUTH_TOKEN": "test-auth-token",
+    }
+    worker = Process(["worker"], worker_env)
+    try:
+        relais.sim.call(MOBILE, TO_A_LINK)
+        eventually(
+            lambda: relais.rows("SELECT 1 FROM outbound_messages WHERE status = 'sending'"),
+            timeout=30,
+        )
+        worker.kill()  # in the middle of its request to Twilio
+        switch.restore()
+        with relais.db.begin() as conn:  # the job's lease, passed at once
+            conn.execute(
+                sqlalchemy.text("UPDATE jobs SET updated_at = :t WHERE status = 'running'"),
+                {"t": datetime.now(UTC) - timedelta(hours=1)},
+            )
+        worker = Process(["worker"], worker_env)  # its sweep finds the job again
+        (message,) = eventually(
+            lambda: relais.rows(
+                "SELECT status, error FROM outbound_messages WHERE status = 'failed'"
+            ),
+            timeout=60,
+        )
+        assert "not sent again" in message.error
+        assert api.messages == []  # the held request never reached Twilio; nothing else did
+    finally:
+        worker.stop()
+        relais.close()
+        switch.close()
         api.close()
