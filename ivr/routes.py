@@ -24,23 +24,21 @@ from dialogues.engine import (
     Input,
     Key,
     NoInput,
-    Say,
     SendProcedure,
     State,
     Words,
 )
 from relais.conversations import record_actions, take_turn
-from relais.models import Conversation, Person
 from relais.outbound import send_sms
 from relais.phones import can_receive_sms, e164
 from relais.signature import twilio_signed
+from relais.store import Exchange
 from relais.web import form_sid, form_text, query_number, services, whole_number
 from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording
 
 from .handoff import hand_off
 from .mediator_line import mediator_calling, welcome
-from .ring_back import reject_busy, take_as_missed
 from .twiml import CallRendering, render
 
 log = logging.getLogger(__name__)
@@ -74,7 +72,7 @@ def _rendering(conversation_id: int, step: int) -> CallRendering:
     )
 
 
-def _respond(conversation: Conversation, actions: list[Action], key: str) -> Response:
+def _respond(conversation: Exchange, actions: list[Action], key: str) -> Response:
     """Render the actions, perform their side effects, remember the reply."""
     app = services()
     content = app.engine.content
@@ -107,29 +105,14 @@ def incoming() -> Response:
     app = services()
     if mediator_calling(caller):  # a mediator calling in for the callback queue
         return _twiml(welcome())
-    replay = app.store.reply(f"voice:{call_sid}:start")
-    if replay is not None:
-        return _twiml(replay)
-    person = app.store.person(caller)
-    if take_as_missed(app.session, app.settings, person):  # free for the caller: we ring back
-        app.session.commit()
-        return _twiml(reject_busy())
-    return begin_call(call_sid, person)
-
-
-def begin_call(call_sid: str, person: Person, opening: str | None = None) -> Response:
-    """The dialogue's first question, for a call coming in or a call Relais placed (which
-    opens with who is calling and why)."""
-    app = services()
     key = f"voice:{call_sid}:start"
     replay = app.store.reply(key)
     if replay is not None:
         return _twiml(replay)
+    person = app.store.person(caller)
     state, actions = app.engine.start(
         "voice", autonomy=person.autonomy, can_sms=can_receive_sms(person.phone)
     )
-    if opening:
-        actions = [Say(opening), *actions]
     conversation = app.store.start(person, "voice", state, call_sid=call_sid)
     record_actions(app.store, conversation, actions)
     return _respond(conversation, actions, key)
@@ -139,7 +122,7 @@ def begin_call(call_sid: str, person: Person, opening: str | None = None) -> Res
 Heard = tuple[Input, str, str | None, str | None]
 
 
-def _step(hear: Callable[[Conversation], Heard]) -> Response:
+def _step(hear: Callable[[Exchange], Heard]) -> Response:
     app = services()
     conversation_id, step = query_number("c"), query_number("s")
     conversation = app.store.conversation(conversation_id)
@@ -156,7 +139,7 @@ def _step(hear: Callable[[Conversation], Heard]) -> Response:
     return _respond(conversation, actions, key)
 
 
-def _fixed(event: Input, kind: str, raw: str | None = None) -> Callable[[Conversation], Heard]:
+def _fixed(event: Input, kind: str, raw: str | None = None) -> Callable[[Exchange], Heard]:
     return lambda _conversation: (event, kind, raw, None)
 
 
@@ -188,7 +171,7 @@ def record() -> Response:
     return _step(lambda conversation: _listen(conversation, url))
 
 
-def _listen(conversation: Conversation, url: str) -> Heard:
+def _listen(conversation: Exchange, url: str) -> Heard:
     """Fetch the recording, keep it, and recognise it against the question's words. When
     that fails, the answer counts as not understood: keys still work."""
     app = services()

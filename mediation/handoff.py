@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialogues.engine import Engine, HandOff
-from relais.models import CallbackRequest, Conversation, Mediator, Turn, now
+from relais.models import CallbackRequest, Mediator, Turn, now
 from relais.outbound import send_sms
 from relais.phones import can_receive_sms
 from relais.settings import Settings
+from relais.store import Exchange
 
 from .summary import summarise
 
@@ -20,7 +21,7 @@ MAX_DIALLED = 5  # mediators rung at once for one call
 
 
 def open_request(
-    session: Session, engine: Engine, conversation: Conversation, handoff: HandOff
+    session: Session, engine: Engine, conversation: Exchange, handoff: HandOff
 ) -> CallbackRequest:
     turns = list(
         session.scalars(

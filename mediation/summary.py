@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from dialogues.engine import Engine, State
-from relais.models import Conversation, Turn
+from relais.models import Turn
+from relais.store import Exchange
 
 from .hours import DAY_NAMES_FR, PARIS
 
@@ -36,7 +37,7 @@ def when_fr(at: datetime) -> str:
     )
 
 
-def summarise(engine: Engine, conversation: Conversation, turns: list[Turn], reason: str) -> str:
+def summarise(engine: Engine, conversation: Exchange, turns: list[Turn], reason: str) -> str:
     state = State.from_dict(conversation.state)
     channel = "Appel" if conversation.channel == "voice" else "SMS"
     ending = conversation.person.phone[-2:]

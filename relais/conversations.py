@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dialogues.engine import Action, Ask, Engine, HandOff, Input, Say, SendProcedure, State, Words
 
-from .models import Conversation
-from .store import Store
+from .store import Exchange, Store
 
 
 def _action_turns(node: str | None, actions: list[Action]) -> list[dict]:
@@ -25,14 +24,14 @@ def _action_turns(node: str | None, actions: list[Action]) -> list[dict]:
     return turns
 
 
-def record_actions(store: Store, conversation: Conversation, actions: list[Action]) -> None:
+def record_actions(store: Store, conversation: Exchange, actions: list[Action]) -> None:
     store.add_turns(conversation.id, _action_turns(conversation.state.get("node"), actions))
 
 
 def take_turn(
     store: Store,
     engine: Engine,
-    conversation: Conversation,
+    conversation: Exchange,
     event: Input,
     kind: str,
     raw: str | None,

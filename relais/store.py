@@ -1,12 +1,18 @@
-"""Reading and writing people, conversations, turns, messages and webhook replies."""
+"""Reading and writing people, conversations, turns, messages and webhook replies.
+
+Every webhook goes through here, so the conversation, its turns and the webhook replies
+are read and written with Core statements (one row read, one UPDATE, INSERTs), not with
+ORM objects and their unit of work; the dashboard and the rarer paths use the ORM models.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from dialogues.engine import ACTIVE, State
 
@@ -15,6 +21,49 @@ from .phones import e164
 
 # An SMS exchange left this long without an answer starts afresh on the next text.
 SMS_CONVERSATION_IDLE = timedelta(hours=24)
+
+_conversations = Conversation.__table__
+_turns = Turn.__table__
+_replies = WebhookReply.__table__
+_TURN_FIELDS = ("kind", "node", "raw", "recognised", "confidence", "recording_ref")
+
+# What a webhook reads of a conversation (no datetime but its start: each costs a parse).
+_READ = select(
+    _conversations.c.id,
+    _conversations.c.person_id,
+    _conversations.c.channel,
+    _conversations.c.call_sid,
+    _conversations.c.state,
+    _conversations.c.step,
+    _conversations.c.version,
+    _conversations.c.started_at,
+)
+_READ_BY_ID = _READ.where(_conversations.c.id == bindparam("id"))
+_READ_BY_CALL = _READ.where(_conversations.c.call_sid == bindparam("call_sid"))
+_READ_OPEN_SMS = (
+    _READ.where(
+        _conversations.c.person_id == bindparam("person_id"),
+        _conversations.c.channel == "sms",
+        _conversations.c.status == ACTIVE,
+        _conversations.c.updated_at >= bindparam("since"),
+    )
+    .order_by(_conversations.c.id.desc())
+    .limit(1)
+)
+# Every change of a conversation bumps its version and expects the one it read: of two
+# webhooks saving the same conversation at once, the second changes nothing and raises
+# StaleDataError (see relais.signature, which handles that webhook again).
+_UPDATE = (
+    update(_conversations)
+    .where(
+        _conversations.c.id == bindparam("conversation_id"),
+        _conversations.c.version == bindparam("read_version"),
+    )
+    .values(version=_conversations.c.version + 1)
+)
+_READ_REPLY = select(_replies.c.body).where(_replies.c.key == bindparam("key"))
+_INSERT_REPLY = insert(_replies)
+_INSERT_TURNS = insert(_turns)
 
 
 def outcome(state: State) -> str | None:
@@ -26,70 +75,118 @@ def outcome(state: State) -> str | None:
     return None if state.status == ACTIVE else state.status
 
 
+@dataclass(eq=False)
+class Exchange:
+    """One call or SMS exchange as its webhooks read and write it: the columns of its
+    conversation row that the channels use. `person` loads the person on first use."""
+
+    id: int
+    person_id: int
+    channel: str
+    call_sid: str | None
+    state: dict
+    step: int
+    version: int
+    started_at: datetime
+    session: Session = field(repr=False)
+
+    @property
+    def person(self) -> Person:
+        return self.session.get(Person, self.person_id)
+
+
 class Store:
     def __init__(self, session: Session):
         self.session = session
+        self._exchanges: dict[int, Exchange] = {}  # read in this session, by id
 
     # -- people ---------------------------------------------------------------------
     def person(self, phone: str) -> Person:
-        """The person with this number, created on first contact."""
+        """The person with this number, created on first contact. A concurrent webhook
+        creating the same person makes one of the two fail on the unique number
+        (IntegrityError): that webhook is handled again (relais.signature) and finds it."""
         number = e164(phone)
         person = self.session.scalar(select(Person).where(Person.phone == number))
         if person is None:
             person = Person(phone=number)
-            try:
-                with self.session.begin_nested():
-                    self.session.add(person)
-            except IntegrityError:  # created meanwhile by a concurrent webhook
-                person = self.session.scalar(select(Person).where(Person.phone == number))
+            self.session.add(person)
+            self.session.flush()
         return person
 
     # -- conversations --------------------------------------------------------------
-    def call(self, call_sid: str) -> Conversation | None:
-        return self.session.scalar(select(Conversation).where(Conversation.call_sid == call_sid))
+    def _exchange(self, statement: Select, params: dict) -> Exchange | None:
+        row = self.session.connection().execute(statement, params).first()
+        if row is None:
+            return None
+        exchange = Exchange(**row._mapping, session=self.session)
+        self._exchanges[exchange.id] = exchange
+        return exchange
 
-    def conversation(self, conversation_id: int) -> Conversation | None:
-        return self.session.get(Conversation, conversation_id)
+    def call(self, call_sid: str) -> Exchange | None:
+        return self._exchange(_READ_BY_CALL, {"call_sid": call_sid})
 
-    def open_sms_conversation(self, person: Person) -> Conversation | None:
+    def conversation(self, conversation_id: int) -> Exchange | None:
+        if conversation_id in self._exchanges:
+            return self._exchanges[conversation_id]
+        return self._exchange(_READ_BY_ID, {"id": conversation_id})
+
+    def open_sms_conversation(self, person: Person) -> Exchange | None:
         since = now() - SMS_CONVERSATION_IDLE
-        return self.session.scalar(
-            select(Conversation)
-            .where(
-                Conversation.person_id == person.id,
-                Conversation.channel == "sms",
-                Conversation.status == ACTIVE,
-                Conversation.updated_at >= since,
-            )
-            .order_by(Conversation.id.desc())
-            .limit(1)
-        )
+        return self._exchange(_READ_OPEN_SMS, {"person_id": person.id, "since": since})
 
     def start(
         self, person: Person, channel: str, state: State, call_sid: str | None = None
-    ) -> Conversation:
-        conversation = Conversation(
-            person=person,
-            channel=channel,
-            call_sid=call_sid,
-            state=state.to_dict(),
-            status=state.status,
-            outcome=outcome(state),
+    ) -> Exchange:
+        data = state.to_dict()
+        started = now()
+        conversation_id = (
+            self.session.connection()
+            .execute(
+                insert(_conversations).returning(_conversations.c.id),
+                {
+                    "person_id": person.id,
+                    "channel": channel,
+                    "call_sid": call_sid,
+                    "state": data,
+                    "step": 0,
+                    "status": state.status,
+                    "outcome": outcome(state),
+                    "started_at": started,
+                    "updated_at": started,
+                    "version": 1,
+                },
+            )
+            .scalar_one()
         )
-        self.session.add(conversation)
-        self.session.flush()
-        return conversation
+        exchange = Exchange(
+            conversation_id, person.id, channel, call_sid, data, 0, 1, started, self.session
+        )
+        self._exchanges[conversation_id] = exchange
+        return exchange
 
-    def save(self, conversation: Conversation, before: State, state: State) -> None:
+    def _update(self, conversation: Exchange, values: dict) -> None:
+        result = self.session.connection().execute(
+            _UPDATE.values(**values),
+            {"conversation_id": conversation.id, "read_version": conversation.version},
+        )
+        if result.rowcount != 1:
+            raise StaleDataError(f"conversation {conversation.id} changed meanwhile")
+        conversation.version += 1
+
+    def save(self, conversation: Exchange, before: State, state: State) -> None:
         """Keep the engine's state, and what is worth knowing of it outside the engine."""
-        conversation.state = state.to_dict()
-        conversation.step += 1
-        conversation.updated_at = now()
-        conversation.status = state.status
-        conversation.outcome = outcome(state)
+        at = now()
+        values = {
+            "state": state.to_dict(),
+            "step": conversation.step + 1,
+            "updated_at": at,
+            "status": state.status,
+            "outcome": outcome(state),
+        }
         if state.status != ACTIVE and before.status == ACTIVE:
-            conversation.end_node = state.node
-            conversation.ended_at = now()
+            values.update(end_node=state.node, ended_at=at)
+        self._update(conversation, values)
+        conversation.state, conversation.step = values["state"], values["step"]
         if state.autonomy != before.autonomy:  # remembered for the person's next contact
             self.session.execute(
                 update(Person)
@@ -97,36 +194,40 @@ class Store:
                 .values(autonomy=state.autonomy)
             )
 
-    def end_call(self, conversation: Conversation, call_status: str, duration: int | None) -> None:
+    def end_call(self, conversation: Exchange, call_status: str, duration: int | None) -> None:
         """What the call status callback says of how the call ended."""
-        conversation.call_status = call_status
-        conversation.duration = duration
-        conversation.ended_at = conversation.ended_at or now()
-        conversation.updated_at = now()
+        at = now()
+        self._update(
+            conversation,
+            {
+                "call_status": call_status,
+                "duration": duration,
+                "updated_at": at,
+                "ended_at": func.coalesce(_conversations.c.ended_at, at),
+            },
+        )
 
     def add_turns(self, conversation_id: int, turns: list[dict]) -> None:
         """Record turns in one statement (a webhook records several)."""
         if turns:
-            fields = ("kind", "node", "raw", "recognised", "confidence", "recording_ref")
+            at = now()
             rows = [
                 {
                     "conversation_id": conversation_id,
-                    "created_at": now(),
-                    **{f: turn.get(f) for f in fields},
+                    "created_at": at,
+                    **{f: turn.get(f) for f in _TURN_FIELDS},
                 }
                 for turn in turns
             ]
-            self.session.connection().execute(insert(Turn.__table__), rows)
+            self.session.connection().execute(_INSERT_TURNS, rows)
 
     # -- webhook replies (each webhook handled once) --------------------------------
     def reply(self, key: str) -> str | None:
-        return self.session.scalar(select(WebhookReply.body).where(WebhookReply.key == key))
+        return self.session.connection().execute(_READ_REPLY, {"key": key}).scalar()
 
     def remember_reply(self, key: str, body: str, person_id: int | None) -> None:
         self.session.connection().execute(
-            insert(WebhookReply.__table__).values(
-                key=key, body=body, person_id=person_id, created_at=now()
-            )
+            _INSERT_REPLY, {"key": key, "body": body, "person_id": person_id, "created_at": now()}
         )
 
     # -- outbound messages ----------------------------------------------------------
