@@ -24,11 +24,13 @@ from dialogues.engine import (
     Input,
     Key,
     NoInput,
+    Say,
     SendProcedure,
     State,
     Words,
 )
 from relais.conversations import record_actions, take_turn
+from relais.models import Person
 from relais.outbound import send_sms
 from relais.phones import can_receive_sms, e164
 from relais.signature import twilio_signed
@@ -39,6 +41,7 @@ from speech.recordings import RecordingUnavailable, fetch_recording
 
 from .handoff import hand_off
 from .mediator_line import mediator_calling, welcome
+from .ring_back import reject_busy, take_as_missed
 from .twiml import CallRendering, render
 
 log = logging.getLogger(__name__)
@@ -105,14 +108,29 @@ def incoming() -> Response:
     app = services()
     if mediator_calling(caller):  # a mediator calling in for the callback queue
         return _twiml(welcome())
+    replay = app.store.reply(f"voice:{call_sid}:start")
+    if replay is not None:
+        return _twiml(replay)
+    person = app.store.person(caller)
+    if take_as_missed(app.session, app.settings, person):  # free for the caller: we ring back
+        app.session.commit()
+        return _twiml(reject_busy())
+    return begin_call(call_sid, person)
+
+
+def begin_call(call_sid: str, person: Person, opening: str | None = None) -> Response:
+    """The dialogue's first question, for a call coming in or a call Relais placed (which
+    opens with who is calling and why)."""
+    app = services()
     key = f"voice:{call_sid}:start"
     replay = app.store.reply(key)
     if replay is not None:
         return _twiml(replay)
-    person = app.store.person(caller)
     state, actions = app.engine.start(
         "voice", autonomy=person.autonomy, can_sms=can_receive_sms(person.phone)
     )
+    if opening:
+        actions = [Say(opening), *actions]
     conversation = app.store.start(person, "voice", state, call_sid=call_sid)
     record_actions(app.store, conversation, actions)
     return _respond(conversation, actions, key)
