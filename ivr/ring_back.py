@@ -7,9 +7,9 @@ Twilio's Calls API, with answering-machine detection. The person who answers hea
 calling and why, then the same dialogue; an answering machine gets one short message on
 how to reach Relais, and no dialogue. No answer or busy: up to MAX_TRIES calls, further
 and further apart. Caller ID can be forged, so rings while a ring-back is under way are
-the same request, and a number gets at most RELAIS_RING_BACKS_PER_DAY ring-backs a day;
-beyond that, and for foreign, premium-rate or hidden numbers, which are never called, the
-call is answered as usual.
+the same request, a number gets at most one ring-back an hour and
+RELAIS_RING_BACKS_PER_DAY a day; beyond that, and for foreign, premium-rate or hidden
+numbers, which are never called, the call is answered as usual.
 
 Click-to-call: Relais rings the mediator first and, once they answer, puts them through
 to the person with `<Dial>` from the service's number, so the mediator's own number stays
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 RING_BACK_DELAY = 3  # seconds: the caller has hung up and can take the call
 RETRY_DELAYS = (120, 600)  # seconds before the 2nd and the 3rd try
 MAX_TRIES = 3
+ONE_RING_BACK_PER = timedelta(hours=1)  # a number rings again sooner: answered as usual
 RING_SECONDS = 25  # how long a placed call rings before it counts as no answer
 UNDER_WAY = ("waiting", "calling")
 MACHINES = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
@@ -58,19 +59,16 @@ def take_as_missed(session: Session, settings: Settings, person: Person) -> bool
     because Relais rings back: a new ring-back, or one under way already."""
     if not settings.missed_call or not can_ring_back(person.phone):
         return False
-    today = list(
-        session.scalars(
-            select(OutboundCall).where(
-                OutboundCall.person_id == person.id,
-                OutboundCall.purpose == "ring_back",
-                OutboundCall.created_at >= now() - timedelta(days=1),
-            )
-        )
+    mine = select(OutboundCall.status, OutboundCall.created_at >= now() - ONE_RING_BACK_PER).where(
+        OutboundCall.person_id == person.id,
+        OutboundCall.purpose == "ring_back",
+        OutboundCall.created_at >= now() - timedelta(days=1),
     )
-    if any(call.status in UNDER_WAY for call in today):
+    today = list(session.execute(mine))  # (status, within the last hour)
+    if any(status in UNDER_WAY for status, _ in today):
         return True  # another ring while we are about to call: the same request
-    if len(today) >= settings.ring_backs_per_day:
-        return False  # answered as usual (the cap holds against forged numbers)
+    if len(today) >= settings.ring_backs_per_day or any(recent for _, recent in today):
+        return False  # answered as usual (the caps hold against forged numbers)
     call = OutboundCall(person_id=person.id, purpose="ring_back")
     session.add(call)
     session.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,6 +63,20 @@ class RingBack:
                 sqlalchemy.text("UPDATE jobs SET run_at = :t WHERE status = 'pending'"),
                 {"t": datetime.now(UTC)},
             )
+
+    def earlier(self, hours: float) -> None:
+        """Time passes: the ring-backs so far were placed `hours` earlier."""
+        with self.relais.db.begin() as conn:
+            for call_id, created in conn.execute(
+                sqlalchemy.text("SELECT id, created_at FROM outbound_calls")
+            ):
+                moved = (
+                    datetime.fromisoformat(created) if isinstance(created, str) else created
+                ) - timedelta(hours=hours)
+                conn.execute(
+                    sqlalchemy.text("UPDATE outbound_calls SET created_at = :t WHERE id = :i"),
+                    {"t": moved, "i": call_id},
+                )
 
     def calls(self) -> list:
         return self.relais.rows("SELECT status, attempts, purpose FROM outbound_calls ORDER BY id")
@@ -131,11 +145,15 @@ def test_rings_in_a_row_give_one_ring_back_and_the_daily_cap_holds(ring_back) ->
     ring_back.relais.sim.pick_up(placed, "human", ["hangup"])
     with pytest.raises(queue.Empty):
         ring_back.next_call(timeout=2)  # ten rings, one ring-back
-    for _ in range(2):  # two more ring-backs today...
-        ring_back.ring()
+    call = ring_back.ring(answers=("hangup",))  # within the hour: answered as usual
+    assert call.status != "busy" and _said(call)[0].startswith("Bonjour. Ici Relais. Je vous")
+    for _ in range(2):  # an hour later, and again: two more ring-backs today...
+        ring_back.earlier(hours=1)
+        assert ring_back.ring().status == "busy"
         ring_back.relais.sim.pick_up(ring_back.next_call(), "human", ["hangup"])
-    call = ring_back.ring(answers=("hangup",))  # ...then the call is answered as usual
-    assert call.status != "busy" and _said(call)[0].startswith("Bonjour. Ici Relais. Je vous aide")
+    ring_back.earlier(hours=1)
+    call = ring_back.ring(answers=("hangup",))  # ...then the daily cap: answered as usual
+    assert call.status != "busy" and _said(call)[0].startswith("Bonjour. Ici Relais. Je vous")
     assert len(ring_back.calls()) == 3 and len(ring_back.api.calls) == 3
 
 
