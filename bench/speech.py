@@ -150,14 +150,53 @@ def not_right(run: Run) -> str:
     return ", ".join(found) or "none"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--rate", type=int, default=DEFAULT_RATE, help="words a minute of the Korean voice"
-    )
-    args = parser.parse_args()
+@dataclass
+class Figures:
+    """What the benchmark measured."""
+
+    rate: int  # words a minute of the Korean voice
+    model_mb: float  # the model's size on disk
+    model_rate: int  # the model's sample rate
+    render_seconds: float  # rendering the Korean words
+    missing: list[str]  # words the model does not know
+    answers: Run  # with the decoys
+    off_list: Run
+    answers_bare: Run  # no decoys
+    off_list_bare: Run
+    load_seconds: float
+    rss_model: float  # MB the model added
+    rss_after: float  # MB added after every recognition
+    prompts: int  # French prompts
+    cold_count: int
+    cold_seconds: float
+    cached_count: int
+    cached_seconds: float
+    audio_seconds: float  # of the French prompts rendered
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+
+    def right_rate(self, decoys: bool) -> float:
+        """The share of answers right."""
+        run = self.answers if decoys else self.answers_bare
+        return right(run) / len(run.heard)
+
+    def accepted_rate(self, decoys: bool) -> float:
+        """The share of off-list words accepted without confirmation."""
+        run = self.off_list if decoys else self.off_list_bare
+        return accepted(run, SPEECH_CONFIRM_BELOW) / len(run.heard)
+
+    def latency_ms(self, q: float) -> float:
+        """The q-th percentile of one recognition, all words with decoys."""
+        return 1000 * float(np.percentile(self.answers.seconds + self.off_list.seconds, q))
+
+    @property
+    def real_time_factor(self) -> float:
+        runs = (self.answers, self.off_list)
+        return sum(sum(r.seconds) for r in runs) / sum(r.audio_seconds for r in runs)
+
+
+def measure(rate: int) -> Figures:
+    """Load the model, recognise the word lists, render the French prompts."""
     load_before = os.getloadavg()
 
     # The model first, before any other allocation.
@@ -169,7 +208,7 @@ def main() -> None:
     rss_model = rss_mb()
 
     with tempfile.TemporaryDirectory(prefix="relais-bench-speech-") as work:
-        cache = PromptCache(Path(work) / "ko", Voice("ko", args.rate), {})
+        cache = PromptCache(Path(work) / "ko", Voice("ko", rate), {})
         start = time.perf_counter()
         cache.render(ANSWERS + OFF_LIST)
         ko_render_seconds = time.perf_counter() - start
@@ -184,64 +223,6 @@ def main() -> None:
     off_list_bare = recognise_all(recogniser, audio, OFF_LIST, ())
     rss_after = rss_mb()
 
-    print(
-        f"Recognition: Vosk, model {KOREAN_MODEL.parent.name} ({folder_mb(KOREAN_MODEL):.0f} MB "
-        f"on disk, {recogniser.rate} Hz); espeak-ng Korean voice at {args.rate} words/min "
-        f"(rendered in {ko_render_seconds:.1f} s), through 8 kHz mu-law.\n"
-        f"{len(ANSWERS)} answers in the grammar, {len(OFF_LIST)} off-list words said, "
-        f"{len(DECOYS)} decoys; words unknown to the model: {', '.join(missing) or 'none'}.\n"
-    )
-    n_in, n_off = len(ANSWERS), len(OFF_LIST)
-    table(
-        ["rate", f"with {len(DECOYS)} decoys", "no decoys", "target"],
-        [
-            [
-                f"answers right (heard as itself, conf >= {SPEECH_REJECT_BELOW})",
-                share(right(answers), n_in),
-                share(right(answers_bare), n_in),
-                ">= 80 %",
-            ],
-            [
-                f"off-list falsely accepted, no confirmation (conf >= {SPEECH_CONFIRM_BELOW})",
-                share(accepted(off_list, SPEECH_CONFIRM_BELOW), n_off),
-                share(accepted(off_list_bare, SPEECH_CONFIRM_BELOW), n_off),
-                "<= 20 %",
-            ],
-            [
-                f'off-list reaching "did you say ...?" or more (conf >= {SPEECH_REJECT_BELOW})',
-                share(accepted(off_list, SPEECH_REJECT_BELOW), n_off),
-                share(accepted(off_list_bare, SPEECH_REJECT_BELOW), n_off),
-                "",
-            ],
-        ],
-    )
-    print(f"\nFalsely accepted, with decoys: {false_acceptances(off_list)}")
-    print(f"Falsely accepted, no decoys: {false_acceptances(off_list_bare)}")
-    print(f"Answers not right, with decoys: {not_right(answers)}")
-    print(f"Answers not right, no decoys: {not_right(answers_bare)}\n")
-
-    table(
-        ["recognise() per answer", "calls", "p50 ms", "p95 ms", "audio s/call", "real-time factor"],
-        [
-            latency_row("answers, with decoys", [answers]),
-            latency_row("off-list, with decoys", [off_list]),
-            latency_row("all, with decoys", [answers, off_list]),
-            latency_row("all, no decoys", [answers_bare, off_list_bare]),
-        ],
-    )
-    print()
-    table(
-        ["model load", "seconds", "resident MB added"],
-        [
-            ["Recogniser(model)", f"{load_seconds:.2f}", f"{rss_model - rss_before:.0f}"],
-            [
-                "after all recognitions (vs before load)",
-                "",
-                f"{rss_after - rss_before:.0f}",
-            ],
-        ],
-    )
-
     content = load_content(DEFAULT_CONTENT_ROOT / "fr")
     texts = Engine(content).voice_prompts()
     with tempfile.TemporaryDirectory(prefix="relais-bench-prompts-") as work:
@@ -254,31 +235,118 @@ def main() -> None:
         cached_count = cache.render(texts)
         cached_seconds = time.perf_counter() - start
         audio_seconds = sum(duration(cache.path(t).read_bytes()) for t in prompts)
+    return Figures(
+        rate=rate,
+        model_mb=folder_mb(KOREAN_MODEL),
+        model_rate=recogniser.rate,
+        render_seconds=ko_render_seconds,
+        missing=missing,
+        answers=answers,
+        off_list=off_list,
+        answers_bare=answers_bare,
+        off_list_bare=off_list_bare,
+        load_seconds=load_seconds,
+        rss_model=rss_model - rss_before,
+        rss_after=rss_after - rss_before,
+        prompts=len(prompts),
+        cold_count=cold_count,
+        cold_seconds=cold_seconds,
+        cached_count=cached_count,
+        cached_seconds=cached_seconds,
+        audio_seconds=audio_seconds,
+        load_before=load_before,
+        load_after=os.getloadavg(),
+    )
+
+
+def report(f: Figures) -> None:
+    print(
+        f"Recognition: Vosk, model {KOREAN_MODEL.parent.name} ({f.model_mb:.0f} MB "
+        f"on disk, {f.model_rate} Hz); espeak-ng Korean voice at {f.rate} words/min "
+        f"(rendered in {f.render_seconds:.1f} s), through 8 kHz mu-law.\n"
+        f"{len(ANSWERS)} answers in the grammar, {len(OFF_LIST)} off-list words said, "
+        f"{len(DECOYS)} decoys; words unknown to the model: {', '.join(f.missing) or 'none'}.\n"
+    )
+    n_in, n_off = len(ANSWERS), len(OFF_LIST)
+    table(
+        ["rate", f"with {len(DECOYS)} decoys", "no decoys", "target"],
+        [
+            [
+                f"answers right (heard as itself, conf >= {SPEECH_REJECT_BELOW})",
+                share(right(f.answers), n_in),
+                share(right(f.answers_bare), n_in),
+                ">= 80 %",
+            ],
+            [
+                f"off-list falsely accepted, no confirmation (conf >= {SPEECH_CONFIRM_BELOW})",
+                share(accepted(f.off_list, SPEECH_CONFIRM_BELOW), n_off),
+                share(accepted(f.off_list_bare, SPEECH_CONFIRM_BELOW), n_off),
+                "<= 20 %",
+            ],
+            [
+                f'off-list reaching "did you say ...?" or more (conf >= {SPEECH_REJECT_BELOW})',
+                share(accepted(f.off_list, SPEECH_REJECT_BELOW), n_off),
+                share(accepted(f.off_list_bare, SPEECH_REJECT_BELOW), n_off),
+                "",
+            ],
+        ],
+    )
+    print(f"\nFalsely accepted, with decoys: {false_acceptances(f.off_list)}")
+    print(f"Falsely accepted, no decoys: {false_acceptances(f.off_list_bare)}")
+    print(f"Answers not right, with decoys: {not_right(f.answers)}")
+    print(f"Answers not right, no decoys: {not_right(f.answers_bare)}\n")
+
+    table(
+        ["recognise() per answer", "calls", "p50 ms", "p95 ms", "audio s/call", "real-time factor"],
+        [
+            latency_row("answers, with decoys", [f.answers]),
+            latency_row("off-list, with decoys", [f.off_list]),
+            latency_row("all, with decoys", [f.answers, f.off_list]),
+            latency_row("all, no decoys", [f.answers_bare, f.off_list_bare]),
+        ],
+    )
+    print()
+    table(
+        ["model load", "seconds", "resident MB added"],
+        [
+            ["Recogniser(model)", f"{f.load_seconds:.2f}", f"{f.rss_model:.0f}"],
+            ["after all recognitions (vs before load)", "", f"{f.rss_after:.0f}"],
+        ],
+    )
     print()
     table(
         [f"French voice prompts ({DEFAULT_RATE} words/min)", "prompts", "rendered", "seconds"],
         [
-            ["cold (fresh folder)", str(len(prompts)), str(cold_count), f"{cold_seconds:.2f}"],
+            ["cold (fresh folder)", str(f.prompts), str(f.cold_count), f"{f.cold_seconds:.2f}"],
             [
                 "cached (same folder again)",
-                str(len(prompts)),
-                str(cached_count),
-                f"{cached_seconds:.4f}",
+                str(f.prompts),
+                str(f.cached_count),
+                f"{f.cached_seconds:.4f}",
             ],
         ],
     )
     print(
-        f"{audio_seconds:.0f} s of audio in all ({audio_seconds / 60:.1f} min), "
-        f"{audio_seconds / cold_seconds:.1f} s of audio rendered per second cold."
+        f"{f.audio_seconds:.0f} s of audio in all ({f.audio_seconds / 60:.1f} min), "
+        f"{f.audio_seconds / f.cold_seconds:.1f} s of audio rendered per second cold."
     )
-
-    load_after = os.getloadavg()
     print(
         f"\nMachine: {os.cpu_count()} cores, {platform.machine()}, {platform.system()}, "
         f"Python {platform.python_version()}; load average "
-        f"{' '.join(f'{x:.2f}' for x in load_before)} at start, "
-        f"{' '.join(f'{x:.2f}' for x in load_after)} at end."
+        f"{' '.join(f'{x:.2f}' for x in f.load_before)} at start, "
+        f"{' '.join(f'{x:.2f}' for x in f.load_after)} at end."
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rate", type=int, default=DEFAULT_RATE, help="words a minute of the Korean voice"
+    )
+    args = parser.parse_args()
+    report(measure(args.rate))
 
 
 if __name__ == "__main__":

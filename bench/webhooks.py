@@ -58,6 +58,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,9 @@ class Level:
     concurrency: int
     think: float = 0.0  # seconds each caller waits after a call webhook's answer
     latencies: list[float] = field(default_factory=list)
+    by_path: dict[str, list[float]] = field(default_factory=dict)  # the same, per URL path
     errors: int = 0
+    error_kinds: Counter[str] = field(default_factory=Counter)  # "path: HTTP 503" -> count
     completed: int = 0
     unfinished: int = 0  # calls that ended, but not the way the script leads to
     abandoned: int = 0  # calls still under way at the end of a paced level, left there
@@ -100,16 +103,19 @@ class Level:
     bench_cpu: float = 0.0  # CPU seconds this load generator used during the level
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, seconds: float, ok: bool) -> None:
+    def record(self, seconds: float, status: int, path: str = "") -> None:
         with self.lock:
             self.latencies.append(seconds)
-            if not ok:
+            self.by_path.setdefault(path, []).append(seconds)
+            if not 200 <= status < 300:
                 self.errors += 1
+                self.error_kinds[f"{path}: HTTP {status}"] += 1
 
-    def failure(self) -> None:
+    def failure(self, path: str, exc: Exception) -> None:
         """A request that got no HTTP answer at all (connection error, timeout)."""
         with self.lock:
             self.errors += 1
+            self.error_kinds[f"{path}: {type(exc).__name__}"] += 1
 
     def done(self, finished: bool) -> None:
         with self.lock:
@@ -121,6 +127,15 @@ class Level:
     def abandon(self) -> None:
         with self.lock:
             self.abandoned += 1
+
+    def ms(self, q: float) -> float:
+        """The q-th percentile of the latencies, in milliseconds."""
+        return percentile(sorted(self.latencies), q) * 1000
+
+    @property
+    def rate(self) -> float:
+        """Webhooks answered a second."""
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
 
 
 class Abandoned(Exception):
@@ -140,14 +155,14 @@ class TimedSimulator(TwilioSimulator):
     def post(
         self, url: str, params: dict[str, str], signature: str | None = None
     ) -> requests.Response:
-        start = time.perf_counter()
+        start, path = time.perf_counter(), urlsplit(url).path
         try:
             response = super().post(url, params, signature)
-        except requests.RequestException:
-            self.level.failure()
+        except requests.RequestException as exc:
+            self.level.failure(path, exc)
             raise
-        self.level.record(time.perf_counter() - start, 200 <= response.status_code < 300)
-        think = self.level.think > 0 and not urlsplit(url).path.endswith(NO_THINK_PATHS)
+        self.level.record(time.perf_counter() - start, response.status_code, path)
+        think = self.level.think > 0 and not path.endswith(NO_THINK_PATHS)
         if think and self.stop.wait(self.level.think):
             raise Abandoned
         return response
@@ -188,7 +203,12 @@ def one_call(sim: TimedSimulator, number: str) -> bool:
     every key used, and Relais (not the caller) ending it."""
     call = sim.call(number, CALL_KEYS)
     hung_up = bool(call.transcript) and call.transcript[-1].text == "raccroche"
-    return call.status == "completed" and not call.answers and not hung_up
+    if call.status == "completed" and not call.answers and not hung_up:
+        return True
+    last = str(call.transcript[-1]) if call.transcript else "nothing said"
+    with sim.level.lock:
+        sim.level.error_kinds[f"call {call.status}, last: {last[:80]}"] += 1
+    return False
 
 
 def one_texter(sim: TimedSimulator, number: str) -> bool:
@@ -292,13 +312,20 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, port: int, database_url: str | None, workers: int, log_path: Path
+    data_dir: Path,
+    port: int,
+    database_url: str | None,
+    workers: int,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
+    """`relais serve` in a subprocess, its output in `log_path`; `extra_env` adds settings."""
     env = dict(os.environ)
     env.update(
         RELAIS_DATA_DIR=str(data_dir),
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         RELAIS_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        **(extra_env or {}),
     )
     if database_url:
         env["RELAIS_DATABASE_URL"] = database_url
@@ -351,29 +378,32 @@ def label(level: Level) -> str:
     return str(level.concurrency) if level.name == "calls" else f"{level.concurrency} {level.name}"
 
 
-def table(levels: list[Level]) -> list[str]:
-    header = ["concurrency", "calls", "webhooks", "errors", "p50", "p95", "p99 ms", "webhooks/s"]
-    rows = [header]
-    for level in levels:
-        values = sorted(level.latencies)
-        rate = len(values) / level.elapsed if level.elapsed else 0.0
-        rows.append(
-            [
-                label(level),
-                str(level.completed),
-                str(len(values)),
-                str(level.errors),
-                *(f"{percentile(values, q) * 1000:.1f}" for q in (50, 95, 99)),
-                f"{rate:.1f}",
-            ]
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+def aligned(rows: list[list[str]]) -> list[str]:
+    """Right-aligned columns, the first row a header underlined with dashes."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
         lines.append("  ".join(cell.rjust(widths[i]) for i, cell in enumerate(row)))
         if n == 0:
             lines.append("  ".join("-" * width for width in widths))
     return lines
+
+
+def table(levels: list[Level]) -> list[str]:
+    header = ["concurrency", "calls", "webhooks", "errors", "p50", "p95", "p99 ms", "webhooks/s"]
+    rows = [header]
+    for level in levels:
+        rows.append(
+            [
+                label(level),
+                str(level.completed),
+                str(len(level.latencies)),
+                str(level.errors),
+                *(f"{level.ms(q):.1f}" for q in (50, 95, 99)),
+                f"{level.rate:.1f}",
+            ]
+        )
+    return aligned(rows)
 
 
 def cpu_lines(title: str, levels: list[Level]) -> list[str]:
@@ -391,6 +421,8 @@ def cpu_lines(title: str, levels: list[Level]) -> list[str]:
 def notes(title: str, levels: list[Level]) -> list[str]:
     lines = []
     for level in levels:
+        for kind, count in sorted(level.error_kinds.items()):
+            lines.append(f"{title} x{label(level)}: {count} error(s) {kind}")
         if level.unfinished:
             lines.append(
                 f"{title} x{label(level)}: {level.unfinished} session(s) did not end as the "
@@ -560,8 +592,20 @@ def run_table(
     return levels
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+@dataclass
+class Result:
+    """What one run measured: its tables (title, heading, levels) and how the machine and
+    the server fared."""
+
+    tables: list[tuple[str, str, list[Level]]]
+    load_before: str
+    load_after: str
+    server_status: int | None  # the server's exit status, if it exited during the run
+    server_log: list[str]  # server_warnings()
+
+
+def measure(args: argparse.Namespace) -> Result | None:
+    """Start the server, run the tables; None (the reason on stderr) if it did not start."""
     load_before = load_average()
     data_dir = Path(tempfile.mkdtemp(prefix="relais-bench-"))
     log_path = data_dir / "server.log"
@@ -576,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
-            return 1
+            return None
         print(
             f"Relais serving at {url}: {database_kind(args.database_url)}, "
             f"{server_kind(args.workers)}; {args.seconds:g} s per level",
@@ -610,33 +654,49 @@ def main(argv: list[str] | None = None) -> int:
             else "no wait, each caller sends its next webhook as soon as it has the answer"
         )
         tables.append(("saturation", f"Throughput, saturation: {waits}", saturated))
-        load_after = load_average()
-
-        for _, heading, levels in tables:
-            print()
-            print(heading)
-            for line in table(levels):
-                print(line)
-        print()
-        print(machine(args.database_url, args.workers))
-        print(TARGETS)
-        print(f"Load average (1, 5, 15 min): {load_before} before, {load_after} after the run")
-        for title, _, levels in tables:
-            for line in cpu_lines(title, levels):
-                print(line)
-        if any(level.name == "sms" for _, _, levels in tables for level in levels):
-            print("The SMS row: calls = conversations (two texts each, no wait).")
-        for title, _, levels in tables:
-            for note in notes(title, levels):
-                print("Note: " + note)
-        if process.poll() is not None:
-            print(f"Note: the server exited during the run (status {process.returncode})")
-        for line in server_warnings(log_path):
-            print("Server log: " + line)
-        return 0
+        return Result(
+            tables, load_before, load_average(), process.poll(), server_warnings(log_path)
+        )
     finally:
         stop_server(process)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def report(args: argparse.Namespace, result: Result) -> None:
+    """Print the tables and what else the run saw."""
+    for _, heading, levels in result.tables:
+        print()
+        print(heading)
+        for line in table(levels):
+            print(line)
+    print()
+    print(machine(args.database_url, args.workers))
+    print(TARGETS)
+    print(
+        f"Load average (1, 5, 15 min): {result.load_before} before, {result.load_after} "
+        "after the run"
+    )
+    for title, _, levels in result.tables:
+        for line in cpu_lines(title, levels):
+            print(line)
+    if any(level.name == "sms" for _, _, levels in result.tables for level in levels):
+        print("The SMS row: calls = conversations (two texts each, no wait).")
+    for title, _, levels in result.tables:
+        for note in notes(title, levels):
+            print("Note: " + note)
+    if result.server_status is not None:
+        print(f"Note: the server exited during the run (status {result.server_status})")
+    for line in result.server_log:
+        print("Server log: " + line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    result = measure(args)
+    if result is None:
+        return 1
+    report(args, result)
+    return 0
 
 
 if __name__ == "__main__":
