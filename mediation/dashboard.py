@@ -39,6 +39,7 @@ from relais.web import services
 from . import web_simulator
 from .roster import check_secret
 from .stats import charts, diagram
+from .summary import render_summary_audio
 
 blueprint = Blueprint("mediation", __name__, url_prefix="/mediation", template_folder="templates")
 login_manager = LoginManager()
@@ -345,10 +346,7 @@ def summary_audio(request_id: int) -> Response:
     cache = app.speech.cache
     if cache is None:
         abort(404)
-    if not cache.has(callback.summary):
-        cache.render([callback.summary])
-    response = send_from_directory(
-        cache.directory, cache.name(callback.summary), mimetype="audio/wav"
-    )
+    path = render_summary_audio(cache, app.settings.data_dir, callback)  # a job did it, often
+    response = send_from_directory(path.parent, path.name, mimetype="audio/wav")
     response.headers["Cache-Control"] = "private, no-store"
     return response

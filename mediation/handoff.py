@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialogues.engine import Engine, HandOff
+from relais.jobs import submit
 from relais.models import CallbackRequest, Mediator, Turn, now
 from relais.outbound import send_sms
 from relais.phones import can_receive_sms
@@ -38,6 +39,7 @@ def open_request(
     )
     session.add(request)
     session.flush()
+    submit(session, "summary_audio", {"callback_id": request.id})  # for the dashboard
     return request
 
 

@@ -23,6 +23,7 @@ from relais.models import (
 )
 from relais.phones import e164
 
+from .summary import summary_audio_path
 from .voicemail import voicemail_path
 
 
@@ -35,7 +36,8 @@ def _remove(data_dir: Path, reference: str | None) -> None:
 
 
 def purge(session: Session, data_dir: Path, retention_days: int) -> int:
-    """Delete recordings and transcripts older than `retention_days`. How many went."""
+    """Delete recordings, transcripts and spoken summaries older than `retention_days`.
+    How many went."""
     limit = now() - timedelta(days=retention_days)
     count = 0
     old_turns = session.scalars(
@@ -54,6 +56,13 @@ def purge(session: Session, data_dir: Path, retention_days: int) -> int:
         _remove(data_dir, request.voicemail_ref)
         request.voicemail_ref, request.voicemail_text = None, None
         count += 1
+    for request_id in session.scalars(
+        select(CallbackRequest.id).where(CallbackRequest.created_at < limit)
+    ):
+        spoken = data_dir / summary_audio_path(request_id)
+        if spoken.is_file():  # the summary's audio (the text stays with the request)
+            spoken.unlink()
+            count += 1
     session.commit()
     for folder in (data_dir / "recordings").glob("*/"):
         if folder.is_dir() and not any(folder.iterdir()):
@@ -86,6 +95,7 @@ def forget(session: Session, data_dir: Path, phone: str) -> bool:
     for request in requests:  # by its name too: a job may have kept it meanwhile
         _remove(data_dir, request.voicemail_ref)
         _remove(data_dir, voicemail_path(request.id))
+        _remove(data_dir, summary_audio_path(request.id))
     return True
 
 

@@ -6,10 +6,15 @@ chose and can do. The same text is spoken to the mediator before the call is put
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from dialogues.engine import Engine, State
-from relais.models import Turn
+from relais.jobs import JobContext, job
+from relais.models import CallbackRequest, Turn
 from relais.store import Exchange
+from speech.voice import PromptCache
 
 from .hours import DAY_NAMES_FR, PARIS
 
@@ -62,3 +67,28 @@ def summarise(engine: Engine, conversation: Exchange, turns: list[Turn], reason:
         parts.append("a reçu par SMS " + ", ".join(titles))
     third = ("La personne " + " ; ".join(parts) + ".") if parts else ""
     return " ".join(s for s in (first, second, third) if s)
+
+
+def summary_audio_path(request_id: int) -> str:
+    """Where a request's spoken summary is kept, under the data folder (by request, so
+    that forgetting a person or the purge removes it)."""
+    return f"summaries/{request_id}.wav"
+
+
+def render_summary_audio(cache: PromptCache, data_dir: Path, request: CallbackRequest) -> Path:
+    """The request's summary spoken by the synthetic voice, rendered if not yet."""
+    path = data_dir / summary_audio_path(request.id)
+    if not path.is_file():
+        cache.render_to([(request.summary, path)])
+    return path
+
+
+@job("summary_audio")
+def render_summary(context: JobContext, session: Session, args: dict) -> None:
+    """Rendered as soon as the request opens, so that the dashboard plays it at once
+    (rendering takes a moment). The whisper on the phone says the summary with Twilio's
+    <Say>, which needs no waiting."""
+    request = session.get(CallbackRequest, args["callback_id"])
+    cache = context.speech.cache
+    if request is not None and cache is not None:
+        render_summary_audio(cache, context.settings.data_dir, request)

@@ -265,6 +265,7 @@ def load_handlers() -> None:
     """Import the modules that define jobs (each registers its kinds)."""
     import ivr.ring_back  # noqa: F401
     import mediation.privacy
+    import mediation.summary
     import mediation.voicemail  # noqa: F401
 
     from . import outbound  # noqa: F401

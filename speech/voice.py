@@ -58,11 +58,18 @@ class PromptCache:
 
     def render(self, texts: Iterable[str], progress: Callable[[int], None] | None = None) -> int:
         """Render the texts not cached yet, in a separate process. The number rendered."""
-        todo = self.missing(texts)
-        if not todo:
+        return self.render_to([(t, self.path(t)) for t in self.missing(texts)], progress)
+
+    def render_to(
+        self, items: list[tuple[str, Path]], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Render each text to its own file (in this voice), in a separate process. The
+        number rendered."""
+        if not items:
             return 0
-        self.directory.mkdir(parents=True, exist_ok=True)
-        jobs = [{"text": spoken(t, self.pronunciations), "path": str(self.path(t))} for t in todo]
+        for _, path in items:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        jobs = [{"text": spoken(t, self.pronunciations), "path": str(p)} for t, p in items]
         process = subprocess.Popen(
             [sys.executable, "-m", "speech.synthesis", self.voice.espeak_id, str(self.voice.rate)],
             stdin=subprocess.PIPE,

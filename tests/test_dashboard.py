@@ -38,6 +38,7 @@ def relais(tmp_path: Path):
         wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(8000)
         wav.writeframes(b"\x00\x10" * 8000)
     running.sim.call(MOBILE, ["2", "1", "1", "0", f"say:{message}"])  # CAF, RSA, a person
+    running.settled()  # the voice message is kept by a job
     yield running
     running.close()
 

@@ -46,7 +46,9 @@ def test_forget_deletes_everything_about_a_person(tmp_path: Path) -> None:
         relais.sim.sms(MOBILE, "caf")
         relais.sim.sms(MOBILE, "0")
         relais.sim.call(OTHER, [f"say:{spoken}", "hangup"])
+        relais.settled()  # the voice message and the spoken summaries are kept by jobs
         data = relais.settings.data_dir
+        assert len(_files(data / "summaries")) == 2  # the call's request and the SMS's
         mine = [f for f in _files(data / "recordings")]
         assert len(mine) >= 3  # two answers and a voice message, plus the other caller's
         tables = (
@@ -81,6 +83,7 @@ def test_forget_deletes_everything_about_a_person(tmp_path: Path) -> None:
         (other_call,) = relais.rows("SELECT call_sid FROM conversations")
         assert all(f.startswith(f"{other_call.call_sid}/") for f in _files(data / "recordings"))
         assert _files(data / "recordings")  # the other caller's recording is still there
+        assert _files(data / "summaries") == []
     finally:
         relais.close()
 
@@ -90,8 +93,9 @@ def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path) -> No
     try:
         spoken = _wav(tmp_path / "spoken.wav")
         relais.sim.call(MOBILE, [f"say:{spoken}", "4", f"say:{spoken}"])
-        relais.settled()  # the voice message is kept
+        relais.settled()  # the voice message and the spoken summary are kept
         data = relais.settings.data_dir
+        assert len(_files(data / "summaries")) == 1
         with Session(relais.db) as session:
             assert purge(session, data, 90) == 0  # nothing is old yet
             old = now() - timedelta(days=91)
@@ -120,6 +124,7 @@ def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path) -> No
         )
         assert request.voicemail_ref is None and request.voicemail_text is None
         assert request.summary  # the request itself stays in the queue
+        assert _files(data / "summaries") == []  # its audio went
         assert _files(data / "recordings") == [f"{recent.call_sid}/0.wav"]
     finally:
         relais.close()
