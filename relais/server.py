@@ -43,6 +43,11 @@ def describe(settings: Settings) -> list[str]:
         )
     else:
         lines.append("  jobs            in this process (set RELAIS_REDIS_URL to scale out)")
+    if settings.missed_call:
+        lines.append(
+            "  missed-call mode: calls are rejected (free for the caller) and rung back, "
+            f"at most {settings.ring_backs_per_day} times a day per number"
+        )
     lines += [f"  note: {problem}" for problem in settings.problems]
     if tts_available():
         lines.append(
