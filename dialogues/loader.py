@@ -83,6 +83,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "ring_back_hello": (),
     "ring_back_machine": (),
     "bridge_intro": (),
+    "bridge_calling": (),
 }
 ANSWERS = ("yes", "no")
 

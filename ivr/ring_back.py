@@ -11,11 +11,13 @@ the same request, a number gets at most one ring-back an hour and
 RELAIS_RING_BACKS_PER_DAY a day; beyond that, and for foreign, premium-rate or hidden
 numbers, which are never called, the call is answered as usual.
 
-Click-to-call: Relais rings the mediator first and, once they answer, puts them through
-to the person with `<Dial>` from the service's number, so the mediator's own number stays
-private. How it went (reached, no answer, busy) is written on the callback request.
+Click-to-call: Relais rings the mediator first and, once they answer and press 1 (so
+that their voicemail is never put through), puts them through to the person with
+`<Dial>` from the service's number, so the mediator's own number stays private. How it
+went (reached, no answer, busy) is written on the callback request.
 
 - POST /voice/outbound?o=ID          the placed call was answered (AnsweredBy: human...)
+- POST /voice/outbound/confirm?o=ID  the mediator's key (1: call the person now)
 - POST /voice/outbound/status?o=ID   its status callback (no-answer, busy, completed...)
 - POST /voice/bridged?o=ID           the <Dial> from the mediator to the person ended
 """
@@ -155,16 +157,17 @@ def answered() -> Response:
     content = app.engine.content
     language = say_language(content.lang)
     if call.purpose == "mediator":
-        callback = app.session.get(CallbackRequest, call.callback_id)
+        # A key first: the mediator's voicemail must not be put through to the person.
         response = VoiceResponse()
-        response.say(content.phrase("bridge_intro"), language=language)
-        dial = response.dial(
-            caller_id=app.settings.from_number,
-            action=f"{app.settings.public_url}/voice/bridged?o={call.id}",
+        gather = response.gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=10,
             method="POST",
-            timeout=RING_SECONDS,
+            action=f"{app.settings.public_url}/voice/outbound/confirm?o={call.id}",
         )
-        dial.number(callback.person.phone)
+        gather.say(content.phrase("bridge_intro"), language=language)
+        response.hangup()
         call.status, call.updated_at = "answered", now()
         app.session.commit()
         return _twiml(response)
@@ -178,6 +181,30 @@ def answered() -> Response:
     call.status, call.updated_at = "answered", now()
     person = app.session.get(Person, call.person_id)
     return begin_call(call.call_sid, person, opening=content.phrase("ring_back_hello"))
+
+
+@blueprint.post("/voice/outbound/confirm")
+@twilio_signed
+def confirm() -> Response:
+    """The mediator pressed 1: the person is called from the service's number."""
+    app = services()
+    call = _placed()
+    response = VoiceResponse()
+    if call.purpose != "mediator" or form_text("Digits", 8) != "1":
+        response.hangup()
+        return _twiml(response)
+    callback = app.session.get(CallbackRequest, call.callback_id)
+    response.say(
+        app.engine.content.phrase("bridge_calling"), language=say_language(app.engine.content.lang)
+    )
+    dial = response.dial(
+        caller_id=app.settings.from_number,
+        action=f"{app.settings.public_url}/voice/bridged?o={call.id}",
+        method="POST",
+        timeout=RING_SECONDS,
+    )
+    dial.number(callback.person.phone)
+    return _twiml(response)
 
 
 @blueprint.post("/voice/outbound/status")

@@ -82,6 +82,7 @@ WEBHOOKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # Calls Relais places (ring-back, click-to-call).
     "/voice/outbound": ((*VOICE, "AnsweredBy"), ("o",)),
     "/voice/outbound/status": ((*VOICE, "CallDuration", "AnsweredBy"), ("o",)),
+    "/voice/outbound/confirm": ((*VOICE, "Digits"), ("o",)),
     "/voice/bridged": ((*VOICE, *DIAL), ("o",)),
     # Twilio's "primary handler fails" URLs: the same parameters, and what failed.
     "/voice/fallback": ((*VOICE, *VOICE_MORE, *FAILED), ()),

@@ -212,8 +212,11 @@ def test_click_to_call_rings_the_mediator_first_then_the_person(tmp_path: Path) 
         placed = running.next_call()
         assert placed["To"] == mediator and placed["From"] == SERVICE  # the mediator first
         assert "MachineDetection" not in placed
-        call = relais.sim.pick_up(placed, "human")
-        assert _said(call)[0] == "Relais. Nous appelons la personne. Restez en ligne."
+        call = relais.sim.pick_up(placed, "human", ["1"])
+        assert _said(call)[:2] == [
+            "Relais. Une personne attend votre appel. Pour l'appeler maintenant, tapez 1.",
+            "Nous appelons la personne. Restez en ligne.",
+        ]
         # Then the person, who sees the service's number, not the mediator's.
         assert [line.text for line in call.transcript if line.who == "twilio"] == [
             f"appel vers {MOBILE}, numéro affiché {SERVICE}"
@@ -243,7 +246,7 @@ def test_click_to_call_that_reaches_nobody_is_noted(tmp_path: Path) -> None:
             click_to_call(session, request, amina)
             session.commit()
         placed = running.next_call()
-        relais.sim.pick_up(placed, "human", dialled="no-answer")  # the person does not answer
+        relais.sim.pick_up(placed, "human", ["1"], dialled="no-answer")  # the person does not
         (request,) = relais.rows("SELECT status, notes FROM callback_requests")
         assert request.status == "injoignable" and "Rappel : pas de réponse." in request.notes
     finally:
