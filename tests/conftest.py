@@ -13,9 +13,10 @@ from typing import TypeVar
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from relais.db import make_engine
+from relais.models import Job, now
 from relais.server import BackgroundServer
 from relais.settings import load_settings
 from relais.simulator import TwilioSimulator
@@ -119,15 +120,16 @@ class Running:
         return self.rows(f"SELECT count(*) FROM {table}")[0][0]
 
     def settled(self) -> None:
-        """Wait until the background jobs due now are done."""
-        eventually(
-            lambda: (
-                not self.rows(
-                    "SELECT id FROM jobs WHERE status = 'running'"
-                    " OR (status = 'pending' AND run_at <= CURRENT_TIMESTAMP)"
-                )
-            )
-        )
+        """Wait until the background jobs due now are done. "Now" is Python's time: on
+        SQLite, CURRENT_TIMESTAMP has no fraction of a second, and a job added during the
+        current second would not be due yet."""
+
+        def busy() -> list:
+            with self.db.connect() as conn:
+                return list(conn.execute(select(Job.id).where(due)))
+
+        due = (Job.status == "running") | ((Job.status == "pending") & (Job.run_at <= now()))
+        eventually(lambda: not busy())
 
     def close(self) -> None:
         self.sim.close()
