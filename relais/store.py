@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -52,7 +52,8 @@ _READ_OPEN_SMS = (
 )
 # Every change of a conversation bumps its version and expects the one it read: of two
 # webhooks saving the same conversation at once, the second changes nothing and raises
-# StaleDataError (see relais.signature, which handles that webhook again).
+# StaleDataError (see relais.signature, which handles that webhook again). The columns
+# set are the execution's other parameters (one compiled statement per set of columns).
 _UPDATE = (
     update(_conversations)
     .where(
@@ -60,6 +61,9 @@ _UPDATE = (
         _conversations.c.version == bindparam("read_version"),
     )
     .values(version=_conversations.c.version + 1)
+)
+_END_CALL = _UPDATE.values(
+    updated_at=bindparam("at"), ended_at=func.coalesce(_conversations.c.ended_at, bindparam("at"))
 )
 _READ_REPLY = select(_replies.c.body).where(_replies.c.key == bindparam("key"))
 _INSERT_REPLY = insert(_replies)
@@ -164,10 +168,10 @@ class Store:
         self._exchanges[conversation_id] = exchange
         return exchange
 
-    def _update(self, conversation: Exchange, values: dict) -> None:
+    def _update(self, statement: Update, conversation: Exchange, values: dict) -> None:
         result = self.session.connection().execute(
-            _UPDATE.values(**values),
-            {"conversation_id": conversation.id, "read_version": conversation.version},
+            statement,
+            {"conversation_id": conversation.id, "read_version": conversation.version, **values},
         )
         if result.rowcount != 1:
             raise StaleDataError(f"conversation {conversation.id} changed meanwhile")
@@ -185,7 +189,7 @@ class Store:
         }
         if state.status != ACTIVE and before.status == ACTIVE:
             values.update(end_node=state.node, ended_at=at)
-        self._update(conversation, values)
+        self._update(_UPDATE, conversation, values)
         conversation.state, conversation.step = values["state"], values["step"]
         if state.autonomy != before.autonomy:  # remembered for the person's next contact
             self.session.execute(
@@ -196,16 +200,8 @@ class Store:
 
     def end_call(self, conversation: Exchange, call_status: str, duration: int | None) -> None:
         """What the call status callback says of how the call ended."""
-        at = now()
-        self._update(
-            conversation,
-            {
-                "call_status": call_status,
-                "duration": duration,
-                "updated_at": at,
-                "ended_at": func.coalesce(_conversations.c.ended_at, at),
-            },
-        )
+        values = {"call_status": call_status, "duration": duration, "at": now()}
+        self._update(_END_CALL, conversation, values)
 
     def add_turns(self, conversation_id: int, turns: list[dict]) -> None:
         """Record turns in one statement (a webhook records several)."""
