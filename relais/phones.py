@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
@@ -9,6 +11,7 @@ DEFAULT_REGION = "FR"
 _MOBILE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
+@lru_cache(maxsize=1024)  # a webhook reads the caller's number several times; never changed
 def _parse(number: str) -> phonenumbers.PhoneNumber | None:
     try:
         parsed = phonenumbers.parse(number, DEFAULT_REGION)
