@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from dialogues.pronounce import spoken
@@ -43,8 +44,11 @@ class PromptCache:
         self.directory = directory
         self.voice = voice
         self.pronunciations = pronunciations
+        # Every question of every call asks for its prompt's name: the pronunciation
+        # table's substitutions and the hash are done once per text.
+        self.name: Callable[[str], str] = lru_cache(maxsize=4096)(self._name)
 
-    def name(self, text: str) -> str:
+    def _name(self, text: str) -> str:
         return self.voice.key(spoken(text, self.pronunciations)) + ".wav"
 
     def path(self, text: str) -> Path:
