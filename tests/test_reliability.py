@@ -196,27 +196,33 @@ def test_no_speech_synthesis_the_caller_hears_say(tmp_path: Path) -> None:
 
 
 # -- jobs through Redis and `relais worker` ---------------------------------------------
-@pytest.mark.skipif(not REDIS_URL, reason="needs RELAIS_TEST_REDIS_URL (set by .ci/run)")
-@pytest.mark.parametrize("db_kind", DATABASES)
-def test_rq_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_kind: str) -> None:
-    api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
+def _with_redis(tmp_path: Path, db_kind: str, api_url: str) -> tuple[Running, dict[str, str]]:
+    """Relais with its jobs in Redis (a queue of its own) and SMS through the Twilio API at
+    `api_url`; and the environment of a `relais worker` for it."""
     env = {
         "RELAIS_REDIS_URL": REDIS_URL,
         "RELAIS_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
         "RELAIS_SMS_TRANSPORT": "twilio",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "RELAIS_FROM_NUMBER": "+33700000000",
-        "RELAIS_TWILIO_API_URL": api.url,
+        "RELAIS_TWILIO_API_URL": api_url,
     }
     relais = Running(tmp_path / "data", db_kind, **env)
-    api.sim = relais.sim
-    worker_env = {
+    return relais, {
         **env,
         "RELAIS_DATA_DIR": str(relais.settings.data_dir),
         "RELAIS_DATABASE_URL": relais.settings.database_url,
         "RELAIS_PUBLIC_URL": relais.settings.public_url,
         "TWILIO_AUTH_TOKEN": "test-auth-token",
     }
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs RELAIS_TEST_REDIS_URL (set by .ci/run)")
+@pytest.mark.parametrize("db_kind", DATABASES)
+def test_rq_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_kind: str) -> None:
+    api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
+    relais, worker_env = _with_redis(tmp_path, db_kind, api.url)
+    api.sim = relais.sim
     worker = None
     try:
         # No worker yet: the link waits in the queue (and in the database).
@@ -236,7 +242,7 @@ def test_rq_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_k
         assert _said(second)[-1] == GOODBYE
         from redis import Redis
 
-        Redis.from_url(REDIS_URL).delete(f"rq:queue:{env['RELAIS_QUEUE']}")
+        Redis.from_url(REDIS_URL).delete(f"rq:queue:{worker_env['RELAIS_QUEUE']}")
         worker = Process(["worker"], worker_env)
         eventually(lambda: len(api.messages) == 2, timeout=30)
         time.sleep(1)
@@ -255,23 +261,8 @@ def test_a_worker_killed_while_sending_an_sms_never_sends_it_twice(tmp_path: Pat
     api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
     switch = Switch(int(api.url.rsplit(":", 1)[1]))
     switch.hold()  # Twilio's API takes the request and does not answer yet
-    env = {
-        "RELAIS_REDIS_URL": REDIS_URL,
-        "RELAIS_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
-        "RELAIS_SMS_TRANSPORT": "twilio",
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "RELAIS_FROM_NUMBER": "+33700000000",
-        "RELAIS_TWILIO_API_URL": f"http://127.0.0.1:{switch.port}",
-    }
-    relais = Running(tmp_path / "data", **env)
+    relais, worker_env = _with_redis(tmp_path, "sqlite", f"http://127.0.0.1:{switch.port}")
     api.sim = relais.sim
-    worker_env = {
-        **env,
-        "RELAIS_DATA_DIR": str(relais.settings.data_dir),
-        "RELAIS_DATABASE_URL": relais.settings.database_url,
-        "RELAIS_PUBLIC_URL": relais.settings.public_url,
-        "TWILIO_AUTH_TOKEN": "test-auth-token",
-    }
     worker = Process(["worker"], worker_env)
     try:
         relais.sim.call(MOBILE, TO_A_LINK)
