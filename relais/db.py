@@ -3,6 +3,11 @@ through the same models when RELAIS_DATABASE_URL says so."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
 from alembic import command
@@ -11,13 +16,137 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for another to finish
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+
+
+class _Writers:
+    """Who writes to one SQLite database now: a lock for the threads of this process, and
+    an flock on a file beside the database for the processes (gunicorn's workers)."""
+
+    def __init__(self, database: str):
+        self.lock = threading.Lock()
+        self.file = open(f"{database}-writer", "a")  # noqa: SIM115 (kept for the process)
+
+    def acquire(self) -> bool:
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+        if not self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT):
+            return False
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self.lock.release()
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
+
+    def release(self) -> None:
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.lock.release()
+
+
+_writers: dict[str, _Writers] = {}  # by database file, in this process
+_writers_lock = threading.Lock()
+
+
+def _after_fork() -> None:
+    """A child process opens lock files of its own: an flock taken through a file it
+    shares with its parent (or its siblings) would not keep them apart."""
+    global _writers_lock
+    _writers.clear()
+    _writers_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def _writers_of(database: str) -> _Writers:
+    path = os.path.abspath(database)
+    with _writers_lock:
+        if path not in _writers:
+            _writers[path] = _Writers(path)
+        return _writers[path]
+
+
+class _SerialWritesConnection(sqlite3.Connection):
+    """A SQLite connection whose writers take turns before writing.
+
+    SQLite lets one transaction write at a time; a writer that finds the database locked
+    sleeps (1, 2, 5, 10, 15... ms) before it tries again, long after the lock was freed.
+    With a server's threads and processes writing at once, webhooks spent most of their
+    time in those sleeps. Here a transaction takes the database's `_Writers` at its first
+    write (the moment SQLite takes its own lock) and gives it back when it commits, rolls
+    back or closes: the next writer goes on at once, or within a millisecond from another
+    process. A writer that waits longer than SQLite would goes on without it, and SQLite
+    says the database is locked, as before."""
+
+    def __init__(self, database: str, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self._writers = _writers_of(database) if database != ":memory:" else None
+        self._writing = False
+
+    def cursor(self, factory: type[sqlite3.Cursor] | None = None) -> sqlite3.Cursor:
+        return super().cursor(factory or _SerialWritesCursor)
+
+    def before_statement(self, sql: str) -> None:
+        if self._writers and not self._writing and sql.lstrip()[:6].upper() in _WRITES:
+            self._writing = self._writers.acquire()
+
+    def _written(self) -> None:
+        if getattr(self, "_writing", False):  # (not set if __init__ failed)
+            self._writing = False
+            self._writers.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._written()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._written()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._written()
+
+    def __del__(self) -> None:
+        self._written()  # dropped in a transaction: SQLite rolls it back
+
+
+class _SerialWritesCursor(sqlite3.Cursor):
+    connection: _SerialWritesConnection
+
+    def execute(self, sql: str, parameters=(), /) -> sqlite3.Cursor:
+        self.connection.before_statement(sql)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters, /) -> sqlite3.Cursor:
+        self.connection.before_statement(sql)
+        return super().executemany(sql, seq_of_parameters)
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={
+                "timeout": SQLITE_BUSY_TIMEOUT,
+                "check_same_thread": False,
+                "factory": _SerialWritesConnection,
+            },
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
