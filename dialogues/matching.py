@@ -30,6 +30,7 @@ LONGER_PHRASE_BONUS = 5.0  # per extra word of a phrase found whole in the messa
 GROUP_WEIGHT = 0.9  # a broad group (the main menu's choices) yields to a precise subject
 SPEECH_REJECT_BELOW = 0.55  # speech confidence under this is treated as not understood
 SPEECH_CONFIRM_BELOW = 0.85  # speech confidence under this is confirmed with a yes/no question
+SPEECH_MIN_COVERAGE = 0.5  # the words heard must span this share of the speech, or no match
 
 
 @dataclass(frozen=True)

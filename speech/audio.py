@@ -2,18 +2,23 @@
 
 A Twilio recording is a WAV at 8 kHz (mu-law or 16-bit PCM); Vosk models expect 16-bit PCM
 at their own rate (16 kHz for the small models) and never upsample, so Relais decodes any
-WAV (libsndfile through soundfile) and resamples it (soxr) to the model's rate.
+WAV (libsndfile through soundfile) and resamples it (soxr) to the model's rate. It also
+tells which parts of a recording hold speech, so that recognition can check that the words
+it heard account for all of it.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 
 import numpy as np
 import soundfile as sf
 import soxr
 
 PHONE_RATE = 8000
+FRAME = 0.01  # seconds: the step at which speech is told from silence
+SPEECH_WITHIN_DB = 20.0  # a frame this close to the loudest one of a short answer is speech
 
 
 class AudioError(ValueError):
@@ -46,3 +51,30 @@ def wav_bytes(samples: np.ndarray, rate: int, subtype: str = "PCM_16") -> bytes:
 def through_phone_line(samples: np.ndarray, rate: int) -> bytes:
     """The WAV a phone line would deliver: 8 kHz mu-law, as Twilio records a call."""
     return wav_bytes(resample(samples, rate, PHONE_RATE), PHONE_RATE, "ULAW")
+
+
+def speech_frames(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Which frames (of FRAME seconds) hold speech: those whose level is within
+    SPEECH_WITHIN_DB of the loudest frame. A short answer after a beep is the loudest thing
+    in its recording; silence, breath and line noise are well below it."""
+    size = max(1, int(rate * FRAME))
+    count = len(samples) // size
+    if count == 0:
+        return np.zeros(0, dtype=bool)
+    frames = samples[: count * size].astype(np.float64).reshape(count, size)
+    level = np.sqrt((frames**2).mean(axis=1))
+    if level.max() <= 0:
+        return np.zeros(count, dtype=bool)
+    return level >= level.max() * 10 ** (-SPEECH_WITHIN_DB / 20)
+
+
+def speech_coverage(samples: np.ndarray, rate: int, spans: Iterable[tuple[float, float]]) -> float:
+    """The share of the speech in `samples` that falls within `spans` (start and end in
+    seconds): 0 when there is no speech."""
+    speech = speech_frames(samples, rate)
+    if not speech.any():
+        return 0.0
+    inside = np.zeros_like(speech)
+    for start, end in spans:
+        inside[int(start / FRAME) : int(np.ceil(end / FRAME))] = True
+    return float((speech & inside).sum() / speech.sum())

@@ -9,8 +9,12 @@ of vocabulary). A word the model does not know can never be recognised (see
 Vosk rejects off-list speech poorly: a grammar always yields its closest entry, often with
 a high confidence. So the grammar also holds a few decoy words (common words of the
 language, from the content, that absorb off-list speech): hearing one, or several answers
-at once, is not understanding. The confidence then decides, in the engine, between
-accepting, asking "did you say ...?" and not understood.
+at once, is not understanding. Nor is hearing an answer that accounts for only part of
+what was said: Kaldi readily explains the rest of a longer word as silence, so a short
+answer (in the Korean tests, "넷") is otherwise heard, with full confidence, in many
+off-list words. The words heard must cover SPEECH_MIN_COVERAGE of the recording's speech
+(told by its level, not by the decoder). The confidence then decides, in the engine,
+between accepting, asking "did you say ...?" and not understood.
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import vosk
 
-from .audio import decode, pcm16, resample
+from dialogues.matching import SPEECH_MIN_COVERAGE
+
+from .audio import decode, pcm16, resample, speech_coverage
 
 vosk.SetLogLevel(-1)
 
@@ -34,12 +41,22 @@ UNKNOWN = "[unk]"
 _NOT_A_WORD = re.compile(r"[^\w'’-]+")
 
 
+class Heard(NamedTuple):
+    """A word the decoder heard, its confidence, and when (seconds)."""
+
+    word: str
+    conf: float
+    start: float
+    end: float
+
+
 @dataclass(frozen=True)
 class Recognition:
     text: str  # the answer understood ("" for none)
     confidence: float  # 0 to 1
     words: tuple[tuple[str, float], ...] = ()  # each word with its confidence
     alternatives: tuple[str, ...] = ()  # what else the grammar's first pass heard
+    coverage: float = 0.0  # the share of the speech that the words heard account for
 
     @property
     def understood(self) -> bool:
@@ -86,7 +103,7 @@ class Recogniser:
             missing += [w for w in phrase.split() if not self.knows(w) and w not in missing]
         return missing
 
-    def _decode(self, pcm: bytes, phrases: Sequence[str]) -> list[tuple[str, float]]:
+    def _decode(self, pcm: bytes, phrases: Sequence[str]) -> list[Heard]:
         grammar = list(phrases) + ([UNKNOWN] if self.knows_unknown else [])
         recogniser = vosk.KaldiRecognizer(
             self.model, self.rate, json.dumps(grammar, ensure_ascii=False)
@@ -95,27 +112,33 @@ class Recogniser:
         recogniser.AcceptWaveform(pcm)
         result = json.loads(recogniser.FinalResult())
         return [
-            (w["word"], float(w["conf"])) for w in result.get("result", []) if w["word"] != UNKNOWN
+            Heard(w["word"], float(w["conf"]), float(w["start"]), float(w["end"]))
+            for w in result.get("result", [])
+            if w["word"] != UNKNOWN
         ]
 
     def recognise(
         self, audio: bytes, expected: Iterable[str], decoys: Iterable[str] = ()
     ) -> Recognition:
         """The expected phrase said in `audio` (a WAV), if any. The grammar also holds the
-        decoys: hearing one of them, or several phrases at once, is not understanding."""
-        samples, rate = decode(audio)
-        pcm = pcm16(resample(samples, rate, self.rate))
+        decoys: hearing one of them, several phrases at once, or a phrase that accounts for
+        only part of the speech, is not understanding."""
+        decoded, rate = decode(audio)
+        samples = resample(decoded, rate, self.rate)
         phrases = [p for p in grammar_phrases(expected) if not self.missing_words([p])]
         if not phrases:
             return Recognition("", 0.0)
         decoys = [
             d for d in grammar_phrases(decoys) if d not in phrases and not self.missing_words([d])
         ]
-        words = self._decode(pcm, phrases + decoys)
-        heard = " ".join(w for w, _ in words)
-        if heard not in phrases:  # nothing, a decoy, or several answers at once
-            return Recognition("", 0.0, tuple(words), (heard,) if heard else ())
-        return Recognition(heard, min(c for _, c in words), tuple(words), (heard,))
+        words = self._decode(pcm16(samples), phrases + decoys)
+        heard = " ".join(w.word for w in words)
+        confidences = tuple((w.word, w.conf) for w in words)
+        coverage = speech_coverage(samples, self.rate, [(w.start, w.end) for w in words])
+        if heard not in phrases or coverage < SPEECH_MIN_COVERAGE:
+            # nothing, a decoy, several answers at once, or an answer heard in part of it
+            return Recognition("", 0.0, confidences, (heard,) if heard else (), coverage)
+        return Recognition(heard, min(w.conf for w in words), confidences, (heard,), coverage)
 
     def transcribe(self, audio: bytes) -> str:
         """Free transcription of a voice message (no grammar)."""

