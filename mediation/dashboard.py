@@ -94,16 +94,13 @@ def unauthorized() -> Response:
     return redirect(url_for("mediation.login", next=request.path))
 
 
-def init_dashboard(app: Flask, twilio_blueprints: list[Blueprint]) -> None:
-    """The dashboard, its login and CSRF protection (not for Twilio's webhooks, which are
-    checked by their signature)."""
+def init_dashboard(app: Flask) -> None:
+    """The dashboard, its login, CSRF protection and rate limit, for the dashboard's pages
+    only (Twilio's webhooks are checked by their signature)."""
     app.secret_key = app.config["RELAIS"].secret_key
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None
     )
-    for twilio_blueprint in twilio_blueprints:
-        csrf.exempt(twilio_blueprint)
-        limiter.exempt(twilio_blueprint)
     with _dashboard_only(app):
         login_manager.init_app(app)
         csrf.init_app(app)

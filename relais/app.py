@@ -12,6 +12,7 @@ from dialogues.loader import load_content
 from mediation.dashboard import init_dashboard
 from speech.recognition import Recognisers
 from speech.service import Speech
+from speech.voice import PromptCache
 
 from .db import make_engine, migrate, session_factory
 from .fallback import blueprint as fallback
@@ -24,6 +25,28 @@ log = logging.getLogger("relais")
 AUDIO_MAX_AGE = 365 * 24 * 3600  # a prompt's file name is the hash of what it says
 
 
+def speech_for(settings: Settings, engine: Engine) -> Speech:
+    return Speech(
+        engine.content,
+        settings.data_dir,
+        settings.content_dir,
+        Recognisers(settings.vosk_model),
+        settings.voice_rate,
+    )
+
+
+def prompt_texts(settings: Settings, engine: Engine) -> list[str]:
+    """Every text callers may hear in the synthetic voice (rendered in advance)."""
+    return [*engine.voice_prompts(), *fallback_texts(engine.content, settings.fallback_phone)]
+
+
+def voice_prompts(settings: Settings) -> tuple[PromptCache | None, list[str]]:
+    """The rendered prompts' cache (None without speech synthesis) and every text callers
+    may hear in the synthetic voice."""
+    engine = Engine(load_content(settings.content_dir))
+    return speech_for(settings, engine).cache, prompt_texts(settings, engine)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -32,15 +55,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     migrate(db)
 
     engine = Engine(content)
-    speech = Speech(
-        content,
-        settings.data_dir,
-        settings.content_dir,
-        Recognisers(settings.vosk_model),
-        settings.voice_rate,
-    )
+    speech = speech_for(settings, engine)
     if settings.render_prompts:
-        speech.prepare([*engine.voice_prompts(), *fallback_texts(content, settings.fallback_phone)])
+        speech.prepare(prompt_texts(settings, engine))
 
     sessions = session_factory(db)
     app = Flask(__name__)
@@ -67,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(mediator_line)
     app.register_blueprint(fallback)
     app.register_blueprint(ring_back)
-    init_dashboard(app, [voice, handoff, sms, mediator_line, fallback, ring_back])
+    init_dashboard(app)
 
     @app.get("/audio/<path:name>")
     def audio(name: str) -> Response:

@@ -247,24 +247,15 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_prompts(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from dialogues.engine import Engine
-    from dialogues.loader import load_content
-    from speech.voice import PromptCache, Voice, tts_available
+    from .app import voice_prompts
 
-    settings = load_settings()
-    if not tts_available():
+    cache, texts = voice_prompts(load_settings())
+    if cache is None:
         print(
             "No speech synthesis here (pyttsx3 with espeak-ng): calls use Twilio's <Say>.",
             file=sys.stderr,
         )
         return 1
-    content = load_content(settings.content_dir)
-    cache = PromptCache(
-        settings.data_dir / "audio",
-        Voice(content.lang, settings.voice_rate),
-        content.pronunciations,
-    )
-    texts = Engine(content).voice_prompts()
     todo = cache.missing(texts)
     with tqdm(total=len(todo), unit="prompt", desc="render") as bar:
         cache.render(todo, bar.update)

@@ -15,7 +15,7 @@ from mediation.privacy import schedule_purge
 from speech.recognition import Recognisers
 from speech.voice import tts_available
 
-from .app import create_app
+from .app import create_app, voice_prompts
 from .db import make_engine, migrate
 from .jobs import Runner
 from .settings import Settings
@@ -84,6 +84,14 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     engine = make_engine(settings.database_url)
     migrate(engine)  # once, before the workers start
     engine.dispose()
+    cache, texts = voice_prompts(settings)
+    if settings.render_prompts and cache is not None:
+        # Once, before the workers start (a thread here would be forked with them).
+        try:
+            cache.render(texts)
+        except (OSError, RuntimeError) as exc:  # calls still work, with <Say>
+            logging.getLogger(__name__).warning("voice prompts not rendered: %s", exc)
+    in_workers = settings.replace(render_prompts=False)
 
     class Gunicorn(BaseApplication):
         def load_config(self) -> None:
@@ -97,7 +105,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
                 self.cfg.set(key, value)
 
         def load(self):
-            app = create_app(settings)  # in each worker process
+            app = create_app(in_workers)  # in each worker process
             start_jobs(app)
             return app
 

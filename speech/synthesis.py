@@ -53,7 +53,8 @@ def render(jobs: list[dict], voice: str, rate: int) -> None:
             samples = resample(samples, source_rate, PROMPT_RATE)
             silence = np.zeros(int(PROMPT_RATE * PADDING), dtype=samples.dtype)
             target = Path(job["path"])
-            partial = target.with_suffix(".part")
+            # Its own partial file: another process may be rendering the same prompt.
+            partial = target.with_name(f"{target.stem}.{os.getpid()}.part")
             partial.write_bytes(wav_bytes(np.concatenate([silence, samples, silence]), PROMPT_RATE))
             partial.replace(target)
             print(f"done {target}", flush=True)
