@@ -18,7 +18,7 @@ from .conftest import Running, eventually
 
 MOBILE = "+33612345678"
 SERVICE = "+33900000000"
-HELLO = "Bonjour, ici Relais. Vous nous avez appelés. Nous vous rappelons."
+HELLO = "Relais vous rappelle. Vous nous avez appelés. C'est gratuit pour vous."
 GOODBYE = "Merci. Bonne journée. Au revoir."
 TO_A_LINK = ["2", "2", "1", "2"]  # aides et argent, impôts, "I can open a link", that's all
 
