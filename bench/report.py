@@ -7,8 +7,8 @@ It runs, in this order and in this process, bench/matching.py, bench/speech.py,
 bench/webhooks.py (waitress in one process on SQLite, gunicorn with 2 workers on SQLite,
 then on PostgreSQL), bench/load.py (1 and 2 workers, PostgreSQL, Redis, `relais worker`)
 and bench/soak.py (10 minutes), printing each one's tables as it goes; then writes the
-page and the plots (matplotlib: `pip install -e ".[bench]"`). The whole takes about 25
-minutes on 2 cores. --quick shortens every level and the soak (about 8 minutes): a try
+page and the plots (matplotlib: `pip install -e ".[bench]"`). The whole takes about 20
+minutes on 2 cores. --quick shortens every level and the soak (about 7 minutes): a try
 of the tooling, whose page says that its figures come from a quick run.
 
 PostgreSQL and Redis are the servers of bench/load.py's defaults (--postgres-url,
@@ -115,6 +115,8 @@ def machine(postgres_url: str, redis_url: str) -> list[tuple[str, str]]:
 
 @dataclass
 class WebhooksRun:
+    """bench/webhooks.py in one configuration."""
+
     name: str
     args: argparse.Namespace
     result: webhooks.Result
@@ -122,6 +124,8 @@ class WebhooksRun:
 
 @dataclass
 class Figures:
+    """Everything the report measured, and when and where."""
+
     plan: Plan
     quick: bool
     started: datetime
@@ -720,7 +724,7 @@ def page(figures: Figures) -> str:
     return f"""# Benchmarks
 
 This page is written by `python bench/report.py`, which runs every benchmark below (about
-25 minutes; `--quick` for a shorter try) and draws the plots in `plots/`. Each script also
+20 minutes; `--quick` for a shorter try) and draws the plots in `plots/`. Each script also
 runs alone and prints its own tables. Nothing here is asserted by the tests.
 {quick}
 {described}
