@@ -21,6 +21,7 @@ from .jobs import Runner
 from .settings import Settings
 
 THREADS = 8
+CONNECTIONS = 1000  # open connections waitress keeps (its default, 100, queued callers)
 
 
 def local_url(host: str, port: int) -> str:
@@ -77,7 +78,14 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     if workers <= 1:
         app = create_app(settings)  # migrates the database first
         start_jobs(app)
-        waitress.serve(app, host=host, port=port, threads=THREADS, ident="relais")
+        waitress.serve(
+            app,
+            host=host,
+            port=port,
+            threads=THREADS,
+            connection_limit=CONNECTIONS,
+            ident="relais",
+        )
         return
     from gunicorn.app.base import BaseApplication
 

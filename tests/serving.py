@@ -3,6 +3,7 @@ workers) and `relais worker`, for the tests that kill processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,25 +18,33 @@ class Process:
     """A `relais` command in a subprocess, with the environment of the test."""
 
     def __init__(self, args: list[str], env: dict[str, str]):
+        # A process group of its own: its children (gunicorn's workers, RQ's scheduler)
+        # go with it and are never left behind.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "relais.cli", *args],
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
 
+    def _signal_all(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
     def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
+        """SIGKILL, as when the machine or container dies: the process and its children."""
+        self._signal_all(signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self._signal_all(signal.SIGKILL)  # what it left behind, if anything
+        self.process.wait(timeout=10)
 
 
 class ServeProcess(Process):
