@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from bench.load import child_pids
+
 
 class Process:
     """A `relais` command in a subprocess, with the environment of the test."""
@@ -74,12 +76,4 @@ class ServeProcess(Process):
 
     def workers(self) -> list[int]:
         """The process ids of the server's worker processes (gunicorn's children)."""
-        found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.process.pid:  # the parent's id
-                found.append(int(stat.parent.name))
-        return found
+        return child_pids(self.process.pid)
