@@ -15,6 +15,10 @@ answer (in the Korean tests, "넷") is otherwise heard, with full confidence, in
 off-list words. The words heard must cover SPEECH_MIN_COVERAGE of the recording's speech
 (told by its level, not by the decoder). The confidence then decides, in the engine,
 between accepting, asking "did you say ...?" and not understood.
+
+Before decoding, an answer gets a noise floor (speech.audio): with espeak-ng's Korean words
+through a phone line, it took the development words' answers right from 27 % to 50 %, and
+left the held-out test words' at 7 of 12 (bench/speech.py).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import vosk
 
 from dialogues.matching import SPEECH_MIN_COVERAGE
 
-from .audio import decode, pcm16, resample, speech_coverage
+from .audio import decode, pcm16, resample, speech_coverage, with_noise_floor
 
 vosk.SetLogLevel(-1)
 
@@ -131,7 +135,7 @@ class Recogniser:
         decoys = [
             d for d in grammar_phrases(decoys) if d not in phrases and not self.missing_words([d])
         ]
-        words = self._decode(pcm16(samples), phrases + decoys)
+        words = self._decode(pcm16(with_noise_floor(samples, self.rate)), phrases + decoys)
         heard = " ".join(w.word for w in words)
         confidences = tuple((w.word, w.conf) for w in words)
         coverage = speech_coverage(samples, self.rate, [(w.start, w.end) for w in words])
