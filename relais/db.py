@@ -157,7 +157,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No ping before each use (a round trip per webhook): a connection found dead makes
+    # SQLAlchemy drop the whole pool, and a webhook is handled again (relais.signature).
+    return create_engine(url, pool_size=10, max_overflow=20)
 
 
 def alembic_config(url: str) -> Config:

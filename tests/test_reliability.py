@@ -158,6 +158,30 @@ def test_the_database_away_gives_a_fast_503_and_the_fallback_line(tmp_path: Path
         drop_database(real)
 
 
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs RELAIS_TEST_POSTGRES_URL (set by .ci/run)")
+def test_a_database_restart_between_two_webhooks_is_not_heard(tmp_path: Path) -> None:
+    """PostgreSQL restarts between two steps of a call (every open connection is cut, new
+    ones work): the next webhook finds its pooled connection dead, and is handled again on
+    a new one. The caller hears no apology and the call goes on."""
+    real = database_url("postgresql", tmp_path)
+    switch = Switch(make_url(real).port or 5432)
+    through = make_url(real).set(port=switch.port).render_as_string(hide_password=False)
+    relais = Running(tmp_path / "data", RELAIS_DATABASE_URL=through)
+    try:
+        call = relais.sim.call(MOBILE, TO_A_LINK, max_webhooks=2)
+        switch.cut()
+        switch.restore()
+        call.run()
+        assert not [line for line in call.transcript if line.text.startswith("HTTP")]
+        assert _said(call)[-1] == GOODBYE
+        rows = relais.rows("SELECT step, status FROM conversations WHERE call_sid = :s", s=call.sid)
+        assert rows[0].step == len(TO_A_LINK)
+    finally:
+        relais.close()
+        switch.close()
+        drop_database(real)
+
+
 def test_a_broken_speech_model_leaves_the_keys(tmp_path: Path) -> None:
     broken = tmp_path / "broken-model"
     for folder in ("am", "conf", "graph"):
