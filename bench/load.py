@@ -85,6 +85,7 @@ from bench.webhooks import (
 from relais.db import make_engine
 from relais.simulator import ACCOUNT_SID, RefusedRequests, TwilioApi
 
+CHECK_ONE_IN = 20  # requests the stand-in checks against Twilio's OpenAPI description
 POSTGRES_URL = "postgresql://postgres@127.0.0.1/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 FROM_NUMBER = "+33700000000"
@@ -120,7 +121,7 @@ def fresh_schema(postgres_url: str) -> Iterator[str]:
 def _serve_api(conn: Connection) -> None:
     """The stand-in's process: answer "counts" with (messages accepted, refusals), "stop"
     by stopping."""
-    api = TwilioApi(None, ACCOUNT_SID, AUTH_TOKEN)
+    api = TwilioApi(None, ACCOUNT_SID, AUTH_TOKEN, check_one_in=CHECK_ONE_IN)
     conn.send(api.url)
     while conn.recv() == "counts":
         refused = [f"{r.method} {r.path}: {', '.join(r.problems)}" for r in api.rejected]

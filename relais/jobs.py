@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import delete, event, or_, select, update
+from sqlalchemy import ColumnElement, delete, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -165,17 +165,17 @@ def forget_finished_jobs(session: Session, kept: timedelta = KEEP_FINISHED) -> i
     return gone.rowcount
 
 
+def lease_expired() -> ColumnElement[bool]:
+    """Running jobs whose runner has not finished them within the lease: lost."""
+    return (Job.status == "running") & (Job.updated_at < now() - LEASE)
+
+
 def due(session: Session, limit: int = 100) -> list[int]:
     """Jobs to run now: pending and due, or running past their lease."""
     return list(
         session.scalars(
             select(Job.id)
-            .where(
-                or_(
-                    (Job.status == "pending") & (Job.run_at <= now()),
-                    (Job.status == "running") & (Job.updated_at < now() - LEASE),
-                )
-            )
+            .where(or_((Job.status == "pending") & (Job.run_at <= now()), lease_expired()))
             .order_by(Job.run_at)
             .limit(limit)
         )
@@ -221,6 +221,10 @@ class Runner:
         self._thread.join(timeout=10)
 
 
+def rq_job_id(job_id: int) -> str:
+    return f"relais-job-{job_id}"
+
+
 class RqQueue:
     """The scaled-out way: committed jobs go to RQ; `relais worker` runs them."""
 
@@ -232,20 +236,29 @@ class RqQueue:
 
     def notify(self, jobs: list[tuple[int, datetime]]) -> None:
         for job_id, run_at in jobs:
+            # One RQ job per row, named after it; RQ keeps no result (the row has it).
+            options = {"job_id": rq_job_id(job_id), "result_ttl": 0}
             try:
                 if run_at > now():
-                    self.queue.enqueue_at(run_at, run_job, job_id)
+                    self.queue.enqueue_at(run_at, run_job, job_id, **options)
                 else:
-                    self.queue.enqueue(run_job, job_id)
+                    self.queue.enqueue(run_job, job_id, **options)
             except Exception:  # Redis away: the workers' sweep finds the job later
                 log.exception("job %s not queued", job_id)
 
     def sweep(self, sessions: sessionmaker[Session]) -> int:
-        """Queue again the due jobs that Redis lost (or never got)."""
+        """Queue again the due jobs that Redis lost (or never got), not those still
+        waiting in the queue behind others (a busy queue would run each of them twice).
+        A job running past its lease is lost, whatever RQ holds."""
         with sessions() as session:
             ids = due(session)
-        self.notify([(job_id, now()) for job_id in ids])
-        return len(ids)
+            running = set(session.scalars(select(Job.id).where(Job.id.in_(ids), lease_expired())))
+        waiting = set(self.queue.get_job_ids()) | set(
+            self.queue.scheduled_job_registry.get_job_ids()
+        )
+        lost = [i for i in ids if i in running or rq_job_id(i) not in waiting]
+        self.notify([(job_id, now()) for job_id in lost])
+        return len(lost)
 
 
 def dispatch_on_commit(

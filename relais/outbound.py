@@ -10,6 +10,7 @@ its encoding, segment count and status; a number that opted out never gets one.
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -29,11 +30,17 @@ API_TIMEOUT = 10  # seconds for one request to Twilio's REST API
 
 
 def twilio_client(settings: Settings) -> Client:
-    client = Client(
-        settings.account_sid, settings.auth_token, http_client=TwilioHttpClient(timeout=API_TIMEOUT)
-    )
-    if settings.twilio_api_url:
-        client.api.base_url = settings.twilio_api_url
+    """The REST client for these credentials, one per process: its HTTP session keeps the
+    connection to Twilio open from one request to the next (no new TLS handshake for
+    every SMS)."""
+    return _client(settings.account_sid, settings.auth_token, settings.twilio_api_url)
+
+
+@cache
+def _client(account_sid: str, auth_token: str, api_url: str) -> Client:
+    client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=API_TIMEOUT))
+    if api_url:
+        client.api.base_url = api_url
     return client
 
 

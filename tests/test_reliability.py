@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
+from relais.jobs import RqQueue
 from relais.server import free_port
 from relais.simulator import ACCOUNT_SID, TwilioApi, TwilioSimulator
 
@@ -276,6 +277,27 @@ def test_rq_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_k
             worker.stop()
         relais.close()
         api.close()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs RELAIS_TEST_REDIS_URL (set by .ci/run)")
+def test_the_sweep_queues_again_only_the_jobs_redis_lost(tmp_path: Path) -> None:
+    """A link waiting in a busy queue is not queued a second time by the workers' sweep
+    (each copy would cost a worker a turn); one that Redis lost is."""
+    relais, _ = _with_redis(tmp_path, "sqlite", "http://127.0.0.1:9")  # no worker runs
+    queue = RqQueue(relais.settings)
+    try:
+        relais.sim.call(MOBILE, TO_A_LINK)
+        sessions = relais.server.app.config["RELAIS_SESSIONS"]
+        waiting = queue.queue.get_job_ids()
+        assert len(waiting) == 2  # the first purge, and the link's job
+        assert queue.sweep(sessions) == 0
+        assert queue.queue.get_job_ids() == waiting
+        queue.queue.connection.delete(queue.queue.key)  # Redis lost its queue
+        assert queue.sweep(sessions) == 2
+        assert sorted(queue.queue.get_job_ids()) == sorted(waiting)
+    finally:
+        queue.queue.connection.delete(queue.queue.key)
+        relais.close()
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="needs RELAIS_TEST_REDIS_URL (set by .ci/run)")

@@ -206,3 +206,14 @@ def test_closing_fails_while_a_refused_request_is_not_looked_at() -> None:
 def test_a_missing_description_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(SpecMissing, match="scripts/install test"):
         TwilioSpec(tmp_path / "twilio_api_v2010.json")
+
+
+def test_under_load_the_stand_in_checks_the_first_request_and_one_in_n() -> None:
+    api = TwilioApi(None, ACCOUNT_SID, TOKEN, check_one_in=2)
+    bad_number = [("To", "+0123"), ("From", "+33700000000"), ("Body", "Bonjour")]
+    statuses = [post(api, "Messages.json", bad_number).status_code for _ in range(4)]
+    assert statuses == [400, 201, 400, 201]  # the 1st and 3rd checked, the others kept
+    assert len(api.rejected) == 2 and len(api.messages) == 2
+    assert api.messages[0]["Body"] == "Bonjour"
+    api.rejected.clear()
+    api.close()
