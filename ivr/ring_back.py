@@ -150,7 +150,7 @@ def _twiml(response: VoiceResponse) -> Response:
 @blueprint.post("/voice/outbound")
 @twilio_signed
 def answered() -> Response:
-    from .routes import begin_call
+    from .routes import begin_call, start_replay
 
     app = services()
     call = _placed()
@@ -178,6 +178,9 @@ def answered() -> Response:
         call.status, call.updated_at = "machine", now()
         app.session.commit()
         return _twiml(response)
+    replay = start_replay(call.call_sid)
+    if replay is not None:
+        return replay
     call.status, call.updated_at = "answered", now()
     person = app.session.get(Person, call.person_id)
     return begin_call(call.call_sid, person, opening=content.phrase("ring_back_hello"))

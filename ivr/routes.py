@@ -108,9 +108,9 @@ def incoming() -> Response:
     app = services()
     if mediator_calling(caller):  # a mediator calling in for the callback queue
         return _twiml(welcome())
-    replay = app.store.reply(f"voice:{call_sid}:start")
+    replay = start_replay(call_sid)
     if replay is not None:
-        return _twiml(replay)
+        return replay
     person = app.store.person(caller)
     if take_as_missed(app.session, app.settings, person):  # free for the caller: we ring back
         app.session.commit()
@@ -118,14 +118,20 @@ def incoming() -> Response:
     return begin_call(call_sid, person)
 
 
+def start_replay(call_sid: str) -> Response | None:
+    """The first question already given to this call, if Twilio sends its start again."""
+    replay = services().store.reply(_start_key(call_sid))
+    return None if replay is None else _twiml(replay)
+
+
+def _start_key(call_sid: str) -> str:
+    return f"voice:{call_sid}:start"
+
+
 def begin_call(call_sid: str, person: Person, opening: str | None = None) -> Response:
     """The dialogue's first question, for a call coming in or a call Relais placed (which
-    opens with who is calling and why)."""
+    opens with who is calling and why); the caller has checked `start_replay` first."""
     app = services()
-    key = f"voice:{call_sid}:start"
-    replay = app.store.reply(key)
-    if replay is not None:
-        return _twiml(replay)
     state, actions = app.engine.start(
         "voice", autonomy=person.autonomy, can_sms=can_receive_sms(person.phone)
     )
@@ -133,7 +139,7 @@ def begin_call(call_sid: str, person: Person, opening: str | None = None) -> Res
         actions = [Say(opening), *actions]
     conversation = app.store.start(person, "voice", state, call_sid=call_sid)
     record_actions(app.store, conversation, actions)
-    return _respond(conversation, actions, key)
+    return _respond(conversation, actions, _start_key(call_sid))
 
 
 # What a webhook brought, as the engine's input: (input, turn kind, raw value, recording).

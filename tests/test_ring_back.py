@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from relais.simulator import ACCOUNT_SID, TwilioApi
+from relais.simulator import ACCOUNT_SID, Call, TwilioApi
 
 from .conftest import Running, eventually
 
@@ -251,3 +251,16 @@ def test_click_to_call_that_reaches_nobody_is_noted(tmp_path: Path) -> None:
         assert request.status == "injoignable" and "Rappel : pas de réponse." in request.notes
     finally:
         running.close()
+
+
+def test_the_answered_webhook_sent_again_replays_the_first_question(ring_back) -> None:
+    ring_back.ring()
+    placed = ring_back.next_call()
+    sim = ring_back.relais.sim
+    call = Call(sim, caller=placed["To"], to=placed["From"], sid=placed["sid"], outbound=True)
+    params = call.params(AnsweredBy="human")
+    first = sim.post(placed["Url"], params)
+    again = sim.post(placed["Url"], params)  # Twilio retries when the answer was slow
+    assert first.status_code == again.status_code == 200
+    assert HELLO in first.text and again.text == first.text
+    assert ring_back.relais.count("conversations") == 1
