@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import Select, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -94,7 +95,7 @@ class Exchange:
     started_at: datetime
     session: Session = field(repr=False)
 
-    @property
+    @cached_property  # the session keeps only weak references: one load per webhook
     def person(self) -> Person:
         return self.session.get(Person, self.person_id)
 
