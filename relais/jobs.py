@@ -110,19 +110,14 @@ def submit(
 
 def _claim(session: Session, job_id: int) -> Job | None:
     """Take the job for this runner, if no other runner has it."""
-    taken = session.execute(
+    taken = session.scalars(
         update(Job)
-        .where(
-            Job.id == job_id,
-            or_(
-                Job.status == "pending",
-                (Job.status == "running") & (Job.updated_at < now() - LEASE),
-            ),
-        )
+        .where(Job.id == job_id, or_(Job.status == "pending", lease_expired()))
         .values(status="running", attempts=Job.attempts + 1, updated_at=now())
-    )
+        .returning(Job)
+    ).one_or_none()
     session.commit()
-    return session.get(Job, job_id) if taken.rowcount == 1 else None
+    return taken
 
 
 def run(context: JobContext, job_id: int) -> str | None:
