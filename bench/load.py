@@ -19,7 +19,9 @@ relais.simulator's TwilioSimulator; each call presses 2, 2, 1, 2, reaches a proc
 (whose link goes by SMS) and ends; each texter texts "caf" then "1". Per stack:
 
 - paced: for each --concurrency N, N callers, each waiting --think-paced seconds after
-  each answer (a caller listening to a prompt): the fair latency test;
+  each answer (a caller listening to a prompt): the fair latency test; with 2 workers,
+  the 100-call level runs --target-runs times in all, as its p99 moves a lot from one run
+  to the next on a shared machine (the target must hold in each);
 - saturation: N callers with no wait: the throughput;
 - an SMS storm: --sms-concurrency texters, no wait.
 
@@ -30,7 +32,7 @@ still queued: "expected" is the links Relais stored for sending (one per call th
 reached the procedure), "sent" the messages the stand-in accepted.
 
     python bench/load.py [--workers 1,2] [--concurrency 10,50,100] [--seconds 20]
-        [--think-paced 1] [--sms-concurrency 100] [--drain 120]
+        [--think-paced 1] [--target-runs 3] [--sms-concurrency 100] [--drain 120]
         [--postgres-url URL] [--redis-url URL]
 
 Targets (issue 6): 0 errors; with 2 workers on this 2-core machine, 100 concurrent paced
@@ -93,6 +95,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 FROM_NUMBER = "+33700000000"
 P99_TARGET_MS = 100.0  # with 2 workers, at 100 paced calls
 TARGET_CALLS = 100
+TARGET_WORKERS = 2
 SPEEDUP_TARGET = 2.0  # 2 workers against one process, at saturation
 TARGETS = (
     "Targets: 0 errors; with 2 workers, 100 concurrent paced calls with p99 < 100 ms and "
@@ -356,6 +359,9 @@ class WorkersRun:
 
     workers: int
     paced: list[Level] = field(default_factory=list)
+    # The target's level (TARGET_CALLS paced calls) run again: a p99 moves a lot from one
+    # run to the next on a shared machine, and the target must hold in every run.
+    target_again: list[Level] = field(default_factory=list)
     saturation: list[Level] = field(default_factory=list)
     cpu: list[CpuSplit] = field(default_factory=list)  # per saturation level
     storm: Level | None = None
@@ -371,7 +377,8 @@ class WorkersRun:
 
     @property
     def levels(self) -> list[Level]:
-        return self.paced + self.saturation + ([self.storm] if self.storm else [])
+        storm = [self.storm] if self.storm else []
+        return self.paced + self.target_again + self.saturation + storm
 
     @property
     def errors(self) -> int:
@@ -420,6 +427,12 @@ def measure_workers(args: argparse.Namespace, workers: int, prompts: Path | None
             run_level(level, target.url, args.seconds, one_call, callers, pid)
             print(f"  paced x{concurrency}: {level_summary(level)}", flush=True)
             result.paced.append(level)
+        if workers == TARGET_WORKERS and TARGET_CALLS in args.levels:
+            for again in range(2, args.target_runs + 1):
+                level = Level("calls", TARGET_CALLS, args.think_paced)
+                run_level(level, target.url, args.seconds, one_call, callers, pid)
+                print(f"  paced x{TARGET_CALLS}, run {again}: {level_summary(level)}", flush=True)
+                result.target_again.append(level)
         for concurrency in args.levels:
             level = Level("calls", concurrency)
             before = (cpu(worker_pid), cpu(api_pid), machine_busy())
@@ -495,16 +508,18 @@ def targets(result: LoadResult) -> list[Target]:
     errors = sum(run.errors for run in result.runs)
     found = [Target("0 errors", f"{errors} errors", errors == 0)]
     by_workers = {run.workers: run for run in result.runs}
-    two = by_workers.get(2)
+    two = by_workers.get(TARGET_WORKERS)
     paced = two.paced_at(TARGET_CALLS) if two else None
-    if paced is None:
+    if two is None or paced is None:
         found.append(Target(f"p99 < {P99_TARGET_MS:g} ms", "not measured", None))
     else:
+        p99s = [level.ms(99) for level in (paced, *two.target_again)]
+        runs = f" ({len(p99s)} runs)" if len(p99s) > 1 else ""
         found.append(
             Target(
                 f"2 workers, {TARGET_CALLS} paced calls: p99 < {P99_TARGET_MS:g} ms",
-                f"{paced.ms(99):.1f} ms",
-                paced.ms(99) < P99_TARGET_MS,
+                ", ".join(f"{p99:.1f}" for p99 in p99s) + f" ms{runs}",
+                max(p99s) < P99_TARGET_MS,
             )
         )
     one = by_workers.get(1)
@@ -690,6 +705,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds a paced caller waits after each answer (default: 1)",
     )
     parser.add_argument(
+        "--target-runs",
+        type=int,
+        default=3,
+        help=f"runs of the p99 target's level ({TARGET_CALLS} paced calls, "
+        f"{TARGET_WORKERS} workers) (default: 3)",
+    )
+    parser.add_argument(
         "--sms-concurrency", type=int, default=100, help="texters in the storm (0: none)"
     )
     parser.add_argument(
@@ -703,6 +725,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.worker_counts = numbers(args.workers, "--workers", parser)
     args.levels = numbers(args.concurrency, "--concurrency", parser)
+    if args.target_runs < 1:
+        parser.error("--target-runs: at least 1")
     if args.think_paced <= 0:
         parser.error("--think-paced: more than 0 seconds")
     return args

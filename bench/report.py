@@ -627,7 +627,8 @@ call or SMS conversation that did not end as scripted (TwiML that cannot be foll
 included).
 
 Latency, paced calls (each caller waits {result.think_paced:g} s after each answer; the fair
-latency test):
+latency test; the first run of each level, the target's level's other runs are under
+Targets):
 
 {paced}
 
