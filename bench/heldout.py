@@ -104,3 +104,55 @@ def keyword_score(content: Content, rows: list[tuple[str, str]]) -> Score:
         return tuple(dict.fromkeys(best))[:2]
 
     return score(content, rank, decide, rows)
+
+
+# -- the danger route (issue 13): held-out danger and ordinary messages ------------------
+
+DANGER = HELDOUT.parent / "heldout_danger_fr.tsv"
+ORDINARY = HELDOUT.parent / "heldout_ordinary_fr.tsv"
+
+# The first acceptable line of a danger message names its situation.
+SITUATIONS = {
+    "3114": "suicide",
+    "3919": "violence against women",
+    "115": "no shelter tonight",
+    "119": "child in danger",
+    "17": "immediate danger",
+    "15": "medical emergency",
+    "114": "cannot speak or hear",
+}
+
+
+@dataclass(frozen=True)
+class DangerRow:
+    message: str
+    lines: tuple[str, ...]  # acceptable emergency lines, the first names the situation
+    kind: str  # "sms" or "spoken"
+
+    @property
+    def situation(self) -> str:
+        return SITUATIONS[self.lines[0]]
+
+
+def _table(path: Path) -> list[list[str]]:
+    """The rows of a tab-separated file whose comment lines start with "#", without its
+    header line."""
+    lines = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    return list(csv.reader(lines[1:], delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def load_danger(path: Path = DANGER) -> list[DangerRow]:
+    rows = [
+        DangerRow(message, tuple(n.strip() for n in lines.split(",")), kind)
+        for message, lines, kind in _table(path)
+    ]
+    assert all(row.kind in ("sms", "spoken") and row.lines[0] in SITUATIONS for row in rows)
+    return rows
+
+
+def load_ordinary(path: Path = ORDINARY) -> list[str]:
+    return [message for (message,) in _table(path)]
