@@ -10,7 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dialogues.engine import Engine, catalogue_phrases, person_places
+from dialogues.engine import (
+    Ask,
+    Engine,
+    HandOff,
+    Say,
+    Text,
+    Words,
+    catalogue_phrases,
+    person_places,
+)
 from dialogues.model import Content
 
 HELDOUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "heldout_messages_fr.tsv"
@@ -156,3 +165,63 @@ def load_danger(path: Path = DANGER) -> list[DangerRow]:
 
 def load_ordinary(path: Path = ORDINARY) -> list[str]:
     return [message for (message,) in _table(path)]
+
+
+def names_line(text: str, lines: tuple[str, ...]) -> bool:
+    """Whether `text` gives one of the phone numbers `lines`, written with or without
+    spaces between its digits ("31 14" is 3114), and not as part of a longer number (3114
+    does not give 114)."""
+    digits = re.sub(r"(?<=\d)[\s\u00a0\u202f.]+(?=\d)", "", text)
+    return any(re.search(rf"(?<!\d){line}(?!\d)", digits) for line in lines)
+
+
+@dataclass(frozen=True)
+class DangerOutcome:
+    row: DangerRow
+    found: str | None  # what engine.danger said: "<id> <lines>", or None
+    recognised: bool  # engine.danger found a danger with one of the acceptable lines
+    reply: str  # the text of the first Say or Ask of the first reply
+    in_reply: bool  # that text gives one of the acceptable lines
+    urgent: bool  # an urgent hand-off is among the first reply's actions
+
+    @property
+    def ok(self) -> bool:
+        return self.in_reply and self.urgent
+
+    def describe(self) -> str:
+        why = [
+            what
+            for what, bad in (
+                ("engine.danger: " + str(self.found), not self.recognised),
+                ("line not in the first reply", not self.in_reply),
+                ("no urgent hand-off", not self.urgent),
+            )
+            if bad
+        ]
+        return (
+            f"[{self.row.situation}, {self.row.kind}, wants {'/'.join(self.row.lines)}] "
+            f"{self.row.message!r}: {'; '.join(why)}; first reply: {self.reply!r}"
+        )
+
+
+def danger_outcome(engine: Engine, row: DangerRow) -> DangerOutcome:
+    """What Relais does with a danger message sent as the very first message (an SMS) or
+    said as the very first answer of a call (recognised with confidence 0.9)."""
+    danger = engine.danger(row.message)
+    found = None if danger is None else f"{danger.id} {','.join(danger.lines)}"
+    recognised = danger is not None and bool(set(danger.lines) & set(row.lines))
+    if row.kind == "spoken":
+        state, _ = engine.start("voice")
+        _, actions = engine.step(state, Words(row.message, 0.9))
+    else:
+        state, _ = engine.start("sms")
+        _, actions = engine.step(state, Text(row.message))
+    reply = next((a.text for a in actions if isinstance(a, (Say, Ask))), "")
+    urgent = any(isinstance(a, HandOff) and a.urgent for a in actions)
+    return DangerOutcome(row, found, recognised, reply, names_line(reply, row.lines), urgent)
+
+
+def false_alarms(engine: Engine, messages: list[str]) -> list[tuple[str, str]]:
+    """The ordinary messages engine.danger takes as a danger, with what it found."""
+    found = ((message, engine.danger(message)) for message in messages)
+    return [(m, f"{d.id} {','.join(d.lines)}") for m, d in found if d is not None]

@@ -4,6 +4,9 @@ beside plain keyword matching, and throughput on one core.
     python bench/matching.py [--seconds 3]
 
 Target (issue 2): 95 % top-1 on the held-out list, 20,000 messages a second on one core.
+Danger route (issue 13): every held-out danger message gets one of its emergency lines in
+the first reply, with an urgent hand-off; at most 2 % of the held-out ordinary messages are
+taken as a danger.
 """
 
 from __future__ import annotations
@@ -18,7 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.heldout import Score, keyword_score, load_heldout, relais_score
+from bench.heldout import (
+    SITUATIONS,
+    DangerOutcome,
+    Score,
+    danger_outcome,
+    false_alarms,
+    keyword_score,
+    load_danger,
+    load_heldout,
+    load_ordinary,
+    relais_score,
+)
 from dialogues.engine import Engine
 from dialogues.loader import load_content
 from dialogues.normalise import sound
@@ -103,11 +117,52 @@ def report(result: Matching) -> None:
     )
 
 
+# -- the danger route (issue 13) ----------------------------------------------------------
+
+
+@dataclass
+class DangerRoute:
+    """What the danger route does on the held-out danger and ordinary lists."""
+
+    outcomes: list[DangerOutcome]  # one per danger message
+    ordinary: int  # ordinary messages
+    alarms: list[tuple[str, str]]  # ordinary messages taken as a danger, and what was found
+
+
+def measure_danger() -> DangerRoute:
+    engine = Engine(load_content(DEFAULT_CONTENT_ROOT / "fr"))
+    ordinary = load_ordinary()
+    return DangerRoute(
+        [danger_outcome(engine, row) for row in load_danger()],
+        len(ordinary),
+        false_alarms(engine, ordinary),
+    )
+
+
+def report_danger(result: DangerRoute) -> None:
+    outcomes = result.outcomes
+    print(f"\nDanger route: {len(outcomes)} held-out danger messages\n")
+    print("| situation              | messages | recognised | line in the first reply, |")
+    print("|                        |          |            | urgent hand-off          |")
+    print("|------------------------|----------|------------|--------------------------|")
+    for name in [*SITUATIONS.values(), "all"]:
+        some = [o for o in outcomes if name in ("all", o.row.situation)]
+        recognised = 100 * sum(o.recognised for o in some) / len(some)
+        handled = 100 * sum(o.ok for o in some) / len(some)
+        print(f"| {name:<22} | {len(some):8} | {recognised:8.1f} % | {handled:22.1f} % |")
+    rate = len(result.alarms) / result.ordinary
+    print(
+        f"\nOrdinary messages taken as a danger: {len(result.alarms)}/{result.ordinary} "
+        f"({100 * rate:.1f} %; target at most 2 %)."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
     report(measure(args.seconds))
+    report_danger(measure_danger())
 
 
 if __name__ == "__main__":
