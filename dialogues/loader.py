@@ -11,8 +11,10 @@ content author understands) and `load_content` refuses content with any error. T
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,6 +34,7 @@ from .model import (
     Procedure,
 )
 from .normalise import normalise
+from .procedure_text import procedure_sms, written_phone
 from .pronounce import spelt_out
 from .source import ContentError, LocatedList, LocatedMap, Problem, read_yaml
 
@@ -84,6 +87,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "ring_back_machine": (),
     "bridge_intro": (),
     "bridge_calling": (),
+    "sms_documents": ("documents",),
+    "sms_phone": ("number", "cost"),
 }
 ANSWERS = ("yes", "no")
 
@@ -105,10 +110,15 @@ _PROCEDURE_FIELDS = {
     "documents",
     "steps",
     "voice",
-    "sms",
+    "sms_title",
     "warning",
 }
 _PLACE_FIELDS = {"name", "address", "hours", "phone", "topics"}
+# An acronym's explanation counts when it comes before the acronym's first use, or starts
+# within this many characters after it: "RSA (revenu...", "le RSA, c'est le revenu...".
+ACRONYM_WINDOW = 40
+# What a person must not read: "EUR" and "€" (write "euros"), "+" (write "et").
+_NOT_FOR_PEOPLE = re.compile(r"\bEUR\b|€| \+ ")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -135,20 +145,23 @@ class _Checker:
                 self.error(
                     block,
                     block.line_of(key),
-                    f"unknown field '{key}' in {what} (allowed: {', '.join(sorted(allowed))})",
+                    f"{what} : le champ '{key}' n'existe pas "
+                    f"(champs possibles : {', '.join(sorted(allowed))})",
                 )
 
     def text(self, block: LocatedMap, key: str, what: str, required: bool = True) -> str:
         value = block.get(key)
         if value is None or value == "":
             if required:
-                self.error(block, block.line, f"{what} has no '{key}' text")
+                self.error(block, block.line, f"{what} n'a pas de texte '{key}'")
             return ""
         if isinstance(value, bool):
-            self.error(block, block.line_of(key), f"'{key}' of {what}: put the words in quotes")
+            self.error(
+                block, block.line_of(key), f"{what} : mettez le texte '{key}' entre guillemets"
+            )
             return ""
         if not isinstance(value, str | int | float):
-            self.error(block, block.line_of(key), f"'{key}' of {what} must be a text")
+            self.error(block, block.line_of(key), f"{what} : '{key}' doit être un texte")
             return ""
         return str(value).strip()
 
@@ -159,13 +172,13 @@ class _Checker:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            self.error(block, block.line_of(key), f"'{key}' of {what} must be a list")
+            self.error(block, block.line_of(key), f"{what} : '{key}' doit être une liste")
             return ()
         out = []
         for index, item in enumerate(value):
             line = value.line_of(index) if isinstance(value, LocatedList) else block.line
             if isinstance(item, bool) or not isinstance(item, str | int):
-                self.error(block, line, f"an item of '{key}' in {what}: put the words in quotes")
+                self.error(block, line, f"{what} : mettez cet élément de '{key}' entre guillemets")
             elif str(item).strip():
                 out.append(str(item).strip())
         return tuple(out)
@@ -177,7 +190,11 @@ class _Checker:
             empty.file, empty.line = block.file, block.line
             return empty
         if not isinstance(value, LocatedMap):
-            self.error(block, block.line_of(key), f"'{key}' in {what} must be a block of names")
+            self.error(
+                block,
+                block.line_of(key),
+                f"{what} : '{key}' doit être un bloc de noms (nom, deux-points, valeur)",
+            )
             empty = LocatedMap()
             empty.file, empty.line = block.file, block.line_of(key)
             return empty
@@ -191,7 +208,9 @@ class _Checker:
                 value.line = parent.line_of(name)
                 yield str(name), value
             else:
-                self.error(block, parent.line_of(name), f"{what} '{name}' must be a block")
+                self.error(
+                    block, parent.line_of(name), f"{what} '{name}' doit être un bloc de champs"
+                )
 
     def spoken(self, block: LocatedMap, key: str, text: str, what: str) -> None:
         for sentence in sentences(text):
@@ -200,8 +219,8 @@ class _Checker:
                 self.warn(
                     block,
                     block.line_of(key),
-                    f"{what}: a spoken sentence of {count} words (at most {MAX_SPOKEN_WORDS} "
-                    f'are easy to follow): "{sentence}"',
+                    f"{what} : une phrase dite de {count} mots (on suit bien "
+                    f'{MAX_SPOKEN_WORDS} mots au plus) : "{sentence}"',
                 )
 
     # -- files ------------------------------------------------------------------------
@@ -209,7 +228,7 @@ class _Checker:
         path = self.directory / name
         shown = f"{self.directory.name}/{name}"
         if not path.is_file():
-            self.problems.append(Problem(shown, 1, "the file is missing"))
+            self.problems.append(Problem(shown, 1, "le fichier manque"))
             return None
         try:
             return read_yaml(path, shown)
@@ -223,39 +242,50 @@ class _Checker:
             return None
         dialogue, catalogue = files["dialogue.yaml"], files["procedures.yaml"]
         places_file, language = files["places.yaml"], files["language.yaml"]
-        self.unknown_fields(dialogue, {"start", "after_procedure", "nodes"}, "dialogue.yaml")
-        self.unknown_fields(catalogue, {"procedures"}, "procedures.yaml")
-        self.unknown_fields(places_file, {"places"}, "places.yaml")
+        self.unknown_fields(dialogue, {"start", "after_procedure", "nodes"}, "le fichier")
+        self.unknown_fields(catalogue, {"procedures"}, "le fichier")
+        self.unknown_fields(places_file, {"places"}, "le fichier")
         self.unknown_fields(
             language,
-            {"commands", "answers", "phrases", "pronunciations", "decoys"},
-            "language.yaml",
+            {"commands", "answers", "phrases", "pronunciations", "decoys", "costs", "acronyms"},
+            "le fichier",
         )
         phrases = self.phrases(language)
         commands, answers = self.commands(language)
+        self.costs = self.cost_kinds(language)
+        self.acronyms = self.acronym_table(language)
         procedures = {
-            pid: self.procedure(pid, b)
-            for pid, b in self.entries(catalogue, "procedures", "procedure")
+            pid: self.procedure(pid, b, phrases)
+            for pid, b in self.entries(catalogue, "procedures", "la démarche")
         }
         places = tuple(
-            self.place(pid, b) for pid, b in self.entries(places_file, "places", "place")
+            self.place(pid, b) for pid, b in self.entries(places_file, "places", "le lieu")
         )
         nodes = {
-            nid: self.node(nid, b, procedures) for nid, b in self.entries(dialogue, "nodes", "node")
+            nid: self.node(nid, b, procedures)
+            for nid, b in self.entries(dialogue, "nodes", "le nœud")
         }
         nodes = {nid: node for nid, node in nodes.items() if node is not None}
-        start = self.text(dialogue, "start", "dialogue.yaml")
-        after = self.text(dialogue, "after_procedure", "dialogue.yaml")
+        start = self.text(dialogue, "start", "le fichier")
+        after = self.text(dialogue, "after_procedure", "le fichier")
         for key, target in (("start", start), ("after_procedure", after)):
             if target and target not in nodes:
-                self.error(dialogue, dialogue.line_of(key), f"{key} '{target}' is not a node")
+                self.error(
+                    dialogue,
+                    dialogue.line_of(key),
+                    f"{key} : le nœud '{target}' n'existe pas",
+                )
         if start in nodes and nodes[start].type != "question":
-            self.error(dialogue, dialogue.line_of("start"), "the start node must be a question")
+            self.error(
+                dialogue,
+                dialogue.line_of("start"),
+                "le nœud de départ (start) doit être une question",
+            )
         self.links(nodes, procedures, after)
         if start in nodes and (after in nodes or not after):
             self.reachability(dialogue, nodes, start, after)
         table = self.mapping(language, "pronunciations", "language.yaml")
-        pronunciations = {str(k): self.text(table, k, "pronunciation") for k in table}
+        pronunciations = {str(k): self.text(table, k, "la prononciation") for k in table}
         content = Content(
             lang=self.directory.name,
             version=self.version(),
@@ -274,6 +304,7 @@ class _Checker:
             self.sms_menus(content)
             self.clashes(content)
             self.spelt_out(content, language)
+            self.acronyms_explained(content, catalogue)
         content.warnings = [p for p in self.problems if p.severity == "warning"]
         return content
 
@@ -289,53 +320,92 @@ class _Checker:
         self.unknown_fields(block, set(PHRASES), "phrases")
         out = {}
         for name, fields in PHRASES.items():
-            text = self.text(block, name, f"phrase '{name}'")
+            if name in block:
+                text = self.text(block, name, f"la phrase '{name}'")
+            else:
+                self.error(block, block.line, f"la phrase '{name}' manque")
+                text = ""
             try:
                 text.format(**dict.fromkeys(fields, "x"))
             except (KeyError, IndexError, ValueError) as exc:
                 self.error(
                     block,
                     block.line_of(name),
-                    f"phrase '{name}' uses an unknown blank {exc} "
-                    f"(it may use: {', '.join('{' + f + '}' for f in fields) or 'none'})",
+                    f"la phrase '{name}' a un mot entre accolades inconnu : {exc} "
+                    f"(elle peut avoir : {', '.join('{' + f + '}' for f in fields) or 'aucun'})",
                 )
-            self.spoken(block, name, text, f"phrase '{name}'")
+            self.spoken(block, name, text, f"la phrase '{name}'")
             out[name] = text
         return out
 
     def commands(self, language: LocatedMap) -> tuple[dict[str, Command], dict[str, tuple]]:
-        block = self.mapping(language, "commands", "language.yaml")
+        block = self.mapping(language, "commands", "le fichier")
         self.unknown_fields(block, set(COMMANDS), "commands")
         commands = {}
         for name in COMMANDS:
+            what = f"la commande '{name}'"
             entry = self.mapping(block, name, "commands")
             if name not in block:
-                self.error(block, block.line, f"the global command '{name}' is missing")
-            self.unknown_fields(entry, {"keys", "words"}, f"command '{name}'")
-            keys = self.texts(entry, "keys", f"command '{name}'")
+                self.error(block, block.line, f"{what}, qui marche partout, manque")
+            self.unknown_fields(entry, {"keys", "words"}, what)
+            keys = self.texts(entry, "keys", what)
             for key in keys:
                 if key not in ("0", "*", "#"):
                     self.error(
                         entry,
                         entry.line_of("keys"),
-                        f"command '{name}': key '{key}' must be 0, * or #",
+                        f"{what} : la touche '{key}' doit être 0, * ou #",
                     )
-            words = self.texts(entry, "words", f"command '{name}'")
+            words = self.texts(entry, "words", what)
             if name in block and not words:
-                self.error(entry, entry.line, f"command '{name}' has no words")
+                self.error(entry, entry.line, f"{what} n'a pas de mots (words)")
             commands[name] = Command(name, keys, words, entry.line_of("words"))
-        answers_block = self.mapping(language, "answers", "language.yaml")
+        answers_block = self.mapping(language, "answers", "le fichier")
         self.unknown_fields(answers_block, set(ANSWERS), "answers")
         answers = {}
         for name in ANSWERS:
-            answers[name] = self.texts(answers_block, name, f"answer '{name}'")
+            answers[name] = self.texts(answers_block, name, f"la réponse '{name}'")
             if not answers[name]:
-                self.error(answers_block, answers_block.line, f"answer '{name}' has no words")
+                self.error(
+                    answers_block, answers_block.line, f"la réponse '{name}' n'a pas de mots"
+                )
         return commands, answers
 
+    def cost_kinds(self, language: LocatedMap) -> dict[str, str]:
+        """The few kinds of price of a phone line (`costs`), each with its one wording."""
+        block = self.mapping(language, "costs", "le fichier")
+        kinds = {}
+        for kind in block:
+            wording = self.text(block, kind, f"le prix '{kind}' (costs)")
+            if _NOT_FOR_PEOPLE.search(wording):
+                self.error(
+                    block,
+                    block.line_of(kind),
+                    f"le prix '{kind}' (costs) : écrivez « euros » et « et », "
+                    "pas « EUR », « € » ni « + »",
+                )
+            kinds[str(kind)] = wording
+        return kinds
+
+    def acronym_table(self, language: LocatedMap) -> dict[str, tuple[str, ...]]:
+        """Each listed acronym with its plain explanations (the first one is suggested)."""
+        block = self.mapping(language, "acronyms", "le fichier")
+        table = {}
+        for acronym in block:
+            explanations = self.texts(block, acronym, f"le sigle '{acronym}' (acronyms)")
+            if not explanations:
+                self.error(
+                    block,
+                    block.line_of(acronym),
+                    f"le sigle '{acronym}' (acronyms) n'a pas d'explication",
+                )
+                continue
+            table[str(acronym)] = explanations
+        return table
+
     # -- procedures.yaml --------------------------------------------------------------
-    def procedure(self, pid: str, block: LocatedMap) -> Procedure:
-        what = f"procedure '{pid}'"
+    def procedure(self, pid: str, block: LocatedMap, phrases: dict[str, str]) -> Procedure:
+        what = f"la démarche '{pid}'"
         self.unknown_fields(block, _PROCEDURE_FIELDS, what)
         url = self.text(block, "url", what)
         parts = urlsplit(url)
@@ -343,44 +413,28 @@ class _Checker:
             self.error(
                 block,
                 block.line_of("url"),
-                f"{what}: the link must start with https:// (found '{url}')",
+                f"{what} : le lien doit commencer par https:// (il est écrit '{url}')",
             )
         phone = None
         if "phone" in block:
-            phone_block = self.mapping(block, "phone", what)
-            self.unknown_fields(phone_block, {"number", "cost"}, f"phone of {what}")
-            number = self.text(phone_block, "number", f"phone of {what}")
-            if number and not number.isdigit():
-                self.error(
-                    phone_block,
-                    phone_block.line_of("number"),
-                    f"phone of {what}: write the number with digits only",
-                )
-            phone = Phone(number, self.text(phone_block, "cost", f"phone of {what}"))
+            phone = self.phone(self.mapping(block, "phone", what), f"le téléphone de {what}")
         steps = self.texts(block, "steps", what)
         if not 3 <= len(steps) <= 5:
             self.error(
-                block, block.line_of("steps"), f"{what} has {len(steps)} steps (write 3 to 5)"
+                block,
+                block.line_of("steps"),
+                f"{what} a {len(steps)} étapes (steps) : écrivez-en de 3 à 5",
             )
         documents = self.texts(block, "documents", what)
         if not documents:
-            self.error(block, block.line, f"{what} has no documents to prepare")
+            self.error(block, block.line, f"{what} n'a pas de papiers à préparer (documents)")
         keywords = self.texts(block, "keywords", what)
         if not keywords:
-            self.error(block, block.line, f"{what} has no keywords")
+            self.error(block, block.line, f"{what} n'a pas de mots-clés (keywords)")
         voice = self.text(block, "voice", what)
         self.spoken(block, "voice", voice, what)
-        sms = self.text(block, "sms", what)
-        self.check_sms(block, "sms", sms, what)
-        if url and sms and url not in sms:
-            self.error(block, block.line_of("sms"), f"{what}: the SMS must contain the link {url}")
-        if phone and phone.number and sms and phone.number not in sms:
-            self.error(
-                block,
-                block.line_of("sms"),
-                f"{what}: the SMS must contain the phone number {phone.number}",
-            )
-        return Procedure(
+        self.papers_not_in_voice(block, voice, documents, what)
+        procedure = Procedure(
             id=pid,
             topic=self.text(block, "topic", what),
             title=self.text(block, "title", what),
@@ -391,32 +445,123 @@ class _Checker:
             documents=documents,
             steps=steps,
             voice=voice,
-            sms=sms,
+            sms="",
             warning=self.text(block, "warning", what, required=False),
             line=block.line_of("keywords"),
+            sms_title=self.text(block, "sms_title", what, required=False),
         )
+        try:
+            sms = procedure_sms(phrases, procedure)
+        except (KeyError, IndexError, ValueError):
+            return procedure  # a broken phrase: already reported in language.yaml
+        self.check_procedure_sms(block, procedure, sms, what)
+        return dataclasses.replace(procedure, sms=sms)
+
+    def phone(self, block: LocatedMap, what: str) -> Phone:
+        self.unknown_fields(block, {"number", "cost"}, what)
+        number = self.text(block, "number", what)
+        if number and not number.isdigit():
+            self.error(
+                block,
+                block.line_of("number"),
+                f"{what} : écrivez le numéro avec des chiffres seulement, sans espace",
+            )
+        kind = self.text(block, "cost", what)
+        if kind and kind not in self.costs:
+            known = ", ".join(self.costs) or "aucun : ajoutez costs dans language.yaml"
+            self.error(
+                block,
+                block.line_of("cost"),
+                f"{what} : le prix '{kind}' n'existe pas (prix possibles : {known})",
+            )
+        return Phone(number, self.costs.get(kind, ""), kind)
+
+    def papers_not_in_voice(
+        self, block: LocatedMap, voice: str, documents: tuple[str, ...], what: str
+    ) -> None:
+        """The voice path reads the papers one by one: the voice text should not list them."""
+        said = _plain(voice)
+        for document in documents:
+            if len(_plain(document)) > 12 and _plain(document) in said:
+                self.warn(
+                    block,
+                    block.line_of("voice"),
+                    f"{what} : le texte dit (voice) cite déjà le papier « {document} » ; "
+                    "Relais lit la liste des papiers (documents) après ce texte",
+                )
+
+    def check_procedure_sms(
+        self, block: LocatedMap, procedure: Procedure, sms: str, what: str
+    ) -> None:
+        """The composed SMS: its size and encoding, and the link and number it must give."""
+        what_sms = f"{what} (le SMS écrit avec url, documents, steps, phone et warning)"
+        self.check_sms(block, "steps", sms, what_sms)
+        if procedure.url and procedure.url not in sms:
+            self.error(
+                block,
+                block.line_of("url"),
+                f"{what} : le SMS doit donner le lien {procedure.url} "
+                "(regardez la phrase sms_documents dans language.yaml)",
+            )
+        if procedure.phone and procedure.phone.number:
+            written = written_phone(procedure.phone.number)
+            if written not in sms:
+                self.error(
+                    block,
+                    block.line_of("phone"),
+                    f"{what} : le SMS doit donner le numéro {written} "
+                    "(regardez la phrase sms_phone dans language.yaml)",
+                )
+        for key, text in (("sms_title", procedure.sms_title), ("warning", procedure.warning)):
+            if _NOT_FOR_PEOPLE.search(text):
+                self.warn(
+                    block,
+                    block.line_of(key),
+                    f"{what} : écrivez « euros » et « et », pas « EUR », « € » ni « + »",
+                )
+        for key, items in (("documents", procedure.documents), ("steps", procedure.steps)):
+            if any(_NOT_FOR_PEOPLE.search(item) for item in items):
+                self.warn(
+                    block,
+                    block.line_of(key),
+                    f"{what} : écrivez « euros » et « et », pas « EUR », « € » ni « + »",
+                )
+        if _NOT_FOR_PEOPLE.search(procedure.voice):
+            self.warn(
+                block,
+                block.line_of("voice"),
+                f"{what} : écrivez « euros » et « et », pas « EUR », « € » ni « + »",
+            )
 
     def check_sms(self, block: LocatedMap, key: str, text: str, what: str) -> None:
         size = sms_size(text)
         if size.segments > MAX_SMS_SEGMENTS:
+            limit = "306 signes" if size.encoding == "gsm7" else "134 signes avec ces accents"
             self.error(
                 block,
                 block.line_of(key),
-                f"{what}: the SMS takes {size.segments} parts ({size.units} characters "
-                f"in {size.encoding.upper()}); at most {MAX_SMS_SEGMENTS} are allowed",
+                f"{what} : le SMS fait {size.units} signes, soit {size.segments} SMS ; "
+                f"{MAX_SMS_SEGMENTS} SMS au plus ({limit}) : raccourcissez-le",
             )
         for char in ucs2_characters(text):
             if char in PLAIN:
                 self.warn(
                     block,
                     block.line_of(key),
-                    f"{what}: the character '{char}' (U+{ord(char):04X}) makes the SMS "
-                    f"cost more (UCS-2); write '{PLAIN[char]}' instead",
+                    f"{what} : le signe '{char}' (U+{ord(char):04X}) fait payer le SMS "
+                    f"plus cher ; écrivez '{PLAIN[char]}' à la place",
+                )
+            elif not _other_script(char):
+                self.error(
+                    block,
+                    block.line_of(key),
+                    f"{what} : le signe '{char}' (U+{ord(char):04X}) n'existe pas dans les "
+                    "SMS simples et fait payer le SMS plus cher : enlevez-le",
                 )
 
     # -- places.yaml ------------------------------------------------------------------
     def place(self, pid: str, block: LocatedMap) -> Place:
-        what = f"place '{pid}'"
+        what = f"le lieu '{pid}'"
         self.unknown_fields(block, _PLACE_FIELDS, what)
         return Place(
             id=pid,
@@ -429,13 +574,13 @@ class _Checker:
 
     # -- dialogue.yaml ----------------------------------------------------------------
     def node(self, nid: str, block: LocatedMap, procedures: dict) -> Node | None:
-        what = f"node '{nid}'"
+        what = f"le nœud '{nid}'"
         kind = block.get("type")
         if kind not in NODE_TYPES:
             self.error(
                 block,
                 block.line_of("type"),
-                f"{what}: type must be one of {', '.join(NODE_TYPES)} (found '{kind}')",
+                f"{what} : le type doit être {', '.join(NODE_TYPES)} (il est écrit '{kind}')",
             )
             return None
         self.unknown_fields(block, _FIELDS[kind], what)
@@ -457,12 +602,18 @@ class _Checker:
             self.spoken(block, "text", text, what)
             nxt = self.text(block, "next", what, required=False)
             if not nxt:
-                self.error(block, block.line, f"{what} has no way out: give it a 'next' node")
+                self.error(
+                    block, block.line, f"{what} n'a pas de suite : donnez-lui un nœud 'next'"
+                )
             return Node(**common, text=text, next=nxt or None)
         if kind == "procedure":
             pid = self.text(block, "procedure", what)
             if pid and pid not in procedures:
-                self.error(block, block.line_of("procedure"), f"{what}: unknown procedure '{pid}'")
+                self.error(
+                    block,
+                    block.line_of("procedure"),
+                    f"{what} : la démarche '{pid}' n'existe pas",
+                )
             topic = procedures[pid].topic if pid in procedures else None
             return Node(
                 **{**common, "topic": topic},
@@ -473,7 +624,9 @@ class _Checker:
             text = self.text(block, "text", what, required=False)
             self.spoken(block, "text", text, what)
             if not common["topic"]:
-                self.error(block, block.line, f"{what}: a hand-off needs a 'topic'")
+                self.error(
+                    block, block.line, f"{what} : un passage à un conseiller a besoin d'un 'topic'"
+                )
             return Node(**common, text=text, reason=self.text(block, "reason", what))
         text = self.text(block, "text", what, required=False)
         self.spoken(block, "text", text, what)
@@ -485,36 +638,36 @@ class _Checker:
             self.error(
                 block,
                 block.line_of("choices"),
-                f"{what} has no way out: a question needs 'choices'",
+                f"{what} n'a pas de suite : une question a besoin de choix (choices)",
             )
             return ()
         out, keys = [], {}
         for index, item in enumerate(raw):
             line = raw.line_of(index)
             if not isinstance(item, LocatedMap):
-                self.error(raw, line, f"{what}: each choice must be a block (key, label, goto)")
+                self.error(raw, line, f"{what} : chaque choix doit être un bloc (key, label, goto)")
                 continue
-            self.unknown_fields(item, _CHOICE_FIELDS, f"a choice of {what}")
+            self.unknown_fields(item, _CHOICE_FIELDS, f"un choix de {what}")
             key = item.get("key")
             key = None if key is None else str(key)
-            words = self.texts(item, "words", f"a choice of {what}")
-            label = self.text(item, "label", f"a choice of {what}", required=key is not None)
-            goto = self.text(item, "goto", f"a choice of {what}")
+            words = self.texts(item, "words", f"un choix de {what}")
+            label = self.text(item, "label", f"un choix de {what}", required=key is not None)
+            goto = self.text(item, "goto", f"un choix de {what}")
             if key is None and not words:
-                self.error(item, line, f"{what}: a choice needs a key or words")
+                self.error(item, line, f"{what} : un choix a besoin d'une touche ou de mots")
             if key is not None:
                 if key not in CHOICE_KEYS:
                     self.error(
                         item,
                         item.line_of("key"),
-                        f"{what}: key '{key}' is not allowed (use 1 to 9; 0, * and # "
-                        "are kept for a human, repeat and the keypad)",
+                        f"{what} : la touche '{key}' n'est pas permise (prenez 1 à 9 ; "
+                        "0, * et # servent pour un conseiller, répéter et le clavier)",
                     )
                 elif key in keys:
                     self.error(
                         item,
                         item.line_of("key"),
-                        f"{what}: key {key} is used twice (also line {keys[key]})",
+                        f"{what} : la touche {key} sert deux fois (aussi ligne {keys[key]})",
                     )
                 else:
                     keys[key] = item.line_of("key")
@@ -523,8 +676,8 @@ class _Checker:
             self.error(
                 block,
                 block.line_of("choices"),
-                f"{what} reads {len(keys)} choices; a voice menu reads at most "
-                f"{MAX_MENU_KEYS}: group them in a sub-menu",
+                f"{what} lit {len(keys)} choix ; un menu au téléphone en lit "
+                f"{MAX_MENU_KEYS} au plus : faites un sous-menu",
             )
         return tuple(out)
 
@@ -537,13 +690,14 @@ class _Checker:
                     self.error(
                         holder,
                         choice.goto_line,
-                        f"node '{node.id}': a choice leads to unknown node '{choice.goto}'",
+                        f"le nœud '{node.id}' : un choix mène au nœud '{choice.goto}', "
+                        "qui n'existe pas",
                     )
             if node.next and node.next not in nodes:
                 self.error(
                     holder,
                     node.line,
-                    f"node '{node.id}': 'next' leads to unknown node '{node.next}'",
+                    f"le nœud '{node.id}' : 'next' mène au nœud '{node.next}', qui n'existe pas",
                 )
             if node.procedure:
                 used.add(node.procedure)
@@ -553,7 +707,7 @@ class _Checker:
                     Problem(
                         "procedures.yaml",
                         1,
-                        f"procedure '{pid}' ({procedure.title}) is never offered by any node",
+                        f"la démarche '{pid}' ({procedure.title}) n'est proposée par aucun nœud",
                         "warning",
                     )
                 )
@@ -573,7 +727,7 @@ class _Checker:
                 self.error(
                     _at(node),
                     node.line,
-                    f"node '{nid}' cannot be reached from the start node '{start}'",
+                    f"le nœud '{nid}' ne peut pas être atteint depuis le départ '{start}'",
                 )
 
     def sms_menus(self, content: Content) -> None:
@@ -583,7 +737,7 @@ class _Checker:
             if node.type == "question":
                 # The SMS channel writes plain letters for those that force UCS-2.
                 text = to_gsm7(render_question(content, node.text, node.choices, "sms"))
-                self.check_sms(_at(node), "prompt", text, f"node '{node.id}' (sent by SMS)")
+                self.check_sms(_at(node), "prompt", text, f"le nœud '{node.id}' (par SMS)")
 
     def spelt_out(self, content: Content, language: LocatedMap) -> None:
         """Capital words the synthetic voice would spell letter by letter."""
@@ -596,8 +750,8 @@ class _Checker:
             self.warn(
                 language,
                 language.line_of("pronunciations"),
-                f'the voice spells "{word}" letter by letter: say in pronunciations '
-                f'how people say it ("{word}: ..."), even as letters',
+                f"la voix épelle « {word} » lettre par lettre : dites dans "
+                f"pronunciations comment on le dit (« {word}: ... »), même en lettres",
             )
 
     def clashes(self, content: Content) -> None:
@@ -605,10 +759,12 @@ class _Checker:
 
         covers = {nid: subtree(content, nid) for nid in content.nodes}
         same = person_places(content)
-        scopes = [("the whole catalogue", catalogue_phrases(content))]
+        scopes = [("tout le catalogue", catalogue_phrases(content))]
         for node in content.nodes.values():
             if node.type == "question":
-                scopes.append((f"node '{node.id}'", question_phrases(content, node, node.choices)))
+                scopes.append(
+                    (f"le nœud '{node.id}'", question_phrases(content, node, node.choices))
+                )
         reported = set()
         for scope, phrases in scopes:
             origin = {
@@ -625,11 +781,66 @@ class _Checker:
                     Problem(
                         file_b,
                         line_b,
-                        f"in {scope}, these words lead to two places and sound the same or "
-                        f"nearly the same: \"{form_b}\" (to '{b}') and \"{form_a}\" (to '{a}', "
-                        f"{file_a} line {line_a}); a person could not be told apart",
+                        f"dans {scope}, ces mots mènent à deux endroits et se disent "
+                        f"presque pareil : « {form_b} » (vers '{b}') et « {form_a} » (vers "
+                        f"'{a}', {file_a} ligne {line_a}) ; Relais ne peut pas les distinguer",
                     )
                 )
+
+    def acronyms_explained(self, content: Content, catalogue: LocatedMap) -> None:
+        """A listed acronym must be explained at its first use in each SMS and spoken text."""
+        from .engine import render_question
+
+        if not self.acronyms:
+            return
+        listed = self.mapping(catalogue, "procedures", "le fichier")
+        for pid, procedure in content.procedures.items():
+            block = listed.get(pid)
+            if not isinstance(block, LocatedMap):
+                continue
+            what = f"la démarche '{pid}'"
+            self.explained(block, "steps", procedure.sms, f"{what}, dans son SMS")
+            spoken = " ".join((procedure.voice, *procedure.documents))
+            self.explained(block, "voice", spoken, f"{what}, au téléphone")
+        for node in content.nodes.values():
+            if node.type == "question":
+                text = render_question(content, node.text, node.choices, "voice")
+            else:
+                text = node.text
+            self.explained(_at(node), "text", text, f"le nœud '{node.id}'")
+
+    def explained(self, block: LocatedMap, key: str, text: str, what: str) -> None:
+        for acronym, explanations in self.acronyms.items():
+            found = re.search(rf"(?<![\w-]){re.escape(acronym)}(?![\w-])", text)
+            if not found:
+                continue
+            before = _plain(text[: found.start()])
+            after = _plain(text[found.end() : found.end() + ACRONYM_WINDOW + 60])
+            window = _plain(text[found.end() : found.end() + ACRONYM_WINDOW])
+            if any(
+                _plain(e) in before or (_plain(e) in after and after.index(_plain(e)) < len(window))
+                for e in explanations
+            ):
+                continue
+            self.warn(
+                block,
+                block.line_of(key),
+                f"{what} : le sigle {acronym} n'est pas expliqué la première fois. "
+                f"Écrivez par exemple « {acronym} ({explanations[0]}) »",
+            )
+
+
+def _other_script(char: str) -> bool:
+    """A letter of a script other than the Latin one (Korean, Arabic...): a language
+    written in it always takes UCS-2, and only the SMS's length matters."""
+    return unicodedata.category(char).startswith("L") and "LATIN" not in unicodedata.name(char, "")
+
+
+def _plain(text: str) -> str:
+    """Lower case, no accent, straight apostrophes, single spaces: to compare wordings."""
+    text = unicodedata.normalize("NFKD", text.replace("’", "'").lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.split())
 
 
 def _at(node: Node) -> LocatedMap:

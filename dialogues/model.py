@@ -37,7 +37,8 @@ class Node:
 @dataclass(frozen=True)
 class Phone:
     number: str  # digits only
-    cost: str
+    cost: str  # what the call costs, in words (the wording of its kind in language.yaml)
+    kind: str = ""  # the kind of price: a name of `costs` in language.yaml ("free"...)
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,11 @@ class Procedure:
     phone: Phone | None
     documents: tuple[str, ...]
     steps: tuple[str, ...]
-    voice: str
-    sms: str
+    voice: str  # said before the SMS is sent; the papers are read from `documents`
+    sms: str  # composed from the fields above by dialogues.procedure_text at load time
     warning: str = ""
     line: int = field(default=0, compare=False)  # line of its keywords in procedures.yaml
+    sms_title: str = ""  # the SMS's first line (default: the title)
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,23 @@ from typing import Any
 
 import yaml
 
+# How a severity is written for the people who edit the content.
+SEVERITY_WORDS = {"error": "erreur", "warning": "conseil"}
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One finding of the content check: an error blocks loading, a warning does not."""
+    """One finding of the content check: an error blocks loading, a warning does not.
+    Shown to content authors in French: "erreur" (blocks) or "conseil" (does not)."""
 
     file: str
     line: int
     message: str
-    severity: str = "error"
+    severity: str = "error"  # "error" or "warning"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.severity}: {self.message}"
+        severity = SEVERITY_WORDS.get(self.severity, self.severity)
+        return f"{self.file}:{self.line}: {severity}: {self.message}"
 
 
 class ContentError(Exception):
@@ -87,7 +92,11 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode):
         line = key_node.start_mark.line + 1
         if key in mapping:
             raise ContentError(
-                [Problem(loader.relais_file, line, f"'{key}' is written twice in the same block")]
+                [
+                    Problem(
+                        loader.relais_file, line, f"'{key}' est écrit deux fois dans le même bloc"
+                    )
+                ]
             )
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.lines[key] = line
@@ -107,12 +116,32 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)
 
 
+# PyYAML's most common reasons, in words a content author understands (others stay as is).
+_YAML_REASONS = {
+    "expected <block end>, but found '<block sequence start>'": (
+        "un tiret « - » n'est pas aligné avec les autres"
+    ),
+    "expected <block end>, but found ']'": "un crochet « ] » en trop",
+    "expected <block end>, but found '<scalar>'": (
+        "un texte n'est pas au bon endroit : vérifiez les espaces au début de la ligne"
+    ),
+    "mapping values are not allowed here": (
+        "un deux-points « : » dans un texte : mettez le texte entre guillemets"
+    ),
+    "found character '\\t' that cannot start any token": (
+        "une tabulation : utilisez 2 espaces à la place"
+    ),
+    "found unexpected end of stream": "un guillemet n'est pas fermé",
+    "could not find expected ':'": "il manque un deux-points « : » après un nom",
+}
+
+
 def read_yaml(path: Path, shown_as: str) -> LocatedMap:
     """Parse one content file. `shown_as` is the name used in error messages."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        problem = Problem(shown_as, 1, f"the file is not UTF-8 text ({exc.reason})")
+        problem = Problem(shown_as, 1, f"le fichier n'est pas du texte UTF-8 ({exc.reason})")
         raise ContentError([problem]) from None
     loader = _Loader(text)
     loader.relais_file = shown_as
@@ -121,13 +150,15 @@ def read_yaml(path: Path, shown_as: str) -> LocatedMap:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        reason = exc.problem or "the YAML cannot be read"
-        raise ContentError([Problem(shown_as, line, f"YAML syntax: {reason}")]) from None
+        reason = _YAML_REASONS.get(exc.problem or "", exc.problem or "le YAML ne se lit pas")
+        raise ContentError([Problem(shown_as, line, f"écriture YAML : {reason}")]) from None
     finally:
         loader.dispose()
     if data is None:
         data = LocatedMap()
         data.file, data.line = shown_as, 1
     if not isinstance(data, LocatedMap):
-        raise ContentError([Problem(shown_as, 1, "the file must be a mapping of names to values")])
+        raise ContentError(
+            [Problem(shown_as, 1, "le fichier doit être une liste de noms suivis de deux-points")]
+        )
     return data

@@ -37,11 +37,14 @@ def database() -> Iterator[tuple[Settings, Session]]:
 def cmd_check(args: argparse.Namespace) -> int:
     root = Path(args.content) if args.content else content_root()
     if not root.is_dir():
-        print(f"relais check: no content folder at {root}", file=sys.stderr)
+        print(f"relais check : pas de dossier de contenu à {root}", file=sys.stderr)
         return 2
     folders = language_dirs(root)
     if not folders:
-        print(f"relais check: no language folder with a dialogue.yaml in {root}", file=sys.stderr)
+        print(
+            f"relais check : pas de dossier de langue avec un dialogue.yaml dans {root}",
+            file=sys.stderr,
+        )
         return 2
     settings = load_settings()
     errors = 0
@@ -53,13 +56,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         count = sum(p.severity == "error" for p in problems)
         errors += count
         warnings = len(problems) - count
+        # Problems print as "file:line: erreur|conseil: reason" (dialogues.source.Problem).
         if content is not None and not count:
             print(
-                f"{folder.name}: OK, {len(content.nodes)} nodes, "
-                f"{len(content.procedures)} procedures, {warnings} warning(s)"
+                f"{folder.name}: OK, {len(content.nodes)} nœuds, "
+                f"{len(content.procedures)} démarches, {warnings} conseil(s)"
             )
         else:
-            print(f"{folder.name}: {count} error(s), {warnings} warning(s)")
+            print(f"{folder.name}: {count} erreur(s), {warnings} conseil(s)")
     return 1 if errors else 0
 
 
@@ -80,8 +84,8 @@ def _speech_problems(content, settings, required: bool) -> list:
             Problem(
                 f"{content.lang}/",
                 1,
-                f"no speech model for '{content.lang}' at "
-                f"{settings.vosk_model(content.lang)}: install one with "
+                f"pas de modèle de reconnaissance de la voix pour '{content.lang}' dans "
+                f"{settings.vosk_model(content.lang)} : installez-en un avec "
                 f"`relais models install {content.lang}`",
             )
         ]

@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 
 from dialogues.loader import check_content, load_content
+from dialogues.procedure_text import procedure_sms, written_phone
 from dialogues.source import ContentError
 from relais.cli import main as relais_main
+from sms.encoding import sms_size
 
 from .conftest import make_content
 
-LONG_SMS = "Passeport: https://passeport.ants.gouv.fr/demarches-en-ligne " + "tres long " * 30
+LONG_STEP = "Achetez le timbre " + "tres long " * 20
 LONG_SENTENCE = (
     "Vous faites une pré-demande sur internet puis vous prenez un rendez-vous à la mairie "
     "de votre ville avec tous vos papiers."
@@ -26,7 +28,7 @@ BROKEN = [
         "dialogue.yaml",
         [('prompt: "Vos papiers."', 'prompt: "Vos papiers." ]')],
         'prompt: "Vos papiers." ]',
-        "YAML syntax",
+        "écriture YAML",
         "error",
     ),
     (
@@ -34,7 +36,7 @@ BROKEN = [
         "dialogue.yaml",
         [("  cni:\n", "  cni:\n    type: question\n")],
         "    type: procedure\n    procedure: cni",
-        "written twice",
+        "écrit deux fois",
         "error",
     ),
     (
@@ -42,7 +44,7 @@ BROKEN = [
         "dialogue.yaml",
         [("goto: papiers", "goto: papier")],
         "goto: papier",
-        "unknown node 'papier'",
+        "mène au nœud 'papier', qui n'existe pas",
         "error",
     ),
     (
@@ -50,7 +52,7 @@ BROKEN = [
         "dialogue.yaml",
         [("goto: aide", "goto: fin")],
         "  aide:",
-        "cannot be reached",
+        "ne peut pas être atteint",
         "error",
     ),
     (
@@ -58,7 +60,7 @@ BROKEN = [
         "dialogue.yaml",
         [("    next: travail\n", "")],
         "  travail_info:",
-        "no way out",
+        "n'a pas de suite",
         "error",
     ),
     (
@@ -72,7 +74,7 @@ BROKEN = [
             )
         ],
         "  encore:",
-        "no way out",
+        "n'a pas de suite",
         "error",
     ),
     (
@@ -85,7 +87,7 @@ BROKEN = [
             )
         ],
         "      - key: 1\n        label: le travail",
-        "key 1 is used twice",
+        "la touche 1 sert deux fois",
         "error",
     ),
     (
@@ -93,7 +95,7 @@ BROKEN = [
         "dialogue.yaml",
         [("      - key: 3\n", "      - key: 0\n")],
         "      - key: 0",
-        "key '0' is not allowed",
+        "la touche '0' n'est pas permise",
         "error",
     ),
     (
@@ -101,7 +103,7 @@ BROKEN = [
         "dialogue.yaml",
         [("      - key: 3\n        label: parler", "      - label: parler")],
         "      - label: parler",
-        "needs a key or words",
+        "un choix a besoin d'une touche ou de mots",
         "error",
     ),
     (
@@ -109,7 +111,7 @@ BROKEN = [
         "dialogue.yaml",
         [('    prompt: "Vos papiers."\n', "")],
         "  papiers:",
-        "no 'prompt' text",
+        "n'a pas de texte 'prompt'",
         "error",
     ),
     (
@@ -117,7 +119,7 @@ BROKEN = [
         "dialogue.yaml",
         [("procedure: passeport", "procedure: passport")],
         "procedure: passport",
-        "unknown procedure 'passport'",
+        "la démarche 'passport' n'existe pas",
         "error",
     ),
     (
@@ -125,7 +127,7 @@ BROKEN = [
         "dialogue.yaml",
         [('prompt: "Vos papiers."', 'promt: "Vos papiers."')],
         "promt:",
-        "unknown field 'promt'",
+        "le champ 'promt' n'existe pas",
         "error",
     ),
     (
@@ -133,7 +135,7 @@ BROKEN = [
         "dialogue.yaml",
         [("    type: end\n", "    type: fin\n")],
         "    type: fin",
-        "type must be one of",
+        "le type doit être",
         "error",
     ),
     (
@@ -147,7 +149,7 @@ BROKEN = [
             )
         ],
         "    choices:",
-        "reads 5 choices",
+        "lit 5 choix",
         "error",
     ),
     (
@@ -155,49 +157,71 @@ BROKEN = [
         "procedures.yaml",
         [("url: https://www.francetravail.fr", "url: http://www.francetravail.fr")],
         "url: http://www.francetravail.fr",
-        "must start with https://",
+        "doit commencer par https://",
         "error",
     ),
     (
+        # The SMS is written from the fields: a long step makes it too long.
         "sms-too-long",
         "procedures.yaml",
-        [
-            (
-                'sms: "Passeport: https://passeport.ants.gouv.fr/demarches-en-ligne 1. Timbre 2. Pré-demande 3. Mairie. Aide: 3400"',
-                f'sms: "{LONG_SMS} 3400"',
-            )
-        ],
-        'sms: "Passeport',
-        "3 parts",
+        [("      - Achetez le timbre.\n", f"      - {LONG_STEP}\n")],
+        "    steps:\n      - Achetez le timbre",
+        "soit 3 SMS",
         "error",
     ),
     (
+        # A sign with no plain equivalent would switch the whole SMS to UCS-2.
         "sms-ucs2-char",
         "procedures.yaml",
-        [("1. S'inscrire", "1. S’inscrire")],
-        "1. S’inscrire",
-        "write ''' instead",
-        "warning",
+        [("      - Allez sur le site.\n", "      - Allez sur le site \U0001f600.\n")],
+        "    steps:\n      - Allez sur le site",
+        "n'existe pas dans les SMS simples",
+        "error",
     ),
     (
-        "sms-without-link",
+        # The SMS must give the phone number: here the phrase that writes it lost {number}.
+        "sms-without-number",
+        "language.yaml",
+        [('sms_phone: "Aide : {number}, {cost}"', 'sms_phone: "Aide : {cost}"')],
+        None,
+        "le SMS doit donner le numéro 34 00",
+        "error",
+    ),
+    (
+        "sms-field-left",
+        "procedures.yaml",
+        [('    voice: "Vous achetez', '    sms: "Passeport: 3400"\n    voice: "Vous achetez')],
+        '    sms: "Passeport',
+        "le champ 'sms' n'existe pas",
+        "error",
+    ),
+    (
+        "unknown-cost",
+        "procedures.yaml",
+        [("      cost: service_free\n", "      cost: gratuit\n")],
+        "      cost: gratuit",
+        "le prix 'gratuit' n'existe pas (prix possibles : free, normal, service_free)",
+        "error",
+    ),
+    (
+        "unexplained-acronym",
         "procedures.yaml",
         [
             (
-                'sms: "Inscription France Travail: https://www.francetravail.fr 1.',
-                'sms: "Inscription France Travail: francetravail.fr 1.',
+                'voice: "Vous vous inscrivez sur le site de France Travail."',
+                'voice: "Avec le RSA, vous êtes inscrit à France Travail."',
             )
         ],
-        'sms: "Inscription France Travail',
-        "must contain the link",
-        "error",
+        'voice: "Avec le RSA',
+        "le sigle RSA n'est pas expliqué la première fois",
+        "warning",
     ),
     (
         "steps-count",
         "procedures.yaml",
         [("      - Cliquez sur s'inscrire.\n      - Remplissez le formulaire.\n", "")],
         "    steps:\n      - Allez sur le site.",
-        "1 steps (write 3 to 5)",
+        "a 1 étapes (steps) : écrivez-en de 3 à 5",
         "error",
     ),
     (
@@ -205,7 +229,7 @@ BROKEN = [
         "dialogue.yaml",
         [("words: [travail, emploi]", "words: [travail, emploi, passeports]")],
         "words: [travail, emploi, passeports]",
-        "sound the same",
+        "se disent presque pareil",
         "error",
     ),
     (
@@ -218,7 +242,7 @@ BROKEN = [
             )
         ],
         f'voice: "{LONG_SENTENCE}"',
-        "spoken sentence of 21 words",
+        "une phrase dite de 21 mots",
         "warning",
     ),
     (
@@ -226,7 +250,7 @@ BROKEN = [
         "language.yaml",
         [('confirm: "Vous avez dit : {label} ?"', 'confirm: "Vous avez dit : {mot} ?"')],
         "confirm:",
-        "unknown blank 'mot'",
+        "mot entre accolades inconnu : 'mot'",
         "error",
     ),
 ]
@@ -243,9 +267,11 @@ def test_each_rule_reports_file_line_and_reason(tmp_path: Path, case) -> None:
     _, name, edits, marker, reason, severity = case
     folder = make_content(tmp_path, {name: edits})
     _, problems = check_content(folder)
-    line = _line_of(folder / name, marker)
     found = [p for p in problems if reason in p.message]
     assert found, f"no problem mentions {reason!r}; got: {[str(p) for p in problems]}"
+    if marker is None:  # a phrase of language.yaml: reported where the procedure is
+        name, marker = "procedures.yaml", "    phone:"
+    line = _line_of(folder / name, marker)
     assert any(
         p.file == f"fr/{name}" and p.line == line and p.severity == severity for p in found
     ), [str(p) for p in found]
@@ -261,7 +287,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
     folder = make_content(tmp_path)
     (folder / "places.yaml").unlink()
     _, problems = check_content(folder)
-    assert [str(p) for p in problems] == ["fr/places.yaml:1: error: the file is missing"]
+    assert [str(p) for p in problems] == ["fr/places.yaml:1: erreur: le fichier manque"]
 
 
 def test_yes_and_no_stay_words(tmp_path: Path) -> None:
@@ -277,14 +303,15 @@ def test_yes_and_no_stay_words(tmp_path: Path) -> None:
 def test_check_command_exit_codes(tmp_path: Path, capsys) -> None:
     good = make_content(tmp_path / "good")
     assert relais_main(["check", "--content", str(good.parent)]) == 0
-    assert "fr: OK" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fr: OK" in out and "conseil(s)" in out
     bad = make_content(tmp_path / "bad", {"dialogue.yaml": [("goto: papiers", "goto: nulle_part")]})
     assert relais_main(["check", "--content", str(bad)]) == 1
     out = capsys.readouterr().out
     line = _line_of(bad / "dialogue.yaml", "goto: nulle_part")
     assert (
-        f"fr/dialogue.yaml:{line}: error: node 'menu': a choice leads to unknown node 'nulle_part'"
-        in out
+        f"fr/dialogue.yaml:{line}: erreur: le nœud 'menu' : un choix mène au nœud 'nulle_part', "
+        "qui n'existe pas" in out
     )
 
 
@@ -292,3 +319,64 @@ def test_shipped_french_content_passes() -> None:
     content, problems = check_content(Path(__file__).resolve().parent.parent / "content" / "fr")
     assert [str(p) for p in problems if p.severity == "error"] == []
     assert content is not None and len(content.procedures) >= 20
+
+
+def test_the_sms_is_written_from_the_fields(mini_dir: Path) -> None:
+    content = load_content(mini_dir)
+    assert content.procedures["cni"].sms == (
+        "Carte d'identité\n"
+        "https://passeport.ants.gouv.fr/demarches-en-ligne\n"
+        "A préparer : photo, justificatif de domicile\n"
+        "1. Faites la pré-demande sur internet.\n"
+        "2. Prenez rendez-vous à la mairie.\n"
+        "3. Allez à la mairie avec vos papiers.\n"
+        "Aide : 34 00, prix d'un appel"
+    )
+    procedure = content.procedures["ft_inscription"]
+    assert procedure.phone.kind == "service_free"
+    assert procedure.phone.cost == "service gratuit, prix d'un appel"
+    # The same composition from the phrases alone; the title stands in for sms_title.
+    assert procedure_sms(content.phrases, procedure) == procedure.sms
+    assert procedure.sms.startswith("L'inscription à France Travail\n")
+    assert procedure.sms.splitlines()[2] == "A préparer : pièce d'identité"
+
+
+@pytest.mark.parametrize(
+    ("digits", "written"),
+    [
+        ("3230", "32 30"),
+        ("3949", "39 49"),
+        ("0809401401", "0 809 401 401"),
+        ("0805204805", "0 805 204 805"),
+        ("0123456789", "01 23 45 67 89"),
+        ("115", "115"),
+    ],
+)
+def test_phone_numbers_are_written_in_pairs(digits: str, written: str) -> None:
+    assert written_phone(digits) == written
+
+
+@pytest.mark.parametrize(
+    "voice",
+    [
+        "Le RSA, c'est le revenu de solidarité active.",
+        "Le revenu de solidarité active, le RSA, est pour vous.",
+        "Avec le RSA (revenu de solidarité active), vous êtes inscrit.",
+    ],
+)
+def test_an_acronym_explained_at_first_use_is_fine(tmp_path: Path, voice: str) -> None:
+    old = 'voice: "Vous vous inscrivez sur le site de France Travail."'
+    folder = make_content(tmp_path, {"procedures.yaml": [(old, f'voice: "{voice}"')]})
+    _, problems = check_content(folder)
+    assert not [str(p) for p in problems if "sigle" in p.message]
+
+
+def test_the_french_sms_are_plain_and_short() -> None:
+    content = load_content(Path(__file__).resolve().parent.parent / "content" / "fr")
+    for procedure in content.procedures.values():
+        size = sms_size(procedure.sms)
+        assert size.encoding == "gsm7" and size.segments <= 2, procedure.id
+        assert procedure.url in procedure.sms
+        assert "EUR" not in procedure.sms and " + " not in procedure.sms
+        if procedure.phone:
+            assert written_phone(procedure.phone.number) in procedure.sms
