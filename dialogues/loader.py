@@ -87,6 +87,10 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "ring_back_machine": (),
     "bridge_intro": (),
     "bridge_calling": (),
+    "no_mediator": (),
+    "no_mediator_sms": (),
+    "urgent_alert": (),
+    "whisper_urgent": (),
     "sms_documents": ("documents",),
     "sms_phone": ("number", "cost"),
 }

@@ -4,7 +4,10 @@ In opening hours, the mediators of the topic are rung at once (<Dial> with a <Nu
 Each hears a whisper first: the spoken summary of the call, then "press 1 to take the
 call"; the first who presses 1 is put through. If nobody takes it, or out of hours, the
 caller hears when they will be called back and may leave a short voice message; the
-callback request waits in the queue and a mobile caller gets an SMS confirmation.
+callback request waits in the queue and a mobile caller gets an SMS confirmation. With no
+mediator registered, nobody is promised a callback: the caller hears where to find help.
+A person in danger (an urgent hand-off) is put through to any mediator on duty, who hears
+"Urgent" before the summary.
 
 - POST /voice/whisper?r=ID          a mediator answered: the whisper
 - POST /voice/whisper/answer?r=ID   the mediator's key
@@ -20,7 +23,14 @@ from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from dialogues.engine import HandOff
-from mediation.handoff import available_mediators, confirm_by_sms, open_request
+from mediation.handoff import (
+    available_mediators,
+    callback_promise,
+    confirm_by_sms,
+    has_mediators,
+    is_urgent,
+    open_request,
+)
 from mediation.voicemail import keep_voicemail
 from relais.models import CallbackRequest, Mediator, now
 from relais.phones import e164
@@ -45,10 +55,10 @@ def hand_off(
 ) -> None:
     app = services()
     conversation = app.store.conversation(conversation_id)
-    callback = open_request(app.session, app.engine, conversation, action)
-    mediators = available_mediators(
-        app.session, app.settings, action.topic, app.engine.content.lang
-    )
+    callback = open_request(app.session, app.engine, conversation, action, app.settings)
+    # A person in danger is put through to any mediator on duty, whatever their topics.
+    topic = "humain" if action.urgent else action.topic
+    mediators = available_mediators(app.session, app.settings, topic, app.engine.content.lang)
     if not mediators:
         _take_a_message(response, callback, how)
         return
@@ -63,7 +73,9 @@ def hand_off(
 def _take_a_message(
     response: VoiceResponse, callback: CallbackRequest, how: CallRendering | None = None
 ) -> None:
-    """Nobody can take the call: when they will be called back, a voice message."""
+    """Nobody can take the call: when they will be called back, a voice message. With no
+    mediator registered at all, nobody would ever call back or hear the message: the
+    caller is told so, and where to find help instead (and gets it by SMS too)."""
     app = services()
     content = app.engine.content
     language = say_language(content.lang)
@@ -74,8 +86,14 @@ def _take_a_message(
         else:
             response.say(text, language=language)
 
+    if not has_mediators(app.session):
+        say(callback_promise(app.session, app.settings, content, now(), "voice"))
+        say(content.phrase("goodbye"))
+        response.hangup()
+        confirm_by_sms(app.session, app.settings, app.engine, callback)
+        return
     say(content.phrase("nobody_free"))
-    say(content.phrase("callback", when=app.settings.hours.when_fr(now())))
+    say(callback_promise(app.session, app.settings, content, now(), "voice"))
     say(content.phrase("voicemail_invite"))
     response.record(
         action=f"{app.settings.public_url}/voice/voicemail?r={callback.id}",
@@ -112,6 +130,8 @@ def whisper() -> Response:
         method="POST",
         action=f"{app.settings.public_url}/voice/whisper/answer?r={callback.id}",
     )
+    if is_urgent(callback):
+        gather.say(app.engine.content.phrase("whisper_urgent"), language=language)
     gather.say(callback.summary, language=language)
     gather.say(app.engine.content.phrase("whisper_accept"), language=language)
     response.hangup()  # no key: the call is not taken by this mediator

@@ -30,16 +30,17 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, select
 
 from relais.models import CallbackRequest, Mediator, OutboundMessage, Turn, now
 from relais.phones import e164, mask
 from relais.web import services
 
 from . import web_simulator
+from .handoff import URGENT, is_urgent
 from .roster import check_secret
 from .stats import charts, diagram
-from .summary import render_summary_audio
+from .summary import label, paris_time, render_summary_audio, when_fr
 
 blueprint = Blueprint("mediation", __name__, url_prefix="/mediation", template_folder="templates")
 login_manager = LoginManager()
@@ -109,8 +110,11 @@ def init_dashboard(app: Flask) -> None:
     app.jinja_env.filters.update(
         mask=mask,
         age=age_fr,
+        when=when_fr,  # "lundi 5 janvier à 10 h 42", Paris time
+        paris=paris_time,
+        urgent=is_urgent,
         status=STATUSES.get,
-        choice=lambda target: ANSWERS_FR.get(target) or engine.label(target),
+        choice=lambda target: ANSWERS_FR.get(target) or label(engine, target),
     )
     app.register_blueprint(blueprint)
 
@@ -175,8 +179,16 @@ def logout() -> Response:
 def queue() -> str:
     app = services()
     show_all = request.args.get("tout") == "1"
+    # A person in danger first while their request is open, then the new requests.
     query = select(CallbackRequest).order_by(
-        case((CallbackRequest.status == "nouveau", 0), else_=1),
+        case(
+            (
+                and_(CallbackRequest.priority >= URGENT, CallbackRequest.status.in_(OPEN)),
+                0,
+            ),
+            (CallbackRequest.status == "nouveau", 1),
+            else_=2,
+        ),
         CallbackRequest.priority.desc(),
         CallbackRequest.created_at,
     )
@@ -236,7 +248,7 @@ def update_request(request_id: int) -> Response:
             callback.taken_by = current_user.id
     note = request.form.get("note", "").strip()[:2000]
     if note:
-        stamp = now().strftime("%d/%m %H:%M")
+        stamp = paris_time(now()).strftime("%d/%m %H:%M")
         callback.notes = f"{callback.notes}\n{stamp} {current_user.name} : {note}".strip()
     callback.updated_at = now()
     app.session.commit()

@@ -1,16 +1,20 @@
 """Handing a person over to a mediator: a callback request with its summary, who can take
-it now, and the confirmation SMS."""
+it now, what the person is told (a callback only when a mediator exists to make it), the
+confirmation SMS, and the alert to the mediators on duty when the person is in danger."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from dialogues.engine import Engine, HandOff
+from dialogues.model import Content
+from dialogues.pronounce import in_pairs
 from relais.jobs import submit
-from relais.models import CallbackRequest, Mediator, Turn, now
+from relais.models import CallbackRequest, Mediator, Person, Turn, now
 from relais.outbound import send_sms
 from relais.phones import can_receive_sms
 from relais.settings import Settings
@@ -18,29 +22,113 @@ from relais.store import Exchange
 
 from .summary import summarise
 
+log = logging.getLogger(__name__)
+
 MAX_DIALLED = 5  # mediators rung at once for one call
+URGENT = 2  # priority of a person in danger: above a call (1) and an SMS (0)
 
 
 def open_request(
-    session: Session, engine: Engine, conversation: Exchange, handoff: HandOff
+    session: Session,
+    engine: Engine,
+    conversation: Exchange,
+    handoff: HandOff,
+    settings: Settings | None = None,
 ) -> CallbackRequest:
+    """The callback request for this hand-off. An urgent one (a danger) comes first in
+    every queue, and the mediators on duty get an SMS alert (`settings` says how SMS are
+    sent; without it, those of the running app)."""
     turns = list(
         session.scalars(
             select(Turn).where(Turn.conversation_id == conversation.id).order_by(Turn.id)
         )
     )
+    priority = 1 if conversation.channel == "voice" else 0
+    if handoff.urgent:
+        priority = URGENT
     request = CallbackRequest(
         person_id=conversation.person_id,
         conversation_id=conversation.id,
         topic=handoff.topic,
         reason=handoff.reason,
         summary=summarise(engine, conversation, turns, handoff.reason),
-        priority=1 if conversation.channel == "voice" else 0,
+        priority=priority,
     )
     session.add(request)
     session.flush()
     submit(session, "summary_audio", {"callback_id": request.id})  # for the dashboard
+    if handoff.urgent:
+        alert_on_duty(session, settings or _app_settings(), engine.content)
     return request
+
+
+def _app_settings() -> Settings:
+    from flask import current_app
+
+    return current_app.config["RELAIS"]
+
+
+def is_urgent(request: CallbackRequest) -> bool:
+    return request.priority >= URGENT
+
+
+def alert_on_duty(
+    session: Session, settings: Settings, content: Content, at: datetime | None = None
+) -> list[Mediator]:
+    """An SMS to every active mediator on duty now, whatever their topics and languages:
+    a person in danger waits. The SMS names nobody (no personal data leaves by SMS): the
+    mediator opens the dashboard. Out of opening hours nobody is texted (mediators are not
+    woken at night); the request still waits first in the queue, and the person has already
+    been given the emergency line."""
+    if not settings.hours.is_open(at or now()):
+        return []
+    on_duty = list(
+        session.scalars(select(Mediator).where(Mediator.active.is_(True)).order_by(Mediator.id))
+    )
+    text = content.phrase("urgent_alert")
+    alerted = []
+    for mediator in on_duty:
+        if not can_receive_sms(mediator.phone):  # a landline: the dashboard will show it
+            continue
+        # A mediator is not one of the people Relais serves: no row in `people` is made for
+        # them, but a number that opted out (STOP) stays opted out.
+        person = session.scalar(select(Person).where(Person.phone == mediator.phone))
+        person = person or Person(phone=mediator.phone, opted_out=False)
+        if send_sms(session, settings, person, mediator.phone, text) is not None:
+            alerted.append(mediator)
+    log.info("urgent request: %d mediator(s) alerted by SMS", len(alerted))
+    return alerted
+
+
+def has_mediators(session: Session) -> bool:
+    """Is at least one active mediator registered (someone who can call back)?"""
+    return bool(session.scalar(select(exists().where(Mediator.active.is_(True)))))
+
+
+def callback_promise(
+    session: Session, settings: Settings, content: Content, at: datetime, channel: str = "sms"
+) -> str:
+    """What a person is told about being called back: when, if a mediator is registered
+    ("lundi 5 janvier à partir de 9 heures"); otherwise (nobody would ever call) the truth,
+    and where to find help instead. `channel` is "sms" or "voice"."""
+    if has_mediators(session):
+        return content.phrase("callback", when=settings.hours.when_fr(at))
+    return f"{content.phrase('no_mediator')} {help_place(content, channel)}"
+
+
+def help_place(content: Content, channel: str = "sms") -> str:
+    """A place that helps with every topic, from places.yaml, or the France Services."""
+    for place in content.places:
+        if not place.topics:
+            text = content.phrase(
+                "place", name=place.name, address=place.address, hours=place.hours
+            )
+            if place.phone and "place_phone" in content.phrases:
+                text += " " + content.phrase("place_phone", phone=in_pairs(place.phone))
+            return text
+    if channel == "sms" and "no_place_sms" in content.phrases:  # with the national site
+        return content.phrase("no_place_sms")
+    return content.phrase("no_place")
 
 
 def available_mediators(
@@ -63,15 +151,14 @@ def available_mediators(
 def confirm_by_sms(
     session: Session, settings: Settings, engine: Engine, request: CallbackRequest
 ) -> None:
-    """The SMS that says the request is recorded, to a mobile that has not opted out."""
+    """The SMS that says the request is recorded, to a mobile that has not opted out; with
+    no mediator to call back, the SMS says so and where to find help."""
     person = request.person
-    if can_receive_sms(person.phone):
-        when = settings.hours.when_fr(now())
-        send_sms(
-            session,
-            settings,
-            person,
-            person.phone,
-            engine.content.phrase("callback_sms", when=when),
-            request.conversation_id,
-        )
+    if not can_receive_sms(person.phone):
+        return
+    content = engine.content
+    if has_mediators(session):
+        body = content.phrase("callback_sms", when=settings.hours.when_fr(now()))
+    else:
+        body = f"{content.phrase('no_mediator_sms')} {help_place(content, 'sms')}"
+    send_sms(session, settings, person, person.phone, body, request.conversation_id)

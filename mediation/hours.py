@@ -14,6 +14,20 @@ from zoneinfo import ZoneInfo
 PARIS = ZoneInfo("Europe/Paris")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 DEFAULT_HOURS = "mon-fri 09:00-12:30,13:30-17:00"
 
 
@@ -87,4 +101,10 @@ class OpeningHours:
             return f"aujourd'hui à partir de {hour}"
         if opening.date() == local.date() + timedelta(days=1):
             return f"demain à partir de {hour}"
-        return f"{DAY_NAMES_FR[opening.weekday()]} à partir de {hour}"
+        return f"{day_fr(opening.date())} à partir de {hour}"
+
+
+def day_fr(day: date) -> str:
+    """A day as said in French: "lundi 5 janvier", "jeudi 1er octobre"."""
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{DAY_NAMES_FR[day.weekday()]} {number} {MONTHS_FR[day.month - 1]}"

@@ -5,7 +5,7 @@ chose and can do. The same text is spoken to the mediator before the call is put
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -16,30 +16,27 @@ from relais.models import CallbackRequest, Turn
 from relais.store import Exchange
 from speech.voice import PromptCache
 
-from .hours import DAY_NAMES_FR, PARIS
+from .hours import PARIS, day_fr
 
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
+
+def paris_time(at: datetime) -> datetime:
+    """A stored time in Paris time. Relais stores UTC (relais.models.now); SQLite gives it
+    back without its time zone, PostgreSQL with it."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(PARIS)
 
 
 def when_fr(at: datetime) -> str:
-    local = at.astimezone(PARIS) if at.tzinfo else at.replace(tzinfo=PARIS)
-    return (
-        f"{DAY_NAMES_FR[local.weekday()]} {local.day} {MONTHS_FR[local.month - 1]} "
-        f"à {local.hour} h {local.minute:02d}"
-    )
+    local = paris_time(at)
+    return f"{day_fr(local.date())} à {local.hour} h {local.minute:02d}"
+
+
+def label(engine: Engine, target: str) -> str:
+    """How the content names a topic or an answer, for the mediators. A target the content
+    does not name (the topic of a danger hand-off, "urgence") is said as it is."""
+    try:
+        return engine.label(target)
+    except KeyError:
+        return target
 
 
 def summarise(engine: Engine, conversation: Exchange, turns: list[Turn], reason: str) -> str:
@@ -47,10 +44,10 @@ def summarise(engine: Engine, conversation: Exchange, turns: list[Turn], reason:
     channel = "Appel" if conversation.channel == "voice" else "SMS"
     ending = conversation.person.phone[-2:]
     first = f"{channel} du numéro qui finit par {ending}, {when_fr(conversation.started_at)}."
-    topic = engine.label(state.topic) if state.topic else "pas de sujet choisi"
+    topic = label(engine, state.topic) if state.topic else "pas de sujet choisi"
     second = f"Sujet : {topic}. {reason}"
     chosen = [
-        engine.label(t.recognised)
+        label(engine, t.recognised)
         for t in turns
         if t.recognised and not t.recognised.startswith("@") and t.kind in ("key", "words", "text")
     ]

@@ -64,7 +64,48 @@ def cmd_check(args: argparse.Namespace) -> int:
             )
         else:
             print(f"{folder.name}: {count} erreur(s), {warnings} conseil(s)")
+    _warn_if_nobody_to_offer(settings, folders)
     return 1 if errors else 0
+
+
+def _warn_if_nobody_to_offer(settings: Settings, folders: list[Path]) -> None:
+    """No mediator registered and no help place written: Relais can offer nobody to a
+    person who needs a human (only the France Services in general). A warning, in French
+    for the people who run Relais; the database is read, never created."""
+    import yaml
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from mediation.handoff import has_mediators
+
+    from .db import make_engine
+
+    url = settings.database_url
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).is_file():
+        mediators = False
+    else:
+        engine = make_engine(url)
+        try:
+            with Session(engine) as session:
+                mediators = has_mediators(session)
+        except SQLAlchemyError:  # no database yet, or not migrated: nobody registered
+            mediators = False
+        finally:
+            engine.dispose()
+    if mediators:
+        return
+    for folder in folders:
+        places = folder / "places.yaml"
+        try:
+            written = (yaml.safe_load(places.read_text(encoding="utf-8")) or {}).get("places")
+        except (OSError, yaml.YAMLError, AttributeError):
+            written = None
+        if not written:
+            print(
+                f"{folder.name}: attention, aucun médiateur n'est inscrit et aucun lieu d'aide "
+                f"n'est écrit dans {folder.name}/places.yaml. Relais ne peut proposer personne : "
+                "ajoutez un médiateur (relais mediators add) ou un lieu dans places.yaml."
+            )
 
 
 def _speech_problems(content, settings, required: bool) -> list:

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import re
 import wave
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy.orm import Session
 
+from mediation.hours import PARIS, day_fr
 from mediation.roster import add_mediator
 from relais.app import create_app
 
-from .conftest import Running, csrf_token, dashboard_login
+from .conftest import DATABASES, Running, csrf_token, dashboard_login
+from .test_mediation import open_directly
 
 MOBILE = "+33612345678"
 AMINA = "+33611223344"
@@ -194,3 +197,73 @@ def test_figures_and_the_dialogue_diagram(relais: Running) -> None:
     assert svg.headers["Content-Type"].startswith("image/svg+xml")
     assert "1 raccrochent" in svg.text and "accueil" in svg.text
     assert "+336" not in page + svg.text  # no phone number in the figures
+
+
+@pytest.mark.parametrize("db_kind", DATABASES)
+def test_the_summary_and_the_dashboard_say_paris_time(tmp_path: Path, db_kind: str) -> None:
+    """Times are stored in UTC (SQLite gives them back without a time zone): the mediators
+    read them in Paris time."""
+    relais = Running(tmp_path / "data", db_kind, RELAIS_RENDER_PROMPTS="0")
+    try:
+        with Session(relais.db) as session:
+            add_mediator(session, "Amina", AMINA, PASSWORD, [], [])
+            session.commit()
+        before = datetime.now(PARIS)
+        relais.sim.sms(MOBILE, "je veux parler a quelqu'un")
+        after = datetime.now(PARIS)
+        # The hour and minute come from the clock, not from the code under test.
+        said = {f"{day_fr(t.date())} à {t.hour} h {t.minute:02d}" for t in (before, after)}
+        (summary,) = relais.rows("SELECT summary FROM callback_requests")[0]
+        assert any(f"SMS du numéro qui finit par 78, {when}." in summary for when in said)
+        browser, _ = _login(relais)
+        queue = browser.get(f"{relais.server.url}/mediation/").text
+        assert any(when in queue for when in said)
+        link = re.search(r'href="(/mediation/requests/\d+)"', queue).group(1)
+        page = browser.get(relais.server.url + link).text
+        assert any(re.search(rf"reçue <time datetime=[^>]+>{when}</time>", page) for when in said)
+        offset = before.strftime("%z")  # +0100 in winter, +0200 in summer
+        assert f'datetime="{before:%Y-%m-%d}T' in page and f"{offset[:3]}:{offset[3:]}" in page
+    finally:
+        relais.close()
+
+
+def test_an_urgent_request_is_first_with_its_badge_in_a_real_browser(relais: Running) -> None:
+    """An ordinary request, then an urgent one: the urgent one is first, marked "Urgent",
+    at a desk's width and a phone's. Screenshots in /tmp."""
+    from playwright.sync_api import sync_playwright
+
+    open_directly(relais, "+33698765432", urgent=False)
+    urgent = open_directly(relais, "+33655443322", urgent=True)
+    assert (
+        relais.rows('SELECT count(*) FROM outbound_messages WHERE "to" = :to', to=AMINA)[0][0] == 0
+    )  # out of hours: nobody is texted
+    base = relais.server.url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{base}/mediation/login")
+        page.get_by_label("Votre numéro de téléphone").fill("0611223344")
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_url(f"{base}/mediation/")
+        requests_ = page.locator("article.request")
+        assert requests_.count() == 3  # the voice message of the fixture, and these two
+        first = requests_.first
+        assert first.locator(".badge.urgent").inner_text() == "Urgent"
+        assert "urgence" in first.get_by_role("link").inner_text()
+        assert first.get_by_role("link").get_attribute("href").endswith(f"/requests/{urgent}")
+        assert requests_.locator(".badge.urgent").count() == 1  # the others have none
+        badge = first.locator(".badge.urgent")
+        assert badge.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(185, 28, 28)"
+        page.screenshot(path="/tmp/relais-queue-urgent-1280.png", full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path="/tmp/relais-queue-urgent-390.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+        first.get_by_role("link").click()
+        page.wait_for_url(f"{base}/mediation/requests/{urgent}")
+        assert page.get_by_role("heading", level=1).inner_text().startswith("Urgent")
+        page.get_by_role("alert").wait_for()
+        page.screenshot(path="/tmp/relais-request-urgent-390.png", full_page=True)
+        browser.close()

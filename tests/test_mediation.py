@@ -3,17 +3,26 @@ opening hours with a whisper, nobody taking the call, outside hours, and by SMS.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
-from mediation.hours import PARIS
+from dialogues.engine import Engine, HandOff
+from dialogues.loader import load_content
+from mediation.handoff import URGENT, callback_promise, open_request
+from mediation.hours import PARIS, OpeningHours
 from mediation.roster import add_mediator, check_secret
+from mediation.summary import when_fr
 from relais.cli import main as relais_main
+from relais.db import make_engine, migrate
+from relais.models import Mediator
+from relais.settings import load_settings
+from relais.store import Store
 
-from .conftest import Running, eventually
+from .conftest import Running, eventually, make_content
 
 MOBILE = "+33612345678"
 LANDLINE = "+33145678901"
@@ -203,3 +212,152 @@ def test_the_mediator_line_needs_the_pin(relais) -> None:
     sim = relais.sim  # a caller who is not a mediator cannot reach the queue
     url = sim.public_url + "/voice/mediator/queue?i=0"
     assert sim.post(url, {"From": MOBILE, "CallSid": "CA" + "6" * 32}).status_code == 403
+
+
+# -- what a person is promised, and when ------------------------------------------------
+def _paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS)
+
+
+def test_the_callback_day_is_said_with_its_date_after_tomorrow() -> None:
+    hours = OpeningHours.parse()  # mon-fri 09:00-12:30,13:30-17:00
+    assert hours.when_fr(_paris(2026, 1, 5, 10, 0)) == "aujourd'hui"  # a monday, open
+    assert hours.when_fr(_paris(2026, 1, 5, 8, 0)) == "aujourd'hui à partir de 9 heures"
+    assert hours.when_fr(_paris(2026, 1, 5, 12, 45)) == "aujourd'hui à partir de 13 heures 30"
+    assert hours.when_fr(_paris(2026, 1, 5, 18, 0)) == "demain à partir de 9 heures"
+    friday_evening = _paris(2026, 1, 2, 18, 0)
+    assert hours.when_fr(friday_evening) == "lundi 5 janvier à partir de 9 heures"
+    assert hours.when_fr(_paris(2026, 5, 29, 18, 0)) == "lundi 1er juin à partir de 9 heures"
+    closed = OpeningHours.parse(closed="2026-01-06")
+    assert closed.when_fr(_paris(2026, 1, 5, 18, 0)) == "mercredi 7 janvier à partir de 9 heures"
+    # 23:30 UTC on sunday 4 january is already monday in Paris.
+    sunday_night = datetime(2026, 1, 4, 23, 30, tzinfo=UTC)
+    assert hours.when_fr(sunday_night) == "aujourd'hui à partir de 9 heures"
+
+
+def test_summary_times_are_paris_time() -> None:
+    # Relais stores UTC; SQLite gives it back without a time zone, PostgreSQL with one.
+    assert when_fr(datetime(2026, 1, 5, 9, 42)) == "lundi 5 janvier à 10 h 42"
+    assert when_fr(datetime(2026, 1, 5, 9, 42, tzinfo=UTC)) == "lundi 5 janvier à 10 h 42"
+    assert when_fr(datetime(2026, 7, 6, 9, 42)) == "lundi 6 juillet à 11 h 42"  # summer time
+    assert when_fr(datetime(2026, 1, 31, 23, 5)) == "dimanche 1er février à 0 h 05"
+
+
+def test_a_callback_is_promised_only_when_a_mediator_can_make_it(tmp_path: Path) -> None:
+    settings = load_settings({"RELAIS_DATA_DIR": str(tmp_path / "data")})
+    db = make_engine(settings.database_url)
+    migrate(db)
+    content = load_content(settings.content_dir)
+    friday_evening = _paris(2026, 1, 2, 18, 0)
+    try:
+        with Session(db) as session:
+            nobody = callback_promise(session, settings, content, friday_evening)
+            assert nobody.startswith("Personne ne peut vous rappeler pour le moment. ")
+            assert "rappellera" not in nobody and "France Services" in nobody
+            add_mediator(session, "Amina", AMINA, "un mot de passe", [], [])
+            assert callback_promise(session, settings, content, friday_evening) == (
+                "Une personne vous rappellera lundi 5 janvier à partir de 9 heures."
+            )
+            session.query(Mediator).update({"active": False})  # gone: nobody calls back
+            assert callback_promise(session, settings, content, friday_evening) == nobody
+            # A help place for every topic is given rather than France Services in general.
+            folder = make_content(
+                tmp_path / "content", {"places.yaml": [("    topics: [identite]\n", "")]}
+            )
+            with_place = callback_promise(session, settings, load_content(folder), friday_evening)
+            assert "Allez à la maison France Services de Testville." in with_place
+    finally:
+        db.dispose()
+
+
+def test_with_no_mediator_a_caller_is_told_the_truth_and_where_to_go(tmp_path: Path) -> None:
+    relais = Running(tmp_path / "data", RELAIS_OPENING_HOURS=ALWAYS)  # nobody registered
+    try:
+        call = relais.sim.call(MOBILE, ["4"])
+        said = lines(call, "relais")
+        assert said[-3] == "Je cherche une personne pour vous aider."
+        assert said[-2].startswith("Personne ne peut vous rappeler pour le moment. Allez dans")
+        assert said[-1] == "Merci. Au revoir."
+        assert not any("rappellera" in line or "bip" in line for line in said)
+        assert lines(call, "twilio") == []  # nobody rung, no voice message taken
+        (sms,) = relais.rows('SELECT "to", body FROM outbound_messages')
+        assert sms.to == MOBILE and "rappellera" not in sms.body
+        assert sms.body.startswith(
+            "Relais : votre demande est enregistrée. Mais personne ne peut vous rappeler"
+        )
+        assert "France Services" in sms.body
+        # The request still waits: a mediator registered later sees it.
+        assert relais.count("callback_requests") == 1
+    finally:
+        relais.close()
+
+
+def test_relais_check_warns_when_nobody_can_be_offered(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("RELAIS_DATA_DIR", str(tmp_path / "data"))
+    relais_main(["check"])  # the shipped content has no help place yet
+    assert "aucun médiateur n'est inscrit et aucun lieu d'aide" in capsys.readouterr().out
+    assert not (tmp_path / "data" / "relais.db").exists()  # the check creates no database
+    monkeypatch.setenv("RELAIS_NEW_PASSWORD", "un long mot de passe")
+    assert relais_main(["mediators", "add", "--name", "Amina", "--phone", AMINA]) == 0
+    capsys.readouterr()
+    relais_main(["check"])
+    assert "aucun médiateur" not in capsys.readouterr().out
+
+
+# -- a person in danger -------------------------------------------------------------------
+def open_directly(relais: Running, phone: str, urgent: bool, channel: str = "sms") -> int:
+    """A hand-off as the engine makes it (a danger makes an urgent one), without a call."""
+    engine = Engine(load_content(relais.settings.content_dir))
+    with Session(relais.db) as session:
+        store = Store(session)
+        state, _ = engine.start(channel)
+        topic = "urgence" if urgent else "humain"  # the danger's topic has no label in content
+        state = replace(state, topic=topic)
+        conversation = store.start(store.person(phone), channel, state)
+        reason = "La personne est en danger." if urgent else "La personne a demandé à parler."
+        handoff = HandOff(topic, reason, urgent=urgent)
+        request = open_request(session, engine, conversation, handoff, relais.settings)
+        session.commit()
+        return request.id
+
+
+def test_an_urgent_request_comes_first_and_the_mediators_on_duty_are_told(relais) -> None:
+    ordinary = open_directly(relais, MOBILE, urgent=False, channel="voice")
+    assert relais.count("outbound_messages") == 0
+    urgent = open_directly(relais, OTHER, urgent=True)
+    rows = relais.rows("SELECT id, priority FROM callback_requests ORDER BY priority DESC")
+    assert [tuple(r) for r in rows] == [(urgent, URGENT), (ordinary, 1)]
+    sent = relais.rows('SELECT "to", body, person_id FROM outbound_messages ORDER BY "to"')
+    assert [r.to for r in sent] == [AMINA, BRUNO]  # every mediator, whatever their topics
+    for sms in sent:
+        assert (
+            sms.body
+            == "Relais : une personne en danger attend un appel. Ouvrez le tableau de bord."
+        )
+        assert sms.person_id is None  # a mediator is not one of the people served
+    assert relais.count("people") == 2
+    (summary,) = relais.rows("SELECT summary FROM callback_requests WHERE id = :i", i=urgent)[0]
+    assert "Sujet : urgence. La personne est en danger." in summary
+    # The mediators' phone line gives it first too, and the whisper says it is urgent.
+    with Session(relais.db) as session:
+        add_mediator(session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="4321")
+        session.commit()
+    heard = lines(relais.sim.call("+33622334455", ["4321#"]), "relais")
+    assert heard[1].startswith("Demande 1 sur 2. SMS du numéro qui finit par 32")
+    whisper = relais.sim.post(
+        f"{relais.sim.public_url}/voice/whisper?r={urgent}",
+        {"CallSid": "CA" + "7" * 32, "To": AMINA, "From": relais.sim.service_number},
+    )
+    assert "Urgent. Une personne est en danger." in whisper.text
+    assert whisper.text.index("Urgent.") < whisper.text.index("SMS du numéro")
+
+
+def test_out_of_hours_an_urgent_request_waits_first_but_nobody_is_texted(tmp_path) -> None:
+    today = datetime.now(PARIS).date().isoformat()
+    relais = _relais(tmp_path, RELAIS_CLOSED_DAYS=today)
+    try:
+        open_directly(relais, MOBILE, urgent=True)
+        assert relais.rows("SELECT priority FROM callback_requests")[0][0] == URGENT
+        assert relais.count("outbound_messages") == 0
+    finally:
+        relais.close()
