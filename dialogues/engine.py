@@ -12,11 +12,18 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 
+from .danger import DangerMatcher
 from .matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW, Matcher, MatchResult
-from .model import Choice, Content, Node
+from .model import Choice, Content, Danger, Node
+from .normalise import words_of
 from .pronounce import in_pairs
 
 MAX_TRIES = 3  # attempts on one question before a mediator takes over
+DANGER_TOPIC = "urgence"  # the topic of a hand-off for danger
+
+# How much a person can do with a link on their phone (asked once, kept with the person):
+ALONE, HELPED, NO_LINK = "alone", "helped", "none"
+AUTONOMY = (ALONE, HELPED, NO_LINK)
 
 
 # -- inputs --------------------------------------------------------------------------
@@ -92,6 +99,7 @@ class SendProcedure:
 class HandOff:
     topic: str
     reason: str
+    urgent: bool = False  # a danger: first in the queue, and the mediators on duty are told
 
 
 @dataclass(frozen=True)
@@ -108,9 +116,10 @@ ACTIVE, HANDOFF, ENDED, HUNG_UP = "active", "handoff", "ended", "hangup"
 
 @dataclass
 class State:
-    """Where a conversation stands. `autonomy` (can the person open a link on their
-    phone: True, False or None for not asked yet) is the one fact worth keeping per person:
-    channels store it with the phone number and pass it to `Engine.start`."""
+    """Where a conversation stands. `autonomy` (what the person can do with a link on
+    their phone: ALONE, HELPED, NO_LINK, or None for not asked yet) is the fact worth
+    keeping per person: channels store it with the phone number, with the date it was
+    given, and pass it to `Engine.start` while it is recent."""
 
     lang: str
     version: str
@@ -120,12 +129,13 @@ class State:
     tries: int = 0
     pending: dict | None = None  # one of the engine's own questions, see Engine._question
     topic: str | None = None
-    autonomy: bool | None = None
+    autonomy: str | None = None
     can_sms: bool = True  # can the number in use receive an SMS (a landline cannot)
     sms_to: str | None = None  # another number the person typed for the SMS
     status: str = ACTIVE
     sent: list[str] = field(default_factory=list)  # procedures sent, in order
     understood: str | None = None  # what the last input chose: a node, or "@" + a command
+    replay: list[str] = field(default_factory=list)  # said before the question: "*" again
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -133,7 +143,10 @@ class State:
     @classmethod
     def from_dict(cls, data: dict) -> State:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        state = cls(**{k: v for k, v in data.items() if k in known})
+        if isinstance(state.autonomy, bool):  # stored before there were three answers
+            state.autonomy = ALONE if state.autonomy else NO_LINK
+        return state
 
 
 # -- content helpers shared with the validator ---------------------------------------
@@ -217,14 +230,35 @@ def subtree(content: Content, nid: str) -> frozenset[str]:
 _KEY_TEXT = re.compile(r"^\s*([0-9*#])\s*[.)!]?\s*$")
 
 
+def _said(event: Input) -> str:
+    """The words of a text or of a spoken answer heard with enough confidence."""
+    if isinstance(event, Text):
+        return event.text
+    if isinstance(event, Words) and event.confidence >= SPEECH_REJECT_BELOW:
+        return event.text
+    return ""
+
+
+def _sentence(text: str) -> str:
+    """A list item said as a sentence: "votre bail" -> "Votre bail."."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def _is_place(target: str) -> bool:
+    """A node of the dialogue, not a command or an answer of the engine's own questions."""
+    return not target.startswith("@")
+
+
 class Engine:
     def __init__(self, content: Content):
         self.content = content
         self._matchers: dict[tuple, Matcher] = {}
+        self._forms: dict[tuple[str, ...], frozenset[str]] = {}
 
     # -- public -----------------------------------------------------------------------
     def start(
-        self, channel: str, autonomy: bool | None = None, can_sms: bool = True
+        self, channel: str, autonomy: str | None = None, can_sms: bool = True
     ) -> tuple[State, list[Action]]:
         """A new conversation at the start node, and what to say first."""
         state = State(
@@ -235,7 +269,9 @@ class Engine:
             autonomy=autonomy,
             can_sms=can_sms,
         )
-        return state, self._enter(state, self.content.start)
+        actions = self._enter(state, self.content.start)
+        self._remember(state, actions)
+        return state, actions
 
     def step(self, state: State, event: Input) -> tuple[State, list[Action]]:
         """The next state and actions for one input. `state` is not modified."""
@@ -251,6 +287,11 @@ class Engine:
         if isinstance(event, HangUp):
             state.status = HUNG_UP
             return state, [End(HUNG_UP)]
+        said = _said(event)
+        danger = self.danger(said) if said else None
+        if danger is not None:  # before anything else, at any point of the dialogue
+            state.understood = "!" + danger.id
+            return state, self._in_danger(state, danger)
         if state.version != self.content.version and not self._migrate(state):
             state.history, state.pending = [], None
             return state, [
@@ -259,12 +300,84 @@ class Engine:
             ]
         if isinstance(event, NoInput):
             return state, self._retry(state, "no_input")
+        if said and self._whole(said, self.content.closings):
+            state.understood, state.status = "@bye", ENDED
+            return state, [Say(self.content.phrase("closing")), End("completed")]
+        if said and self._cannot_read(said):
+            state.understood = "@cannot_read"
+            return state, self._cannot_read_answer(state)
         _prompt, choices = self._question(state)
         answer = self._interpret(state, choices, event)
+        if answer is None and said and (state.pending or state.node != self.content.start):
+            answer = self._elsewhere(state, said)
         state.understood = answer
         if answer is None:
             return state, self._retry(state, "no_match")
-        return state, self._answer(state, answer)
+        actions = self._answer(state, answer)
+        if said and _is_place(answer) and self.content.nodes[answer].type != "question":
+            label = self.label(answer)
+            actions = [Say(self.content.phrase("understood", label=label)), *actions]
+        if answer != "@repeat":
+            self._remember(state, actions)
+        return state, actions
+
+    def reads_alone(self, text: str) -> bool:
+        """A message of small words only that still means something on its own: thanks,
+        goodbye, "pardon"."""
+        alone = [a for c in self.content.commands.values() for a in c.alone]
+        return self._whole(text, (*self.content.closings, *alone))
+
+    def danger(self, text: str) -> Danger | None:
+        """The situation of danger `text` reveals, if any."""
+        return self._danger_matcher.find(text)
+
+    @cached_property
+    def _danger_matcher(self) -> DangerMatcher:
+        return DangerMatcher(self.content.dangers, self.content.distinct)
+
+    def _in_danger(self, state: State, danger: Danger) -> list[Action]:
+        state.status, state.pending, state.topic = HANDOFF, None, DANGER_TOPIC
+        text = danger.sms if state.channel == "sms" else danger.say
+        return [Say(text), HandOff(DANGER_TOPIC, danger.reason, urgent=True)]
+
+    def _whole(self, said: str, phrases: tuple[str, ...]) -> bool:
+        """`said` is one of `phrases`, as a whole (case and accents aside)."""
+        if phrases not in self._forms:
+            self._forms[phrases] = frozenset(" ".join(words_of(p)) for p in phrases)
+        return " ".join(words_of(said)) in self._forms[phrases]
+
+    def _cannot_read(self, said: str) -> bool:
+        return bool(self.content.cannot_read) and (
+            self._cannot_read_matcher.match(said).matched is not None
+        )
+
+    @cached_property
+    def _cannot_read_matcher(self) -> Matcher:
+        return Matcher((p, "@cannot_read") for p in self.content.cannot_read)
+
+    def _cannot_read_answer(self, state: State) -> list[Action]:
+        """By SMS, a call instead of more text; on the phone, everything said aloud."""
+        state.autonomy = NO_LINK
+        if state.channel == "sms":
+            return self._hand_off(
+                state,
+                self.content.phrase("reason_cannot_read"),
+                self.content.phrase("cannot_read_sms"),
+            )
+        return [Say(self.content.phrase("cannot_read_voice")), self._ask(state)]
+
+    def _elsewhere(self, state: State, said: str) -> str | None:
+        """A subject named while another question is open: go there."""
+        target = self.catalogue_matcher.match(said).matched
+        if target is None or not _is_place(target):
+            return None
+        state.pending = None
+        return target
+
+    def _remember(self, state: State, actions: list[Action]) -> None:
+        """What was said before the question the conversation now waits on, for "*"."""
+        if actions and isinstance(actions[-1], Ask):
+            state.replay = [a.text for a in actions if isinstance(a, Say)]
 
     def expected_words(self, state: State) -> tuple[str, ...]:
         """What may be said at the question `state` waits on (for a speech grammar)."""
@@ -287,12 +400,7 @@ class Engine:
                     state.pending = {"kind": kind}
                     texts.append(self._ask(state).text)
                 texts.append(procedure.voice)
-                if procedure.phone:
-                    texts.append(
-                        content.phrase(
-                            "phone_line", number=procedure.phone.number, cost=procedure.phone.cost
-                        )
-                    )
+                texts += [a.text for a in self._told(procedure.id) if isinstance(a, Say)]
                 texts.append(self._place_text(procedure.topic))
             elif node.text:
                 texts.append(node.text)
@@ -305,6 +413,7 @@ class Engine:
                 pending={"kind": "confirm", "target": target},
             )
             texts.append(self._ask(state).text)
+        texts += [danger.say for danger in content.dangers]
         fixed = [
             name
             for name, text in content.phrases.items()
@@ -331,6 +440,9 @@ class Engine:
             return next((c.goto for c in choices if c.key == event.key), None)
         if isinstance(event, Words) and event.confidence < SPEECH_REJECT_BELOW:
             return None
+        for command in self.content.commands.values():
+            if command.alone and self._whole(event.text, command.alone):
+                return "@" + command.name
         result = self._matcher(state, choices).match(event.text)
         if result.ambiguous:
             return self._ask_which(state, result)
@@ -404,12 +516,42 @@ class Engine:
         for node in self.content.nodes.values():
             if node.procedure in self.content.procedures:
                 labels.setdefault(node.id, self.content.procedures[node.procedure].title)
+        phrase, answers = self.content.phrase, self.content.answers
+        for name in self.content.commands:
+            labels["@" + name] = phrase("human_label" if name == "human" else f"{name}_label")
+        labels |= {  # the answers of the engine's own questions
+            "@yes": answers["yes"][0],
+            "@no": answers["no"][0],
+            "@" + ALONE: phrase("autonomy_alone"),
+            "@" + HELPED: phrase("autonomy_helped"),
+            "@" + NO_LINK: phrase("autonomy_none"),
+            "@phone": phrase("listen_label"),
+            "@place": phrase("place_label"),
+        }
+        for node in self.content.nodes.values():  # a place only reached by its words
+            labels.setdefault(node.id, node.id)
         return labels
 
+    def unlabelled(self) -> list[str]:
+        """Places a person may be offered (in "which one?" or "did you say?") that have
+        no label of their own in the content: the content check refuses them."""
+        return [
+            target
+            for target in self._offered()
+            if target in self.content.nodes and self._labels.get(target) == target
+        ]
+
+    def _offered(self) -> set[str]:
+        targets = {p[1] for p in catalogue_phrases(self.content)}
+        for node in self.content.nodes.values():
+            targets.update(c.goto for c in node.choices)
+        return {self._people.get(t, t) for t in targets}
+
     def label(self, target: str) -> str:
-        """How the content names a place: the label of a choice leading there, or the
-        procedure's title."""
-        return self._labels.get(target, target)
+        """How the content names a place: the label of a choice leading there, the
+        procedure's title, or for a command its label phrase. A place with none of these
+        is refused by the content check, so no internal id is ever shown."""
+        return self._labels[target]
 
     def _ask_which(self, state: State, result: MatchResult) -> str:
         state.pending = {"kind": "which", "targets": list(result.targets), "back": state.pending}
@@ -424,14 +566,14 @@ class Engine:
         kind = pending["kind"]
         if kind == "which":
             return content.phrase("which_one"), tuple(
-                Choice(str(i), self._labels.get(t, t), (self._labels.get(t, t),), t)
+                Choice(str(i), self.label(t), (self.label(t),), t)
                 for i, t in enumerate(pending["targets"], start=1)
             )
         if kind == "confirm":
-            label = self._labels.get(pending["target"], pending["target"])
+            label = self.label(pending["target"])
             return content.phrase("confirm", label=label), self._yes_no()
         if kind == "autonomy":
-            return content.phrase("autonomy"), self._yes_no()
+            return content.phrase("autonomy"), self._autonomy_choices()
         if kind == "number":
             return content.phrase("number_ask"), ()
         if kind == "number_confirm":
@@ -441,14 +583,33 @@ class Engine:
         procedure = content.procedures[content.nodes[state.node].procedure]
         choices = []
         if procedure.phone:
-            choices.append(Choice("1", content.phrase("phone_label"), (), "@phone"))
+            choices.append(Choice("1", content.phrase("listen_label"), (), "@phone"))
         choices.append(Choice("2", content.phrase("place_label"), (), "@place"))
         choices.append(Choice("3", content.phrase("human_label"), (), "@human"))
         return content.phrase("no_link"), tuple(choices)
 
+    @cached_property
+    def _always_heard(self) -> tuple[str, ...]:
+        """What may be said at any question besides its answers: danger, thanks, "I cannot
+        read" (for a speech grammar)."""
+        content = self.content
+        dangers = [p for d in content.dangers for p in d.phrases]
+        return tuple(dict.fromkeys([*dangers, *content.closings, *content.cannot_read]))
+
     def _yes_no(self) -> tuple[Choice, ...]:
         yes, no = self.content.answers["yes"], self.content.answers["no"]
         return (Choice("1", yes[0], yes, "@yes"), Choice("2", no[0], no, "@no"))
+
+    def _autonomy_choices(self) -> tuple[Choice, ...]:
+        """Alone (a yes), with help, or not at all (a no)."""
+        phrase = self.content.phrase
+        yes, no = self.content.answers["yes"], self.content.answers["no"]
+        helped = phrase("autonomy_helped")
+        return (
+            Choice("1", phrase("autonomy_alone"), (phrase("autonomy_alone"), *yes), "@" + ALONE),
+            Choice("2", helped, (helped,), "@" + HELPED),
+            Choice("3", phrase("autonomy_none"), (phrase("autonomy_none"), *no), "@" + NO_LINK),
+        )
 
     def _ask(self, state: State, simple: bool = False) -> Ask:
         prompt, choices = self._question(state)
@@ -459,7 +620,13 @@ class Engine:
             choices = (*choices, Choice("0", self.content.phrase("human_label"), (), "@human"))
         text = render_question(self.content, prompt, choices, state.channel)
         node = self.content.nodes[state.node]
-        words = tuple(dict.fromkeys(p[0] for p in question_phrases(self.content, node, choices)))
+        words = tuple(
+            dict.fromkeys(
+                [p[0] for p in question_phrases(self.content, node, choices)]
+                + [a for c in self.content.commands.values() for a in c.alone]
+                + list(self._always_heard)
+            )
+        )
         keys = tuple(
             dict.fromkeys(
                 [c.key for c in choices if c.key]
@@ -475,7 +642,7 @@ class Engine:
         if goto == "@ask":  # the engine asks its own question (which one? / did you say?)
             return [self._ask(state)]
         if goto == "@repeat":
-            return [self._ask(state)]
+            return [*(Say(t) for t in state.replay), self._ask(state)]
         if goto == "@menu":
             state.history = []
             return self._enter(state, content.start)
@@ -502,7 +669,7 @@ class Engine:
                 return self._answer(state, pending["target"])
             return self._retry(state, "no_match")
         if kind == "autonomy":
-            state.autonomy = goto == "@yes"
+            state.autonomy = goto[1:] if goto[1:] in AUTONOMY else state.autonomy
             return self._enter(state, state.node, push=False)
         if kind == "number_confirm":
             if goto == "@yes":
@@ -513,21 +680,35 @@ class Engine:
         if kind == "no_link":
             procedure = content.procedures[content.nodes[state.node].procedure]
             if goto == "@phone" and procedure.phone:
-                said = content.phrase(
-                    "phone_line", number=procedure.phone.number, cost=procedure.phone.cost
-                )
+                told = self._told(procedure.id)
             else:
-                said = self._place_text(procedure.topic)
-            return [Say(said), *self._enter(state, self._after(state.node))]
+                told = [Say(self._place_text(procedure.topic, state.channel))]
+            return [*told, *self._enter(state, self._after(state.node))]
         return self._enter(state, goto)
 
-    def _place_text(self, topic: str) -> str:
+    def _told(self, procedure_id: str) -> list[Action]:
+        """A procedure told aloud to a person who cannot use a link: what it is, the
+        papers one by one, the phone line twice, and how to hear it all again."""
+        content = self.content
+        procedure = content.procedures[procedure_id]
+        told: list[Action] = [Say(procedure.voice), Say(content.phrase("papers_intro"))]
+        told += [Say(_sentence(document)) for document in procedure.documents]
+        if procedure.phone:
+            number = in_pairs(procedure.phone.number)
+            told.append(Say(content.phrase("phone_line", number=number, cost=procedure.phone.cost)))
+            told.append(Say(content.phrase("phone_again", number=number)))
+        told.append(Say(content.phrase("replay_hint")))
+        return told
+
+    def _place_text(self, topic: str | None, channel: str = "voice") -> str:
+        phrase = self.content.phrase
         for place in self.content.places:
             if not place.topics or topic in place.topics:
-                return self.content.phrase(
-                    "place", name=place.name, address=place.address, hours=place.hours
-                )
-        return self.content.phrase("no_place")
+                text = phrase("place", name=place.name, address=place.address, hours=place.hours)
+                if place.phone:
+                    text += " " + phrase("place_phone", phone=in_pairs(place.phone))
+                return text
+        return phrase("no_place_sms" if channel == "sms" else "no_place")
 
     def _after(self, nid: str) -> str:
         return self.content.nodes[nid].next or self.content.after_procedure
@@ -558,10 +739,10 @@ class Engine:
             state.status = ENDED
             return [Say(node.text or content.phrase("goodbye")), End("completed")]
         # procedure
-        if state.autonomy is None:
+        if state.autonomy not in AUTONOMY:
             state.pending = {"kind": "autonomy"}
             return [self._ask(state)]
-        if not state.autonomy:
+        if state.autonomy == NO_LINK:
             state.pending = {"kind": "no_link"}
             return [self._ask(state)]
         if not state.can_sms and not state.sms_to:  # a landline: ask for a mobile number
@@ -577,6 +758,9 @@ class Engine:
                 SendProcedure(procedure.id, state.sms_to),
                 Say(content.phrase("sms_sent")),
             ]
+        if state.autonomy == HELPED:  # the link, and where to find someone to open it with
+            help_text = self._place_text(procedure.topic, state.channel)
+            actions += [Say(content.phrase("help_nearby")), Say(help_text)]
         return actions + self._enter(state, self._after(nid), push=False)
 
     def _hand_off(self, state: State, reason: str, text: str = "") -> list[Action]:

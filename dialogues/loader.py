@@ -28,6 +28,7 @@ from .model import (
     Choice,
     Command,
     Content,
+    Danger,
     Node,
     Phone,
     Place,
@@ -39,6 +40,7 @@ from .pronounce import spelt_out
 from .source import ContentError, LocatedList, LocatedMap, Problem, read_yaml
 
 FILES = ("dialogue.yaml", "procedures.yaml", "places.yaml", "language.yaml")
+DANGER_FILE = "danger.yaml"  # optional: without it, no danger route (a warning says so)
 MAX_MENU_KEYS = 4  # a voice menu never reads more than 4 choices
 MAX_SPOKEN_WORDS = 15  # a spoken sentence longer than this is hard to follow
 MAX_SMS_SEGMENTS = 2
@@ -53,6 +55,24 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "no_match": (),
     "human_label": (),
     "which_one": (),
+    "understood": ("label",),
+    "closing": (),
+    "repeat_label": (),
+    "back_label": (),
+    "menu_label": (),
+    "cannot_read_sms": (),
+    "cannot_read_voice": (),
+    "reason_cannot_read": (),
+    "listen_label": (),
+    "papers_intro": (),
+    "phone_again": ("number",),
+    "replay_hint": (),
+    "autonomy_alone": (),
+    "autonomy_helped": (),
+    "autonomy_none": (),
+    "help_nearby": (),
+    "no_place_sms": (),
+    "place_phone": ("phone",),
     "confirm": ("label",),
     "autonomy": (),
     "sms_sent": (),
@@ -251,7 +271,17 @@ class _Checker:
         self.unknown_fields(places_file, {"places"}, "le fichier")
         self.unknown_fields(
             language,
-            {"commands", "answers", "phrases", "pronunciations", "decoys", "costs", "acronyms"},
+            {
+                "commands",
+                "answers",
+                "phrases",
+                "pronunciations",
+                "decoys",
+                "closings",
+                "cannot_read",
+                "costs",
+                "acronyms",
+            },
             "le fichier",
         )
         phrases = self.phrases(language)
@@ -303,9 +333,14 @@ class _Checker:
             phrases=phrases,
             pronunciations=pronunciations,
             decoys=self.texts(language, "decoys", "language.yaml"),
+            dangers=self.dangers(),
+            distinct=self.distinct(),
+            closings=self.texts(language, "closings", "language.yaml"),
+            cannot_read=self.texts(language, "cannot_read", "language.yaml"),
         )
         if not any(p.severity == "error" for p in self.problems):
             self.sms_menus(content)
+            self.labels(content)
             self.clashes(content)
             self.spelt_out(content, language)
             self.acronyms_explained(content, catalogue)
@@ -314,9 +349,82 @@ class _Checker:
 
     def version(self) -> str:
         digest = hashlib.sha256()
-        for name in FILES:
-            digest.update((self.directory / name).read_bytes())
+        for name in (*FILES, DANGER_FILE):
+            if (self.directory / name).is_file():
+                digest.update((self.directory / name).read_bytes())
         return digest.hexdigest()[:12]
+
+    # -- danger.yaml ------------------------------------------------------------------
+    def dangers(self) -> tuple[Danger, ...]:
+        if not (self.directory / DANGER_FILE).is_file():
+            self.problems.append(
+                Problem(
+                    f"{self.directory.name}/{DANGER_FILE}",
+                    1,
+                    "pas de fichier des urgences : une personne en danger n'aura pas le bon "
+                    "numéro en premier",
+                    "warning",
+                )
+            )
+            return ()
+        block = self.read(DANGER_FILE)
+        if block is None:
+            return ()
+        self.unknown_fields(block, {"situations", "distinct"}, DANGER_FILE)
+        found = []
+        for did, entry in self.entries(block, "situations", "situation"):
+            what = f"la situation d'urgence '{did}'"
+            self.unknown_fields(entry, {"lines", "say", "sms", "reason", "phrases"}, what)
+            lines = self.texts(entry, "lines", what)
+            if not lines:
+                self.error(entry, entry.line, f"{what} n'a pas de numéro à appeler (lines)")
+            for number in lines:
+                if not number.isdigit():
+                    self.error(
+                        entry,
+                        entry.line_of("lines"),
+                        f"{what} : écrivez le numéro {number!r} avec des chiffres seulement",
+                    )
+            say, sms = self.text(entry, "say", what), self.text(entry, "sms", what)
+            self.spoken(entry, "say", say, what)
+            self.check_sms(entry, "sms", sms, what)
+            for key, text in (("say", say), ("sms", sms)):
+                said = text.replace(" ", "")
+                if lines and lines[0] not in said:
+                    self.error(
+                        entry,
+                        entry.line_of(key),
+                        f"{what} : le texte '{key}' doit donner le numéro {lines[0]}",
+                    )
+            phrases = self.texts(entry, "phrases", what)
+            if not phrases:
+                self.error(entry, entry.line, f"{what} n'a pas de phrases (phrases)")
+            found.append(
+                Danger(
+                    id=did,
+                    lines=lines,
+                    say=say,
+                    sms=sms,
+                    reason=self.text(entry, "reason", what),
+                    phrases=phrases,
+                    line=entry.line_of("phrases"),
+                )
+            )
+        return tuple(found)
+
+    def distinct(self) -> tuple[tuple[str, str], ...]:
+        """Pairs of words that look alike but mean different things ("volé", "violé")."""
+        path = self.directory / DANGER_FILE
+        block = read_yaml(path, f"{self.directory.name}/{DANGER_FILE}") if path.is_file() else {}
+        pairs = block.get("distinct") or []
+        out = []
+        for index, pair in enumerate(pairs):
+            if not (isinstance(pair, list) and len(pair) == 2):
+                line = pairs.line_of(index) if isinstance(pairs, LocatedList) else 1
+                self.error(block, line, "distinct : écrivez des paires de mots, [volé, violé]")
+                continue
+            out.append((str(pair[0]), str(pair[1])))
+        return tuple(out)
 
     # -- language.yaml ----------------------------------------------------------------
     def phrases(self, language: LocatedMap) -> dict[str, str]:
@@ -351,7 +459,7 @@ class _Checker:
             entry = self.mapping(block, name, "commands")
             if name not in block:
                 self.error(block, block.line, f"{what}, qui marche partout, manque")
-            self.unknown_fields(entry, {"keys", "words"}, what)
+            self.unknown_fields(entry, {"keys", "words", "alone"}, what)
             keys = self.texts(entry, "keys", what)
             for key in keys:
                 if key not in ("0", "*", "#"):
@@ -363,7 +471,8 @@ class _Checker:
             words = self.texts(entry, "words", what)
             if name in block and not words:
                 self.error(entry, entry.line, f"{what} n'a pas de mots (words)")
-            commands[name] = Command(name, keys, words, entry.line_of("words"))
+            alone = self.texts(entry, "alone", what)
+            commands[name] = Command(name, keys, words, entry.line_of("words"), alone)
         answers_block = self.mapping(language, "answers", "le fichier")
         self.unknown_fields(answers_block, set(ANSWERS), "answers")
         answers = {}
@@ -733,6 +842,19 @@ class _Checker:
                     node.line,
                     f"le nœud '{nid}' ne peut pas être atteint depuis le départ '{start}'",
                 )
+
+    def labels(self, content: Content) -> None:
+        """Every place a person may be offered has a name to show or say."""
+        from .engine import Engine
+
+        for nid in Engine(content).unlabelled():
+            node = content.nodes[nid]
+            self.error(
+                _at(node),
+                node.line,
+                f"le nœud '{nid}' peut être proposé à une personne (« Vous voulez dire... »), "
+                "mais il n'a pas de nom : donnez un 'label' au choix qui y mène",
+            )
 
     def sms_menus(self, content: Content) -> None:
         from .engine import render_question

@@ -75,6 +75,21 @@ class Command:
     keys: tuple[str, ...]
     words: tuple[str, ...]
     line: int = field(default=0, compare=False)  # line of its words in language.yaml
+    alone: tuple[str, ...] = ()  # words that count only as the whole message ("pardon")
+
+
+@dataclass(frozen=True)
+class Danger:
+    """A situation of danger (danger.yaml): the line to call, said first, and the phrases
+    that reveal it."""
+
+    id: str
+    lines: tuple[str, ...]  # the numbers to call, digits only, the most fitting first
+    say: str  # the first reply on the phone
+    sms: str  # the first reply by SMS
+    reason: str  # for the mediator
+    phrases: tuple[str, ...]
+    line: int = field(default=0, compare=False)  # line of its phrases in danger.yaml
 
 
 @dataclass
@@ -93,6 +108,10 @@ class Content:
     phrases: dict[str, str]
     pronunciations: dict[str, str] = field(default_factory=dict)
     decoys: tuple[str, ...] = ()  # common words that absorb off-list speech
+    dangers: tuple[Danger, ...] = ()  # in order: the first wins a tie
+    distinct: tuple[tuple[str, str], ...] = ()  # danger words never taken for one another
+    closings: tuple[str, ...] = ()  # a whole message that ends politely ("merci")
+    cannot_read: tuple[str, ...] = ()  # phrases of a person who says they cannot read
     warnings: list = field(default_factory=list)
 
     def phrase(self, phrase_name: str, /, **values: str) -> str:

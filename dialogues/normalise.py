@@ -104,12 +104,17 @@ def sound(word: str) -> str:
 _STOP_SOUNDS = frozenset(sound(w) for w in STOPWORDS)
 
 
-def plain_words(text: str) -> list[str]:
-    """Lower case, accent-free words of `text`, small meaningless words removed."""
+def words_of(text: str) -> list[str]:
+    """Lower case, accent-free words of `text`, every one kept."""
     text = strip_accents(text.lower().replace("œ", "oe").replace("æ", "ae"))
     for mark in _APOSTROPHES:
         text = text.replace(mark, " ")
-    return [w for w in _NON_WORD.split(text) if w and w not in STOPWORDS]
+    return [w for w in _NON_WORD.split(text) if w]
+
+
+def plain_words(text: str) -> list[str]:
+    """Lower case, accent-free words of `text`, small meaningless words removed."""
+    return [w for w in words_of(text) if w not in STOPWORDS]
 
 
 def normalise(text: str) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ from dialogues.engine import (
     Words,
 )
 from relais.conversations import record_actions, take_turn
-from relais.models import Person
+from relais.models import Person, now
 from relais.outbound import send_sms
 from relais.phones import can_receive_sms, e164
 from relais.signature import twilio_signed
@@ -133,7 +133,9 @@ def begin_call(call_sid: str, person: Person, opening: str | None = None) -> Res
     opens with who is calling and why); the caller has checked `start_replay` first."""
     app = services()
     state, actions = app.engine.start(
-        "voice", autonomy=person.autonomy, can_sms=can_receive_sms(person.phone)
+        "voice",
+        autonomy=person.known_autonomy(now(), app.settings.autonomy_months),
+        can_sms=can_receive_sms(person.phone),
     )
     if opening:
         actions = [Say(opening), *actions]

@@ -3,7 +3,7 @@ migrations in relais/migrations; never by create_all."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -36,8 +36,19 @@ class Person(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(32), unique=True)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Can they open a link on their phone? None until asked.
-    autonomy: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # What they can do with a link on their phone ("alone", "helped", "none"; see
+    # dialogues.engine), None until asked; asked again once `autonomy_at` is old.
+    autonomy: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    autonomy_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    def known_autonomy(self, at: datetime, months: int) -> str | None:
+        """The answer about links while it is recent (people learn, phones change)."""
+        if self.autonomy is None or self.autonomy_at is None:
+            return None
+        given = self.autonomy_at
+        if given.tzinfo is None:  # SQLite gives naive UTC
+            given = given.replace(tzinfo=UTC)
+        return self.autonomy if at - given <= timedelta(days=30 * months) else None
     language: Mapped[str] = mapped_column(String(8), default="fr")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 

@@ -33,6 +33,7 @@ class Settings:
     render_prompts: bool = True  # render missing voice prompts in the background at start
     hours: OpeningHours = field(default_factory=OpeningHours.parse)  # when mediators answer
     retention_days: int = 90  # recordings and transcripts are deleted after this
+    autonomy_months: int = 6  # the question about links is asked again after this
     secret_key: str = ""  # signs the mediators' session cookies
     redis_url: str = ""  # Redis for RQ: slow jobs run by `relais worker` (empty: in-process)
     queue: str = "relais"  # the RQ queue's name (several Relais may share one Redis)
@@ -136,6 +137,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         voice_rate=int(env.get("RELAIS_VOICE_RATE") or DEFAULT_RATE),
         render_prompts=env.get("RELAIS_RENDER_PROMPTS", "1") != "0",
         retention_days=int(env.get("RELAIS_RETENTION_DAYS") or 90),
+        autonomy_months=int(env.get("RELAIS_AUTONOMY_MONTHS") or 6),
         redis_url=env.get("RELAIS_REDIS_URL", ""),
         queue=env.get("RELAIS_QUEUE") or "relais",
         fallback_phone=env.get("RELAIS_FALLBACK_PHONE", ""),

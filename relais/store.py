@@ -196,7 +196,7 @@ class Store:
             self.session.execute(
                 update(Person)
                 .where(Person.id == conversation.person_id)
-                .values(autonomy=state.autonomy)
+                .values(autonomy=state.autonomy, autonomy_at=at)
             )
 
     def end_call(self, conversation: Exchange, call_status: str, duration: int | None) -> None:

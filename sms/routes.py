@@ -13,7 +13,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from dialogues.engine import HandOff, Text
 from dialogues.normalise import normalise
-from mediation.handoff import open_request
+from mediation.handoff import callback_promise, has_mediators, open_request
 from relais.conversations import take_turn
 from relais.models import now
 from relais.outbound import stored_message
@@ -71,19 +71,22 @@ def incoming() -> Response:
         return _reply(person, None, key, [])
     if word in HELP_WORDS:
         return _reply(person, None, key, [(b, None) for b in fit(content.phrase("sms_help"))])
-    if not word or not (normalise(body) or word.isdigit()):
-        # Empty, emoji only, punctuation only: a friendly word on what to write.
+    if not word or not (normalise(body) or word.isdigit() or app.engine.reads_alone(body)):
+        # Empty, emoji only, punctuation only, "bonjour": a friendly word on what to write.
         return _reply(person, None, key, [(b, None) for b in fit(content.phrase("sms_empty"))])
     conversation = app.store.open_sms_conversation(person)
     if conversation is None:
-        state, _ = app.engine.start("sms", autonomy=person.autonomy)
+        autonomy = person.known_autonomy(now(), app.settings.autonomy_months)
+        state, _ = app.engine.start("sms", autonomy=autonomy)
         conversation = app.store.start(person, "sms", state)
     _, actions = take_turn(app.store, app.engine, conversation, Text(body), "text", body)
     callback_text = ""
     for action in actions:
-        if isinstance(action, HandOff):  # a mediator will call back
+        if isinstance(action, HandOff):  # a mediator will call back, if there is one
             open_request(app.session, app.engine, conversation, action)
-            callback_text = content.phrase("callback", when=app.settings.hours.when_fr(now()))
+            if not action.urgent or has_mediators(app.session):
+                # A person in danger with nobody to call back has their line already.
+                callback_text = callback_promise(app.session, app.settings, content, now())
     return _reply(person, conversation.id, key, render(content, actions, callback_text))
 
 

@@ -28,13 +28,14 @@ T = TypeVar("T")
 
 
 def make_content(folder: Path, edits: dict[str, list[tuple[str, str]]] | None = None) -> Path:
-    """A copy of the test content (with the real French language.yaml) in `folder`/fr,
-    each file changed by (old, new) text replacements that must apply."""
+    """A copy of the test content (with the real French language.yaml and danger.yaml) in
+    `folder`/fr, each file changed by (old, new) text replacements that must apply."""
     target = folder / "fr"
     target.mkdir(parents=True, exist_ok=True)
     for name in ("dialogue.yaml", "procedures.yaml", "places.yaml"):
         shutil.copy(MINI / name, target / name)
     shutil.copy(FRENCH / "language.yaml", target / "language.yaml")
+    shutil.copy(FRENCH / "danger.yaml", target / "danger.yaml")
     for name, replacements in (edits or {}).items():
         path = target / name
         text = path.read_text(encoding="utf-8")

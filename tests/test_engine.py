@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from dialogues.engine import (
+    ALONE,
+    NO_LINK,
     Ask,
     Digits,
     End,
@@ -78,14 +80,14 @@ def test_keys_lead_to_a_procedure_sent_after_the_link_question(engine: Engine) -
     state, actions = run(engine, state, Key("1"), Key("2"))
     assert state.pending == {"kind": "autonomy"} and asks(actions)[-1].node == "autonomy"
     state, actions = engine.step(state, Key("1"))
-    assert state.autonomy is True and state.sent == ["passeport"]
+    assert state.autonomy == ALONE and state.sent == ["passeport"]
     assert SendProcedure("passeport") in actions
     assert "Je vous envoie un SMS" in said(actions)
     assert state.node == "encore"  # after_procedure
 
 
 def test_autonomy_is_asked_once_and_given_back_by_the_channel(engine: Engine) -> None:
-    state, _ = engine.start("sms", autonomy=True)
+    state, _ = engine.start("sms", autonomy=ALONE)
     state, actions = run(engine, state, Text("1"), Text("1"))
     assert actions[-2:] == [SendProcedure("cni"), *asks(actions)[-1:]]
     assert state.node == "encore" and state.pending is None
@@ -99,7 +101,7 @@ def test_message_node_is_said_then_moves_on(engine: Engine) -> None:
 
 
 def test_procedure_with_its_own_next_and_end_node(engine: Engine) -> None:
-    state, _ = engine.start("voice", autonomy=True)
+    state, _ = engine.start("voice", autonomy=ALONE)
     state, actions = run(engine, state, Key("2"), Key("1"))
     assert SendProcedure("ft_inscription") in actions
     assert actions[-2:] == [Say("Au revoir."), End("completed")]
@@ -116,12 +118,15 @@ def test_handoff_node(engine: Engine) -> None:
 
 
 def test_no_link_offers_phone_place_or_human(engine: Engine) -> None:
-    state, _ = engine.start("voice", autonomy=False)
+    state, _ = engine.start("voice", autonomy=NO_LINK)
     state, actions = run(engine, state, Key("1"), Key("1"))
     assert asks(actions)[-1].node == "no_link"
     assert not any(isinstance(a, SendProcedure) for a in actions)
     phone, a1 = engine.step(state, Key("1"))
-    assert a1[0] == Say("Appelez le 3400. Le prix : prix d'un appel.") and phone.node == "encore"
+    told = said(a1)
+    assert told.startswith("Vous faites une pré-demande sur internet.") and phone.node == "encore"
+    assert "Les papiers à préparer : Une photo. Un justificatif de domicile." in told
+    assert "Appelez le 34 00. Le prix : prix d'un appel. Je répète le numéro : 34 00." in told
     _place, a2 = engine.step(state, Key("2"))
     assert a2[0].text.startswith("Allez à la maison France Services de Testville.")
     _human, a3 = engine.step(state, Key("3"))
@@ -131,7 +136,7 @@ def test_no_link_offers_phone_place_or_human(engine: Engine) -> None:
 
 
 def test_help_desk_falls_back_when_no_place_fits(engine: Engine) -> None:
-    state, _ = engine.start("voice", autonomy=False)
+    state, _ = engine.start("voice", autonomy=NO_LINK)
     state, _ = run(engine, state, Key("2"), Key("1"), Key("2"))
     assert "maison France Services" in said(_) and "mairie" in said(_)
 
@@ -218,7 +223,7 @@ def test_misspelt_sms_at_the_start_goes_straight_to_the_procedure(engine: Engine
 
 
 def test_two_close_candidates_ask_which_one(engine: Engine) -> None:
-    state, _ = engine.start("sms", autonomy=True)
+    state, _ = engine.start("sms", autonomy=ALONE)
     state, actions = engine.step(state, Text("passeport ou carte d'identité"))
     assert state.pending["kind"] == "which"
     assert asks(actions)[-1].text.splitlines()[1:3] == [
@@ -317,7 +322,7 @@ def test_reload_with_the_node_gone_apologises_and_goes_to_the_menu(tmp_path: Pat
 
 
 def test_landline_caller_types_a_mobile_number_read_back_in_pairs(engine: Engine) -> None:
-    state, _ = engine.start("voice", autonomy=True, can_sms=False)
+    state, _ = engine.start("voice", autonomy=ALONE, can_sms=False)
     state, actions = run(engine, state, Key("1"), Key("2"))
     ask = asks(actions)[-1]
     assert ask.number and ask.text.startswith("Votre téléphone ne reçoit pas les SMS.")
@@ -332,7 +337,7 @@ def test_landline_caller_types_a_mobile_number_read_back_in_pairs(engine: Engine
 
 
 def test_landline_caller_can_ask_for_a_person_instead_of_typing(engine: Engine) -> None:
-    state, _ = engine.start("voice", autonomy=True, can_sms=False)
+    state, _ = engine.start("voice", autonomy=ALONE, can_sms=False)
     state, _ = run(engine, state, Key("1"), Key("2"))
     state, actions = engine.step(state, Digits("0", valid=False))
     assert isinstance(actions[-1], HandOff) and state.status == "handoff"

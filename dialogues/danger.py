@@ -1,0 +1,121 @@
+"""Recognising danger in what a person writes or says: suicide, violence, no shelter
+tonight, a child at risk, a medical emergency, an immediate threat.
+
+The content (danger.yaml) lists each situation with the phrases that reveal it. Unlike the
+subject matcher, small words are kept ("me tuer" is not "tuer", "il veut me tuer" is not
+"je veux me tuer"), and a phrase's words must come in order, with at most `MAX_GAP` other
+words between two of them. Each word is compared by its sound spelling (see `normalise`),
+so misspellings are tolerated like everywhere else: "sucider", "me tué", "il me frap".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from .model import Danger
+from .normalise import sound, words_of
+
+MAX_GAP = 2  # other words allowed between two words of a phrase
+WORD_MIN_SCORE = 80.0  # a word of 4 letters or more this similar counts as the same word
+PHRASE_MIN_SCORE = 86.0  # the mean similarity of a phrase's words, to count as said
+ELIDED_SCORE = 95.0  # "jveux" for "je veux", "jsuis" for "je suis"
+LONGER_SCORE = 85.0  # "dor" for "dors": a 3-letter word one letter short
+ELIDED = "jmltsdnc"  # letters that stand for a small word glued to the next one
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    words: tuple[str, ...]
+    danger: int  # index in the content's order: the first situation wins a tie
+
+
+def sounds(text: str) -> tuple[str, ...]:
+    """Every word of `text` (small words kept) in its sound spelling."""
+    return tuple(s for s in (sound(w) for w in words_of(text)) if s)
+
+
+class DangerMatcher:
+    def __init__(self, dangers: tuple[Danger, ...], distinct: tuple[tuple[str, str], ...] = ()):
+        self._dangers = dangers
+        # Words that look alike but must never be taken for one another ("volé", "violé").
+        self._distinct = {
+            frozenset((a, b))
+            for first, second in distinct
+            for a in sounds(first)
+            for b in sounds(second)
+        }
+        self._phrases = [
+            _Phrase(form, index)
+            for index, danger in enumerate(dangers)
+            for form in dict.fromkeys(sounds(p) for p in danger.phrases)
+            if form
+        ]
+        self._vocabulary = sorted({w for p in self._phrases for w in p.words})
+        self._seen: dict[str, dict[str, float]] = {}
+
+    def _similar(self, word: str) -> dict[str, float]:
+        """Content words that `word` may be, with their similarity (0-100)."""
+        if word not in self._seen:
+            if len(self._seen) > 65536:
+                self._seen.clear()
+            self._seen[word] = self._compare(word)
+        return self._seen[word]
+
+    def _compare(self, word: str) -> dict[str, float]:
+        similar: dict[str, float] = {}
+        if word in self._vocabulary:
+            similar[word] = 100.0
+        if len(word) > 2 and word[0] in ELIDED and word[1:] in self._vocabulary:
+            similar.setdefault(word[1:], ELIDED_SCORE)
+        if len(word) == 3:  # "dor" for "dors", but "me" is never "ma", nor "va" "vais"
+            for match in self._vocabulary:
+                if len(match) == 4 and match.startswith(word):
+                    similar.setdefault(match, LONGER_SCORE)
+        if len(word) > 3:
+            for match, score, _ in process.extract(
+                word,
+                self._vocabulary,
+                scorer=fuzz.ratio,
+                score_cutoff=WORD_MIN_SCORE,
+                limit=None,
+            ):
+                if len(match) > 3 and frozenset((word, match)) not in self._distinct:
+                    similar.setdefault(match, score)
+        return similar
+
+    def _phrase_score(self, phrase: _Phrase, heard: list[dict[str, float]]) -> float:
+        """The best mean similarity of the phrase's words found in order in the message."""
+        best = 0.0
+        first = phrase.words[0]
+        for start, similar in enumerate(heard):
+            if first not in similar:
+                continue
+            total, position = similar[first], start
+            for word in phrase.words[1:]:
+                window = range(position + 1, min(position + 2 + MAX_GAP, len(heard)))
+                found = [(heard[i][word], i) for i in window if word in heard[i]]
+                if not found:
+                    break
+                score, position = max(found, key=lambda item: (item[0], -item[1]))
+                total += score
+            else:
+                best = max(best, total / len(phrase.words))
+        return best
+
+    def find(self, text: str) -> Danger | None:
+        """The situation the text reveals, if any: the longest phrase found wins, then the
+        best said, then the situation written first."""
+        heard = [self._similar(word) for word in sounds(text)]
+        if not any(heard):
+            return None
+        best: tuple[int, float, int] | None = None
+        for phrase in self._phrases:
+            score = self._phrase_score(phrase, heard)
+            if score < PHRASE_MIN_SCORE:
+                continue
+            rank = (len(phrase.words), score, -phrase.danger)
+            if best is None or rank > best:
+                best = rank
+        return None if best is None else self._dangers[-best[2]]
