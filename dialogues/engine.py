@@ -314,7 +314,7 @@ class Engine:
         if answer is None:
             return state, self._retry(state, "no_match")
         actions = self._answer(state, answer)
-        if said and _is_place(answer) and self.content.nodes[answer].type != "question":
+        if said and _is_place(answer) and self.content.nodes[answer].type == "procedure":
             label = self.label(answer)
             actions = [Say(self.content.phrase("understood", label=label)), *actions]
         if answer != "@repeat":
@@ -527,6 +527,7 @@ class Engine:
             "@" + NO_LINK: phrase("autonomy_none"),
             "@phone": phrase("listen_label"),
             "@place": phrase("place_label"),
+            DANGER_TOPIC: phrase("danger_label"),
         }
         for node in self.content.nodes.values():  # a place only reached by its words
             labels.setdefault(node.id, node.id)

@@ -56,6 +56,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "human_label": (),
     "which_one": (),
     "understood": ("label",),
+    "danger_label": (),
     "closing": (),
     "repeat_label": (),
     "back_label": (),

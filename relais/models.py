@@ -49,6 +49,7 @@ class Person(Base):
         if given.tzinfo is None:  # SQLite gives naive UTC
             given = given.replace(tzinfo=UTC)
         return self.autonomy if at - given <= timedelta(days=30 * months) else None
+
     language: Mapped[str] = mapped_column(String(8), default="fr")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 

@@ -83,7 +83,7 @@ def incoming() -> Response:
     callback_text = ""
     for action in actions:
         if isinstance(action, HandOff):  # a mediator will call back, if there is one
-            open_request(app.session, app.engine, conversation, action)
+            open_request(app.session, app.engine, conversation, action, app.settings)
             if not action.urgent or has_mediators(app.session):
                 # A person in danger with nobody to call back has their line already.
                 callback_text = callback_promise(app.session, app.settings, content, now())

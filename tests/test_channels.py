@@ -88,7 +88,9 @@ def test_every_procedure_by_an_sms_conversation(relais: Running) -> None:
 
 def test_a_misspelt_first_sms_goes_straight_to_the_subject(relais: Running) -> None:
     (reply,) = relais.sim.sms(MOBILE, "bjr je veu la karte vital")
-    assert reply.startswith("Pouvez-vous ouvrir un lien internet")
+    assert reply.startswith(
+        "J'ai compris : la carte Vitale.\nSur votre téléphone, pouvez-vous ouvrir un lien internet"
+    )
     (link,) = relais.sim.sms(MOBILE, "1")[:1]
     assert link == CONTENT.procedures["carte_vitale"].sms
     # The answer "yes, a link" is remembered for this number: a new call does not ask again.
@@ -195,8 +197,10 @@ def test_wrong_keys_get_a_simpler_prompt_then_a_person(relais: Running) -> None:
     assert said[2].startswith("Choisissez un sujet. Pour le travail")
     assert said[3] == "Je ne vous entends pas."
     assert said[4].endswith("Pour parler à quelqu'un, tapez 4.")  # offered once, not twice
-    assert said[-3] == "Personne n'est libre pour le moment."  # no mediator is registered
-    assert said[-2].startswith("Une personne vous rappellera ")
+    # No mediator is registered: no callback is promised, a place to get help is given.
+    assert said[-2].startswith("Personne ne peut vous rappeler pour le moment.")
+    assert "France Services" in said[-2] and said[-1] == "Merci. Au revoir."
+    assert not any("rappellera" in line for line in said)
     (outcome,) = relais.rows("SELECT outcome, status FROM conversations")
     assert tuple(outcome) == ("handoff", "handoff")
     (request,) = relais.rows("SELECT topic, status, reason FROM callback_requests")

@@ -95,7 +95,8 @@ def test_the_queue_and_a_request_for_a_logged_in_mediator(relais: Running) -> No
     link = re.search(r'href="(/mediation/requests/\d+)"', queue).group(1)
     page = browser.get(base + link).text
     assert f'href="tel:{MOBILE}"' in page  # the number, to call back
-    assert "Sujet : la CAF." in page and "puis le RSA." in page and "Personne : 2" in page
+    assert "Sujet : la CAF, la caisse d&#39;allocations familiales." in page
+    assert "puis le RSA, le revenu de solidarité active." in page and "Personne : 2" in page
     recording = re.search(r'src="(/mediation/recordings/[^"]+)"', page).group(1)
     audio = browser.get(base + recording)
     assert audio.status_code == 200 and audio.content.startswith(b"RIFF")
@@ -252,7 +253,7 @@ def test_an_urgent_request_is_first_with_its_badge_in_a_real_browser(relais: Run
         assert requests_.count() == 3  # the voice message of the fixture, and these two
         first = requests_.first
         assert first.locator(".badge.urgent").inner_text() == "Urgent"
-        assert "urgence" in first.get_by_role("link").inner_text()
+        assert "en danger" in first.get_by_role("link").inner_text()
         assert first.get_by_role("link").get_attribute("href").endswith(f"/requests/{urgent}")
         assert requests_.locator(".badge.urgent").count() == 1  # the others have none
         badge = first.locator(".badge.urgent")

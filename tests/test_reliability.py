@@ -113,7 +113,7 @@ def test_a_worker_killed_in_the_middle_of_a_call_the_call_goes_on(tmp_path: Path
         server.stop()
         sim.close()
     said = _said(call)
-    assert said[2].startswith("Pouvez-vous ouvrir un lien internet"), said
+    assert said[2].startswith("Sur votre téléphone, pouvez-vous ouvrir un lien internet"), said
     assert said[-1] == GOODBYE
     assert not [line for line in call.transcript if line.text.startswith("HTTP")]
 

@@ -38,7 +38,7 @@ def test_sigkill_between_two_webhooks_then_the_call_goes_on(data_dir: Path) -> N
         server.stop()
         sim.close()
     said = [line.text for line in call.transcript if line.who == "relais"]
-    assert said[2].startswith("Pouvez-vous ouvrir un lien internet"), said
+    assert said[2].startswith("Sur votre téléphone, pouvez-vous ouvrir un lien internet"), said
     assert said[3].startswith("Vous déclarez vos revenus sur le site des impôts"), said
     assert said[-1] == "Merci. Bonne journée. Au revoir."
     db = create_engine(f"sqlite:///{data_dir / 'relais.db'}")

@@ -30,9 +30,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("people") as batch:
         batch.add_column(sa.Column("link_bool", sa.Boolean(), nullable=True))
-    op.execute(
-        "UPDATE people SET link_bool = (autonomy <> 'none') WHERE autonomy IS NOT NULL"
-    )
+    op.execute("UPDATE people SET link_bool = (autonomy <> 'none') WHERE autonomy IS NOT NULL")
     with op.batch_alter_table("people") as batch:
         batch.drop_column("autonomy_at")
         batch.drop_column("autonomy")
