@@ -334,8 +334,7 @@ class _Checker:
             phrases=phrases,
             pronunciations=pronunciations,
             decoys=self.texts(language, "decoys", "language.yaml"),
-            dangers=self.dangers(),
-            distinct=self.distinct(),
+            **self.dangers(),
             closings=self.texts(language, "closings", "language.yaml"),
             cannot_read=self.texts(language, "cannot_read", "language.yaml"),
         )
@@ -356,7 +355,9 @@ class _Checker:
         return digest.hexdigest()[:12]
 
     # -- danger.yaml ------------------------------------------------------------------
-    def dangers(self) -> tuple[Danger, ...]:
+    def dangers(self) -> dict:
+        """The situations of danger and the words never taken for one another, as the
+        `dangers` and `distinct` fields of the content."""
         if not (self.directory / DANGER_FILE).is_file():
             self.problems.append(
                 Problem(
@@ -367,10 +368,10 @@ class _Checker:
                     "warning",
                 )
             )
-            return ()
+            return {}
         block = self.read(DANGER_FILE)
         if block is None:
-            return ()
+            return {}
         self.unknown_fields(block, {"situations", "distinct"}, DANGER_FILE)
         found = []
         for did, entry in self.entries(block, "situations", "situation"):
@@ -411,17 +412,15 @@ class _Checker:
                     line=entry.line_of("phrases"),
                 )
             )
-        return tuple(found)
+        return {"dangers": tuple(found), "distinct": self.distinct(block)}
 
-    def distinct(self) -> tuple[tuple[str, str], ...]:
+    def distinct(self, block: LocatedMap) -> tuple[tuple[str, str], ...]:
         """Pairs of words that look alike but mean different things ("volé", "violé")."""
-        path = self.directory / DANGER_FILE
-        block = read_yaml(path, f"{self.directory.name}/{DANGER_FILE}") if path.is_file() else {}
         pairs = block.get("distinct") or []
         out = []
         for index, pair in enumerate(pairs):
             if not (isinstance(pair, list) and len(pair) == 2):
-                line = pairs.line_of(index) if isinstance(pairs, LocatedList) else 1
+                line = pairs.line_of(index) if isinstance(pairs, LocatedList) else block.line
                 self.error(block, line, "distinct : écrivez des paires de mots, [volé, violé]")
                 continue
             out.append((str(pair[0]), str(pair[1])))
