@@ -16,6 +16,7 @@ from .danger import DangerMatcher
 from .matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW, Matcher, MatchResult
 from .model import Choice, Content, Danger, Node
 from .normalise import words_of
+from .procedure_text import capitalised, sentence
 from .pronounce import in_pairs
 
 MAX_TRIES = 3  # attempts on one question before a mediator takes over
@@ -230,6 +231,19 @@ def subtree(content: Content, nid: str) -> frozenset[str]:
 _KEY_TEXT = re.compile(r"^\s*([0-9*#])\s*[.)!]?\s*$")
 
 
+def place_text(content: Content, topic: str | None, channel: str = "voice") -> str:
+    """Where to get help in person: the first place of places.yaml that helps with `topic`
+    (a place without topics helps with all), or a maison France Services."""
+    phrase = content.phrase
+    for place in content.places:
+        if not place.topics or topic in place.topics:
+            text = phrase("place", name=place.name, address=place.address, hours=place.hours)
+            if place.phone:
+                text += " " + phrase("place_phone", phone=in_pairs(place.phone))
+            return text
+    return phrase("no_place_sms" if channel == "sms" else "no_place")
+
+
 def _said(event: Input) -> str:
     """The words of a text or of a spoken answer heard with enough confidence."""
     if isinstance(event, Text):
@@ -237,12 +251,6 @@ def _said(event: Input) -> str:
     if isinstance(event, Words) and event.confidence >= SPEECH_REJECT_BELOW:
         return event.text
     return ""
-
-
-def _sentence(text: str) -> str:
-    """A list item said as a sentence: "votre bail" -> "Votre bail."."""
-    text = text.strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def _is_place(target: str) -> bool:
@@ -290,7 +298,7 @@ class Engine:
         said = _said(event)
         danger = self.danger(said) if said else None
         if danger is not None:  # before anything else, at any point of the dialogue
-            state.understood = "!" + danger.id
+            state.understood = "@danger"  # which danger: in the hand-off's reason
             return state, self._in_danger(state, danger)
         if state.version != self.content.version and not self._migrate(state):
             state.history, state.pending = [], None
@@ -401,7 +409,7 @@ class Engine:
                     texts.append(self._ask(state).text)
                 texts.append(procedure.voice)
                 texts += [a.text for a in self._told(procedure.id) if isinstance(a, Say)]
-                texts.append(self._place_text(procedure.topic))
+                texts.append(place_text(content, procedure.topic))
             elif node.text:
                 texts.append(node.text)
         for target in self._labels:
@@ -683,7 +691,7 @@ class Engine:
             if goto == "@phone" and procedure.phone:
                 told = self._told(procedure.id)
             else:
-                told = [Say(self._place_text(procedure.topic, state.channel))]
+                told = [Say(place_text(content, procedure.topic, state.channel))]
             return [*told, *self._enter(state, self._after(state.node))]
         return self._enter(state, goto)
 
@@ -693,23 +701,13 @@ class Engine:
         content = self.content
         procedure = content.procedures[procedure_id]
         told: list[Action] = [Say(procedure.voice), Say(content.phrase("papers_intro"))]
-        told += [Say(_sentence(document)) for document in procedure.documents]
+        told += [Say(capitalised(sentence(document))) for document in procedure.documents]
         if procedure.phone:
             number = in_pairs(procedure.phone.number)
             told.append(Say(content.phrase("phone_line", number=number, cost=procedure.phone.cost)))
             told.append(Say(content.phrase("phone_again", number=number)))
         told.append(Say(content.phrase("replay_hint")))
         return told
-
-    def _place_text(self, topic: str | None, channel: str = "voice") -> str:
-        phrase = self.content.phrase
-        for place in self.content.places:
-            if not place.topics or topic in place.topics:
-                text = phrase("place", name=place.name, address=place.address, hours=place.hours)
-                if place.phone:
-                    text += " " + phrase("place_phone", phone=in_pairs(place.phone))
-                return text
-        return phrase("no_place_sms" if channel == "sms" else "no_place")
 
     def _after(self, nid: str) -> str:
         return self.content.nodes[nid].next or self.content.after_procedure
@@ -760,7 +758,7 @@ class Engine:
                 Say(content.phrase("sms_sent")),
             ]
         if state.autonomy == HELPED:  # the link, and where to find someone to open it with
-            help_text = self._place_text(procedure.topic, state.channel)
+            help_text = place_text(content, procedure.topic, state.channel)
             actions += [Say(content.phrase("help_nearby")), Say(help_text)]
         return actions + self._enter(state, self._after(nid), push=False)
 

@@ -58,12 +58,13 @@ def sms_document(document: str) -> str:
     return document
 
 
-def _sentence(text: str) -> str:
+def sentence(text: str) -> str:
+    """`text` ending as a sentence ends."""
     text = text.strip()
     return text if text.endswith((".", "!", "?", ":")) else text + "."
 
 
-def _capitalised(text: str) -> str:
+def capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
@@ -71,11 +72,11 @@ def procedure_sms(phrases: Mapping[str, str] | object, procedure: _Procedure) ->
     """The SMS of `procedure`: title, link, papers, numbered steps, phone line, warning.
     `phrases` is the language's phrases (a mapping, or the Content that holds them)."""
     table: Mapping[str, str] = getattr(phrases, "phrases", phrases)  # type: ignore[assignment]
-    lines = [_capitalised(procedure.sms_title or procedure.title), procedure.url]
+    lines = [capitalised(procedure.sms_title or procedure.title), procedure.url]
     if procedure.documents:
         papers = ", ".join(sms_document(d) for d in procedure.documents)
         lines.append(table["sms_documents"].format(documents=papers))
-    lines += [f"{number}. {_sentence(step)}" for number, step in enumerate(procedure.steps, 1)]
+    lines += [f"{number}. {sentence(step)}" for number, step in enumerate(procedure.steps, 1)]
     if procedure.phone:
         lines.append(
             table["sms_phone"].format(
@@ -83,5 +84,5 @@ def procedure_sms(phrases: Mapping[str, str] | object, procedure: _Procedure) ->
             )
         )
     if procedure.warning:
-        lines.append(_sentence(procedure.warning))
+        lines.append(sentence(procedure.warning))
     return to_gsm7("\n".join(line.strip() for line in lines if line.strip()))

@@ -65,6 +65,9 @@ ANSWERS_FR = {
     "@ask": "une question de Relais",
     "@phone": "le numéro de téléphone",
     "@place": "un lieu d'aide",
+    "@danger": "une personne en danger",
+    "@bye": "merci, au revoir",
+    "@cannot_read": "ne sait pas lire",
 }
 
 

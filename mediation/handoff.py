@@ -10,9 +10,8 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from dialogues.engine import Engine, HandOff
+from dialogues.engine import Engine, HandOff, place_text
 from dialogues.model import Content
-from dialogues.pronounce import in_pairs
 from relais.jobs import submit
 from relais.models import CallbackRequest, Mediator, Person, Turn, now
 from relais.outbound import send_sms
@@ -113,22 +112,7 @@ def callback_promise(
     and where to find help instead. `channel` is "sms" or "voice"."""
     if has_mediators(session):
         return content.phrase("callback", when=settings.hours.when_fr(at))
-    return f"{content.phrase('no_mediator')} {help_place(content, channel)}"
-
-
-def help_place(content: Content, channel: str = "sms") -> str:
-    """A place that helps with every topic, from places.yaml, or the France Services."""
-    for place in content.places:
-        if not place.topics:
-            text = content.phrase(
-                "place", name=place.name, address=place.address, hours=place.hours
-            )
-            if place.phone and "place_phone" in content.phrases:
-                text += " " + content.phrase("place_phone", phone=in_pairs(place.phone))
-            return text
-    if channel == "sms" and "no_place_sms" in content.phrases:  # with the national site
-        return content.phrase("no_place_sms")
-    return content.phrase("no_place")
+    return f"{content.phrase('no_mediator')} {place_text(content, None, channel)}"
 
 
 def available_mediators(
@@ -160,5 +144,5 @@ def confirm_by_sms(
     if has_mediators(session):
         body = content.phrase("callback_sms", when=settings.hours.when_fr(now()))
     else:
-        body = f"{content.phrase('no_mediator_sms')} {help_place(content, 'sms')}"
+        body = f"{content.phrase('no_mediator_sms')} {place_text(content, None, 'sms')}"
     send_sms(session, settings, person, person.phone, body, request.conversation_id)

@@ -40,8 +40,10 @@ def test_a_text_in_danger_gets_the_line_first_and_an_urgent_request(staffed: Run
     replies = staffed.sim.sms(MOBILE, "je pense a me suicider")
     assert replies[0].startswith("Vous comptez. Appelez le 31 14")
     assert "rappellera" in " ".join(replies)  # a mediator is registered: a callback
-    (request,) = staffed.rows("SELECT topic, priority, reason FROM callback_requests")
+    (request,) = staffed.rows("SELECT topic, priority, summary FROM callback_requests")
     assert request.topic == "urgence" and request.priority == 2
+    assert "Sujet : une personne en danger." in request.summary
+    assert not any(mark in request.summary for mark in ("@", "!", "urgence"))
     staffed.settled()
     alerts = staffed.rows('SELECT body FROM outbound_messages WHERE "to" = :p', p=AMINA)
     assert len(alerts) == 1 and "danger" in alerts[0].body
