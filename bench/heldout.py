@@ -69,7 +69,8 @@ def score(
     return Score(len(rows), top1, decided, misrouted, asked)
 
 
-def relais_score(engine: Engine, rows: list[tuple[str, str]]) -> Score:
+def matcher_score(engine: Engine, rows: list[tuple[str, str]]) -> Score:
+    """The keyword matcher alone (sound spelling and rapidfuzz): Relais before issue 14."""
     matcher = engine.catalogue_matcher
     return score(
         engine.content,
@@ -77,6 +78,42 @@ def relais_score(engine: Engine, rows: list[tuple[str, str]]) -> Score:
         lambda m: matcher.match(m).targets,
         rows,
     )
+
+
+def relais_score(engine: Engine, rows: list[tuple[str, str]]) -> Score:
+    """Relais's understanding of a first message: keywords, then the model trained on the
+    content's examples. A follow-up is written "<place>/suivi", as in the held-out lists."""
+    understanding = engine.understanding
+
+    def decide(message: str) -> tuple[str, ...]:
+        found = understanding.understand(message)
+        return tuple(t + FOLLOWUP_SUFFIX * found.followup for t in found.targets)
+
+    def rank(message: str) -> list[str]:
+        decided = decide(message)
+        if decided:
+            return list(decided)
+        candidates, _ = understanding.top(message, 1)
+        return [c.target for c in candidates]
+
+    return score(engine.content, rank, decide, rows)
+
+
+# -- the understanding lists (issue 14): message, expected place, kind --------------------
+
+FOLLOWUP_SUFFIX = "/suivi"
+UNDERSTANDING = HELDOUT.parent / "heldout_understanding_fr.tsv"
+UNDERSTANDING_FRESH = Path(__file__).resolve().parent / "data" / "understanding_fresh_fr.tsv"
+KINDS = ("situation", "followup", "letters", "named", "person")
+
+
+def load_understanding(path: Path = UNDERSTANDING) -> list[tuple[str, str, str]]:
+    """(message, expected, kind) rows; a file of two columns has the kind "named"."""
+    rows = []
+    for row in _table(path):
+        message, expected, kind = (*row, "named") if len(row) == 2 else row
+        rows.append((message, expected, kind))
+    return rows
 
 
 def _plain(text: str) -> str:

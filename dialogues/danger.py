@@ -10,10 +10,12 @@ so misspellings are tolerated like everywhere else: "sucider", "me tué", "il me
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from .examples_model import trained
 from .model import Danger
 from .normalise import sound, words_of
 
@@ -53,7 +55,13 @@ class DangerMatcher:
             if form
         ]
         self._vocabulary = sorted({w for p in self._phrases for w in p.words})
+        self._by_first: dict[str, list[_Phrase]] = {}
+        for phrase in self._phrases:
+            self._by_first.setdefault(phrase.words[0], []).append(phrase)
         self._seen: dict[str, dict[str, float]] = {}
+
+    def forget_words(self) -> None:
+        self._seen.clear()
 
     def _similar(self, word: str) -> dict[str, float]:
         """Content words that `word` may be, with their similarity (0-100)."""
@@ -111,7 +119,9 @@ class DangerMatcher:
         if not any(heard):
             return None
         best: tuple[int, float, int] | None = None
-        for phrase in self._phrases:
+        starts = {word for similar in heard for word in similar}
+        candidates = [p for word in starts for p in self._by_first.get(word, ())]
+        for phrase in candidates:
             score = self._phrase_score(phrase, heard)
             if score < PHRASE_MIN_SCORE:
                 continue
@@ -119,3 +129,28 @@ class DangerMatcher:
             if best is None or rank > best:
                 best = rank
         return None if best is None else self._dangers[-best[2]]
+
+
+NO_DANGER = ""  # the model's class for an ordinary message
+MODEL_SURE = 0.6  # the model names a danger at this probability or more
+
+
+class DangerModel:
+    """Danger described in other words than the phrases: a model trained on each
+    situation's phrases and examples, against ordinary messages (the look-alikes of
+    danger.yaml, and every example and keyword of the procedures)."""
+
+    def __init__(self, dangers: tuple[Danger, ...], ordinary: Iterable[str]):
+        samples = [(t, d.id, False) for d in dangers for t in (*d.phrases, *d.examples)]
+        samples += [(t, NO_DANGER, False) for t in ordinary]
+        self._model = trained(tuple(samples))
+        self._dangers = {d.id: d for d in dangers}
+
+    def forget_words(self) -> None:
+        self._model.forget_words()
+
+    def find(self, text: str) -> Danger | None:
+        ranked, _ = self._model.rank(text)
+        if not ranked or ranked[0].target == NO_DANGER or ranked[0].probability < MODEL_SURE:
+            return None
+        return self._dangers[ranked[0].target]

@@ -12,12 +12,14 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 
-from .danger import DangerMatcher
+from .danger import DangerMatcher, DangerModel
+from .examples_model import trained, word_features
 from .matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW, Matcher, MatchResult
 from .model import Choice, Content, Danger, Node
-from .normalise import words_of
-from .procedure_text import capitalised, sentence
+from .normalise import sound, words_of
+from .procedure_text import capitalised, sentence, written_phone
 from .pronounce import in_pairs
+from .understanding import Understanding, Understood
 
 MAX_TRIES = 3  # attempts on one question before a mediator takes over
 DANGER_TOPIC = "urgence"  # the topic of a hand-off for danger
@@ -336,12 +338,40 @@ class Engine:
         return self._whole(text, (*self.content.closings, *alone))
 
     def danger(self, text: str) -> Danger | None:
-        """The situation of danger `text` reveals, if any."""
-        return self._danger_matcher.find(text)
+        """The situation of danger `text` reveals, if any: its phrases, then the model
+        trained on its examples."""
+        found = self._danger_matcher.find(text)
+        if found is None and self._danger_model is not None:
+            found = self._danger_model.find(text)
+        return found
+
+    def forget_words(self) -> None:
+        """Empty every cache of words (sound spellings, similar words, model features), as
+        if each word were new: for the benchmark's cold runs."""
+        sound.cache_clear()
+        word_features.cache_clear()
+        self.catalogue_matcher.forget_words()
+        self._danger_matcher.forget_words()
+        if self.understanding.model is not None:
+            self.understanding.model.forget_words()
+        if self._danger_model is not None:
+            self._danger_model.forget_words()
 
     @cached_property
     def _danger_matcher(self) -> DangerMatcher:
         return DangerMatcher(self.content.dangers, self.content.distinct)
+
+    @cached_property
+    def _danger_model(self) -> DangerModel | None:
+        content = self.content
+        if not any(d.examples for d in content.dangers):
+            return None
+        ordinary = [
+            *content.ordinary,
+            *(e.text for e in content.examples),
+            *(text for text, *_ in catalogue_phrases(content)),
+        ]
+        return DangerModel(content.dangers, ordinary)
 
     def _in_danger(self, state: State, danger: Danger) -> list[Action]:
         state.status, state.pending, state.topic = HANDOFF, None, DANGER_TOPIC
@@ -375,10 +405,14 @@ class Engine:
         return [Say(self.content.phrase("cannot_read_voice")), self._ask(state)]
 
     def _elsewhere(self, state: State, said: str) -> str | None:
-        """A subject named while another question is open: go there."""
-        target = self.catalogue_matcher.match(said).matched
+        """A subject named or described while another question is open: go there."""
+        result = self.understanding.understand(said)
+        target = result.matched
         if target is None or not _is_place(target):
             return None
+        if result.followup:
+            state.pending = {"kind": "followup", "target": target}
+            return "@followup"
         state.pending = None
         return target
 
@@ -409,6 +443,8 @@ class Engine:
                     texts.append(self._ask(state).text)
                 texts.append(procedure.voice)
                 texts += [a.text for a in self._told(procedure.id) if isinstance(a, Say)]
+                if procedure.followup:
+                    texts += [a.text for a in self._followup(state, node.id)]
                 texts.append(place_text(content, procedure.topic))
             elif node.text:
                 texts.append(node.text)
@@ -451,10 +487,16 @@ class Engine:
         for command in self.content.commands.values():
             if command.alone and self._whole(event.text, command.alone):
                 return "@" + command.name
-        result = self._matcher(state, choices).match(event.text)
+        if self._at_start(state):
+            result = self.understanding.understand(event.text)
+        else:
+            result = self._matcher(state, choices).match(event.text)
         if result.ambiguous:
             return self._ask_which(state, result)
         target = result.matched
+        if target and isinstance(result, Understood) and result.followup:
+            state.pending = {"kind": "followup", "target": target}
+            return "@followup"
         if (
             target
             and isinstance(event, Words)
@@ -479,8 +521,12 @@ class Engine:
         state.pending = {"kind": "number_confirm", "number": event.digits}
         return "@ask"
 
+    def _at_start(self, state: State) -> bool:
+        """At the main menu a message may name or describe any subject of the dialogue."""
+        return state.node == self.content.start and state.pending is None
+
     def _matcher(self, state: State, choices: tuple[Choice, ...]) -> Matcher:
-        if state.node == self.content.start and state.pending is None:
+        if self._at_start(state):
             return self.catalogue_matcher
         if choices not in self._matchers:
             node = self.content.nodes[state.node]
@@ -505,6 +551,24 @@ class Engine:
             self._people,
             groups,
         )
+
+    @cached_property
+    def understanding(self) -> Understanding:
+        """What a first message names or describes: the catalogue's keywords, and a model
+        trained on the content's examples (none: keywords only)."""
+        content, same = self.content, self._people
+        model = None
+        if content.examples:
+            samples = [(e.text, same.get(e.target, e.target), e.followup) for e in content.examples]
+            samples += [(text, same.get(t, t), False) for text, t, *_ in catalogue_phrases(content)]
+            model = trained(tuple(samples))
+        followups = frozenset(
+            n.id
+            for n in content.nodes.values()
+            if n.type == "procedure" and content.procedures[n.procedure].followup
+        )
+        menus = frozenset(n.id for n in content.nodes.values() if n.type == "question")
+        return Understanding(self.catalogue_matcher, model, same, followups, menus, self._covers)
 
     @cached_property
     def _covers(self) -> dict[str, frozenset[str]]:
@@ -583,6 +647,8 @@ class Engine:
             return content.phrase("confirm", label=label), self._yes_no()
         if kind == "autonomy":
             return content.phrase("autonomy"), self._autonomy_choices()
+        if kind == "followup":
+            return content.phrase("followup_person"), self._yes_no()
         if kind == "number":
             return content.phrase("number_ask"), ()
         if kind == "number_confirm":
@@ -604,6 +670,15 @@ class Engine:
         content = self.content
         dangers = [p for d in content.dangers for p in d.phrases]
         return tuple(dict.fromkeys([*dangers, *content.closings, *content.cannot_read]))
+
+    @cached_property
+    def _subject_words(self) -> tuple[str, ...]:
+        """What may be said at the main menu to name or describe a subject: the catalogue's
+        phrases, and every word of the examples (a speech grammar built from single words
+        lets the recogniser hear a sentence made of them)."""
+        named = [text for text, *_ in catalogue_phrases(self.content)]
+        described = [w for e in self.content.examples for w in e.text.split()]
+        return tuple(dict.fromkeys([*named, *described]))
 
     def _yes_no(self) -> tuple[Choice, ...]:
         yes, no = self.content.answers["yes"], self.content.answers["no"]
@@ -634,6 +709,7 @@ class Engine:
                 [p[0] for p in question_phrases(self.content, node, choices)]
                 + [a for c in self.content.commands.values() for a in c.alone]
                 + list(self._always_heard)
+                + (list(self._subject_words) if self._at_start(state) else [])
             )
         )
         keys = tuple(
@@ -650,6 +726,8 @@ class Engine:
         content, pending = self.content, state.pending
         if goto == "@ask":  # the engine asks its own question (which one? / did you say?)
             return [self._ask(state)]
+        if goto == "@followup":
+            return self._followup(state, pending["target"])
         if goto == "@repeat":
             return [*(Say(t) for t in state.replay), self._ask(state)]
         if goto == "@menu":
@@ -677,6 +755,12 @@ class Engine:
             if goto == "@yes":
                 return self._answer(state, pending["target"])
             return self._retry(state, "no_match")
+        if kind == "followup":
+            if goto == "@yes":
+                title = content.procedures[content.nodes[pending["target"]].procedure].title
+                return self._hand_off(state, content.phrase("reason_followup", title=title))
+            state.pending = None
+            return self._enter(state, content.after_procedure)
         if kind == "autonomy":
             state.autonomy = goto[1:] if goto[1:] in AUTONOMY else state.autonomy
             return self._enter(state, state.node, push=False)
@@ -694,6 +778,24 @@ class Engine:
                 told = [Say(place_text(content, procedure.topic, state.channel))]
             return [*told, *self._enter(state, self._after(state.node))]
         return self._enter(state, goto)
+
+    def _followup(self, state: State, nid: str) -> list[Action]:
+        """Something went wrong with a right already asked for: what to do, the line, and
+        the offer of a person."""
+        content = self.content
+        node = content.nodes[nid]
+        procedure = content.procedures[node.procedure]
+        state.node, state.tries = nid, 0
+        state.topic = node.topic or state.topic
+        said = [
+            Say(content.phrase("understood_followup", label=self.label(nid))),
+            Say(procedure.followup),
+        ]
+        if procedure.phone:
+            number = procedure.phone.number
+            shown = written_phone(number) if state.channel == "sms" else in_pairs(number)
+            said.append(Say(content.phrase("phone_line", number=shown, cost=procedure.phone.cost)))
+        return [*said, self._ask(state)]
 
     def _told(self, procedure_id: str) -> list[Action]:
         """A procedure told aloud to a person who cannot use a link: what it is, the

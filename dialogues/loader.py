@@ -29,6 +29,7 @@ from .model import (
     Command,
     Content,
     Danger,
+    Example,
     Node,
     Phone,
     Place,
@@ -56,6 +57,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "human_label": (),
     "which_one": (),
     "understood": ("label",),
+    "understood_followup": ("label",),
+    "followup_person": (),
+    "reason_followup": ("title",),
     "danger_label": (),
     "closing": (),
     "repeat_label": (),
@@ -118,10 +122,10 @@ PHRASES: dict[str, tuple[str, ...]] = {
 ANSWERS = ("yes", "no")
 
 _FIELDS = {
-    "question": {"type", "topic", "prompt", "simple", "choices"},
-    "message": {"type", "topic", "text", "next"},
+    "question": {"type", "topic", "prompt", "simple", "choices", "examples"},
+    "message": {"type", "topic", "text", "next", "examples"},
     "procedure": {"type", "procedure", "next"},
-    "handoff": {"type", "topic", "text", "reason"},
+    "handoff": {"type", "topic", "text", "reason", "examples"},
     "end": {"type", "text"},
 }
 _CHOICE_FIELDS = {"key", "label", "words", "goto"}
@@ -137,7 +141,11 @@ _PROCEDURE_FIELDS = {
     "voice",
     "sms_title",
     "warning",
+    "examples",
+    "followup",
 }
+_FOLLOWUP_FIELDS = {"examples", "text"}
+MIN_EXAMPLES = 5  # a procedure needs at least this many examples of what people say
 _PLACE_FIELDS = {"name", "address", "hours", "phone", "topics"}
 # An acronym's explanation counts when it comes before the acronym's first use, or starts
 # within this many characters after it: "RSA (revenu...", "le RSA, c'est le revenu...".
@@ -207,6 +215,15 @@ class _Checker:
             elif str(item).strip():
                 out.append(str(item).strip())
         return tuple(out)
+
+    def located_texts(self, block: LocatedMap, key: str, what: str) -> list[tuple[str, int]]:
+        """The texts of a list, each with its line."""
+        value = block.get(key)
+        texts = self.texts(block, key, what)
+        if not isinstance(value, LocatedList):
+            return [(text, block.line_of(key)) for text in texts]
+        lines = [value.line_of(i) for i, item in enumerate(value) if str(item).strip()]
+        return list(zip(texts, lines, strict=False))
 
     def mapping(self, block: LocatedMap, key: str, what: str) -> LocatedMap:
         value = block.get(key)
@@ -301,6 +318,7 @@ class _Checker:
             for nid, b in self.entries(dialogue, "nodes", "le nœud")
         }
         nodes = {nid: node for nid, node in nodes.items() if node is not None}
+        examples = self.examples(dialogue, catalogue, nodes)
         start = self.text(dialogue, "start", "le fichier")
         after = self.text(dialogue, "after_procedure", "le fichier")
         for key, target in (("start", start), ("after_procedure", after)):
@@ -337,6 +355,7 @@ class _Checker:
             **self.dangers(),
             closings=self.texts(language, "closings", "language.yaml"),
             cannot_read=self.texts(language, "cannot_read", "language.yaml"),
+            examples=examples,
         )
         if not any(p.severity == "error" for p in self.problems):
             self.sms_menus(content)
@@ -344,6 +363,7 @@ class _Checker:
             self.clashes(content)
             self.spelt_out(content, language)
             self.acronyms_explained(content, catalogue)
+            self.examples_understood(content)
         content.warnings = [p for p in self.problems if p.severity == "warning"]
         return content
 
@@ -353,6 +373,56 @@ class _Checker:
             if (self.directory / name).is_file():
                 digest.update((self.directory / name).read_bytes())
         return digest.hexdigest()[:12]
+
+    # -- examples ---------------------------------------------------------------------
+    def examples(
+        self, dialogue: LocatedMap, catalogue: LocatedMap, nodes: dict[str, Node]
+    ) -> tuple[Example, ...]:
+        """What people say about each place: a node's own examples, and for a procedure
+        node its procedure's examples and follow-up examples."""
+        blocks = dict(self.entries(catalogue, "procedures", "la démarche"))
+        shown = {n.procedure: n.id for n in reversed(list(nodes.values())) if n.procedure}
+        out: list[Example] = []
+        for pid, block in blocks.items():
+            if pid not in shown:
+                continue
+            what = f"la démarche '{pid}'"
+            for text, line in self.located_texts(block, "examples", what):
+                out.append(Example(text, shown[pid], False, block.file, line))
+            followup = block.get("followup")
+            if isinstance(followup, LocatedMap):
+                for text, line in self.located_texts(followup, "examples", what):
+                    out.append(Example(text, shown[pid], True, block.file, line))
+        for nid, block in self.entries(dialogue, "nodes", "le nœud"):
+            if nid in nodes:
+                for text, line in self.located_texts(block, "examples", f"le nœud '{nid}'"):
+                    out.append(Example(text, nid, False, block.file, line))
+        return tuple(out)
+
+    def examples_understood(self, content: Content) -> None:
+        """Each example leads to its own place once the model is trained on all of them."""
+        from .engine import Engine
+
+        understanding = Engine(content).understanding
+        for example in content.examples:
+            found = understanding.understand(example.text)
+            wanted = understanding.place(example.target)
+            if found.matched == wanted and found.followup == example.followup:
+                continue
+            if found.matched is None:
+                got = "rien de sûr"
+            else:
+                got = f"'{found.matched}'" + (" (suivi)" if found.followup else "")
+            want = f"'{wanted}'" + (" (suivi)" if example.followup else "")
+            self.problems.append(
+                Problem(
+                    example.file,
+                    example.line,
+                    f"l'exemple « {example.text} » mène à {got} et pas à {want} : "
+                    "changez-le, ou ajoutez des exemples plus clairs",
+                    "warning",
+                )
+            )
 
     # -- danger.yaml ------------------------------------------------------------------
     def dangers(self) -> dict:
@@ -372,11 +442,13 @@ class _Checker:
         block = self.read(DANGER_FILE)
         if block is None:
             return {}
-        self.unknown_fields(block, {"situations", "distinct"}, DANGER_FILE)
+        self.unknown_fields(block, {"situations", "distinct", "ordinary"}, DANGER_FILE)
         found = []
         for did, entry in self.entries(block, "situations", "situation"):
             what = f"la situation d'urgence '{did}'"
-            self.unknown_fields(entry, {"lines", "say", "sms", "reason", "phrases"}, what)
+            self.unknown_fields(
+                entry, {"lines", "say", "sms", "reason", "phrases", "examples"}, what
+            )
             lines = self.texts(entry, "lines", what)
             if not lines:
                 self.error(entry, entry.line, f"{what} n'a pas de numéro à appeler (lines)")
@@ -410,9 +482,14 @@ class _Checker:
                     reason=self.text(entry, "reason", what),
                     phrases=phrases,
                     line=entry.line_of("phrases"),
+                    examples=self.texts(entry, "examples", what),
                 )
             )
-        return {"dangers": tuple(found), "distinct": self.distinct(block)}
+        return {
+            "dangers": tuple(found),
+            "distinct": self.distinct(block),
+            "ordinary": self.texts(block, "ordinary", DANGER_FILE),
+        }
 
     def distinct(self, block: LocatedMap) -> tuple[tuple[str, str], ...]:
         """Pairs of words that look alike but mean different things ("volé", "violé")."""
@@ -547,6 +624,27 @@ class _Checker:
         voice = self.text(block, "voice", what)
         self.spoken(block, "voice", voice, what)
         self.papers_not_in_voice(block, voice, documents, what)
+        examples = self.located_texts(block, "examples", what)
+        if "examples" in block and len(examples) < MIN_EXAMPLES:
+            self.error(
+                block,
+                block.line_of("examples"),
+                f"{what} a {len(examples)} exemples (examples) : écrivez-en au moins "
+                f"{MIN_EXAMPLES}, des phrases que les gens disent dans cette situation",
+            )
+        followup = self.mapping(block, "followup", what)
+        self.unknown_fields(followup, _FOLLOWUP_FIELDS, f"le suivi de {what}")
+        followup_text = ""
+        if "followup" in block:
+            followup_text = self.text(followup, "text", f"le suivi (followup) de {what}")
+            self.spoken(followup, "text", followup_text, f"le suivi de {what}")
+            self.check_sms(followup, "text", to_gsm7(followup_text), f"le suivi de {what}")
+            if not self.located_texts(followup, "examples", f"le suivi de {what}"):
+                self.error(
+                    followup,
+                    followup.line,
+                    f"le suivi (followup) de {what} n'a pas d'exemples (examples)",
+                )
         procedure = Procedure(
             id=pid,
             topic=self.text(block, "topic", what),
@@ -562,6 +660,7 @@ class _Checker:
             warning=self.text(block, "warning", what, required=False),
             line=block.line_of("keywords"),
             sms_title=self.text(block, "sms_title", what, required=False),
+            followup=followup_text,
         )
         try:
             sms = procedure_sms(phrases, procedure)

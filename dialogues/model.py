@@ -57,6 +57,19 @@ class Procedure:
     warning: str = ""
     line: int = field(default=0, compare=False)  # line of its keywords in procedures.yaml
     sms_title: str = ""  # the SMS's first line (default: the title)
+    followup: str = ""  # what to do when something went wrong (not paid, refused, a letter)
+
+
+@dataclass(frozen=True)
+class Example:
+    """What a person may say or text about a place, for the model that learns from them:
+    `followup` when it is about something that went wrong with a right already asked for."""
+
+    text: str
+    target: str  # a node id
+    followup: bool
+    file: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,7 @@ class Danger:
     reason: str  # for the mediator
     phrases: tuple[str, ...]
     line: int = field(default=0, compare=False)  # line of its phrases in danger.yaml
+    examples: tuple[str, ...] = ()  # what people in this situation say, for the model
 
 
 @dataclass
@@ -110,8 +124,10 @@ class Content:
     decoys: tuple[str, ...] = ()  # common words that absorb off-list speech
     dangers: tuple[Danger, ...] = ()  # in order: the first wins a tie
     distinct: tuple[tuple[str, str], ...] = ()  # danger words never taken for one another
+    ordinary: tuple[str, ...] = ()  # messages that look like danger and are not (danger.yaml)
     closings: tuple[str, ...] = ()  # a whole message that ends politely ("merci")
     cannot_read: tuple[str, ...] = ()  # phrases of a person who says they cannot read
+    examples: tuple[Example, ...] = ()  # what people say about each place (examples_model)
     warnings: list = field(default_factory=list)
 
     def phrase(self, phrase_name: str, /, **values: str) -> str:

@@ -68,6 +68,7 @@ ANSWERS_FR = {
     "@danger": "une personne en danger",
     "@bye": "merci, au revoir",
     "@cannot_read": "ne sait pas lire",
+    "@followup": "un souci avec une démarche déjà faite",
 }
 
 
@@ -299,11 +300,18 @@ def simulator() -> str:
     heard = list(session.call.transcript) if session.call else []
     played = [line.text.removeprefix("[son] ") for line in heard if line.text.startswith("[son] ")]
     audio = played[-1].removeprefix(services().settings.public_url) if played else None
+    sent = [line.text for line in session.texts if line.who == "caller"]
+    engine = services().engine
+    candidates, followup = engine.understanding.top(sent[-1]) if sent else ([], 0.0)
     return render_template(
         "mediation/simulator.html",
         call=session.call,
         heard=heard,
         texts=session.texts,
+        last_sent=sent[-1] if sent else "",
+        candidates=[(label(engine, c.target), c) for c in candidates],
+        followup=followup,
+        danger=engine.danger(sent[-1]) if sent else None,
         keys=web_simulator.KEYS,
         audio=audio,
         caller=web_simulator.CALLER,

@@ -135,6 +135,21 @@ def _speech_problems(content, settings, required: bool) -> list:
     )
 
 
+def cmd_try(args: argparse.Namespace) -> int:
+    """What Relais understands of a first message, for the people who write the content."""
+    from dialogues.engine import Engine
+    from dialogues.loader import load_content
+
+    from .understanding_report import understanding_report
+
+    settings = load_settings()
+    folder = Path(args.content) if args.content else settings.content_dir
+    engine = Engine(load_content(folder))
+    for text in args.text:
+        print(understanding_report(engine, text))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from dialogues.loader import load_content
 
@@ -394,6 +409,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also require a speech model that knows every answer word",
     )
     check.set_defaults(func=cmd_check)
+
+    attempt = sub.add_parser(
+        "try", help="what Relais understands of a message: the 3 best subjects and why"
+    )
+    attempt.add_argument("text", nargs="+", help="one or more messages, each in quotes")
+    attempt.add_argument("--content", help="a language's content folder (default: settings)")
+    attempt.set_defaults(func=cmd_try)
 
     serve = sub.add_parser("serve", help="answer calls and texts (production WSGI server)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -1,0 +1,229 @@
+"""A model trained on the content's examples: which place a message describes, and whether
+it is about something that went wrong with a right the person already has (a follow-up).
+
+The keyword matcher (matching.py) knows the names of things; people often describe their
+situation instead ("on m'a volé mon sac avec mes papiers"). This model learns from the
+examples content editors write for each place. Features are the message's words as they
+sound (normalise.sound), their character n-grams (so a misspelt or unseen form of a known
+word still counts), and pairs of neighbouring words (so "pas reçu" differs from "reçu").
+scikit-learn fits a TF-IDF weighting and a logistic regression at content load; scoring a
+message is then a few dictionary look-ups and one small matrix sum, done here with numpy
+because calling scikit-learn for one message costs more than the whole matching.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from .normalise import STOPWORDS, sound, words_of
+
+NGRAMS = (3, 5)  # character n-gram sizes, on the sound spelling with word edges marked
+REGULARISATION = 20.0  # scikit-learn's C: larger trusts the examples more
+FOLLOWUP = "followup"  # the follow-up model's positive class
+WORDS_KEPT = 65536  # words whose feature rows are kept (then all forgotten)
+_NUMBER = re.compile(r"^\d+$")
+KEPT_SMALL_WORDS = frozenset({"pas", "ne", "n"})  # negation: "pas reçu", "n'est pas arrivé"
+
+
+def joined_letters(words: Sequence[str]) -> list[str]:
+    """Letters spelled one by one become one word: "c a f" -> "caf", "a p l" -> "apl"."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in (*words, ""):
+        if len(word) == 1:
+            run.append(word)
+            continue
+        if len(run) >= 2:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if word:
+            out.append(word)
+    return out
+
+
+def model_words(text: str) -> list[str]:
+    """The words the model reads: spelled letters joined, numbers as one sign, small words
+    that mean nothing here left out ("je", "bonjour"), but not those of negation and time
+    ("pas", "toujours", "depuis", "encore")."""
+    return [
+        "0" if _NUMBER.match(w) else w
+        for w in joined_letters(words_of(text))
+        if w not in STOPWORDS or w in KEPT_SMALL_WORDS
+    ]
+
+
+@lru_cache(maxsize=65536)
+def word_features(word: str) -> tuple[str, ...]:
+    """The features of one word: its sound spelling whole, and its character n-grams."""
+    form = sound(word) or word
+    edged = f" {form} "
+    grams = [
+        edged[i : i + n] for n in range(NGRAMS[0], NGRAMS[1] + 1) for i in range(len(edged) - n + 1)
+    ]
+    return (f"w:{form}", *grams)
+
+
+def features(text: str) -> list[str]:
+    """Every feature of a message: each word's, then each pair of neighbouring words."""
+    words = model_words(text)
+    out = [f for w in words for f in word_features(w)]
+    forms = [sound(w) or w for w in words]
+    out += [f"p:{a}_{b}" for a, b in pairwise(forms)]
+    return out
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the model makes of one message (no probabilities: no known word)."""
+
+    targets: tuple[str, ...]
+    index: dict[str, int]
+    probabilities: np.ndarray | None
+    followup: float
+
+    def ranked(self, count: int = 3) -> list[Scored]:
+        if self.probabilities is None:
+            return []
+        order = np.argsort(-self.probabilities)[:count]
+        return [Scored(self.targets[i], float(self.probabilities[i])) for i in order]
+
+    def of(self, target: str) -> float:
+        """The probability of one place (0 for a place the model does not know)."""
+        if self.probabilities is None or target not in self.index:
+            return 0.0
+        return float(self.probabilities[self.index[target]])
+
+
+def _regression(regularisation: float) -> LogisticRegression:
+    # Newton's method converges in a few steps on a catalogue this size (lbfgs: 5 times
+    # slower at the same optimum).
+    return LogisticRegression(C=regularisation, solver="newton-cg", max_iter=200)
+
+
+@lru_cache(maxsize=8)
+def trained(
+    samples: tuple[tuple[str, str, bool], ...], regularisation: float = 0.0
+) -> ExampleModel:
+    """The model for these samples, trained once per process: the content check and the
+    engine of the same content share it."""
+    return ExampleModel(samples, regularisation or REGULARISATION)
+
+
+@dataclass(frozen=True)
+class Scored:
+    target: str
+    probability: float
+
+
+class ExampleModel:
+    """Places ranked by probability for a message, and the probability that it is a
+    follow-up. Trained once, from (text, place, is_followup) triples."""
+
+    def __init__(
+        self, samples: Iterable[tuple[str, str, bool]], regularisation: float = REGULARISATION
+    ):
+        samples = list(samples)
+        texts = [text for text, _, _ in samples]
+        targets = [target for _, target, _ in samples]
+        vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, dtype=np.float32)
+        matrix = vectorizer.fit_transform(texts)
+        places = _regression(regularisation).fit(matrix, targets)
+        self.targets: tuple[str, ...] = tuple(str(c) for c in places.classes_)
+        self._vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self._idf = vectorizer.idf_.astype(np.float32)
+        # One row per feature: its weight for each place, then for "follow-up".
+        weights = [places.coef_.T]
+        biases = [places.intercept_]
+        followups = [is_followup for _, _, is_followup in samples]
+        self._has_followups = any(followups) and not all(followups)
+        if self._has_followups:
+            labels = [FOLLOWUP if f else "" for f in followups]
+            followup = _regression(regularisation).fit(matrix, labels)
+            sign = 1.0 if followup.classes_[1] == FOLLOWUP else -1.0
+            weights.append(sign * followup.coef_.T)
+            biases.append(sign * followup.intercept_)
+        self._weights = np.ascontiguousarray(np.hstack(weights), dtype=np.float32)
+        self._bias = np.concatenate(biases).astype(np.float32)
+        self._places = len(self.targets)
+        self._index = {target: i for i, target in enumerate(self.targets)}
+        self._rows: dict[str, list[int]] = {}
+
+    def forget_words(self) -> None:
+        """Empty the kept feature rows of words (the benchmark's cold runs)."""
+        self._rows.clear()
+
+    def _word_rows(self, word: str) -> list[int]:
+        """The rows of one word's known features; kept, as words come back."""
+        rows = self._rows.get(word)
+        if rows is None:
+            if len(self._rows) > WORDS_KEPT:
+                self._rows.clear()
+            rows = self._rows[word] = [
+                self._vocabulary[f] for f in word_features(word) if f in self._vocabulary
+            ]
+        return rows
+
+    def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The message's known features: their rows and TF-IDF values (unit length)."""
+        words = model_words(text)
+        rows = [row for word in words for row in self._word_rows(word)]
+        forms = [sound(w) or w for w in words]
+        pairs = (self._vocabulary.get(f"p:{a}_{b}") for a, b in pairwise(forms))
+        rows += [row for row in pairs if row is not None]
+        if not rows:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        unique, counts = np.unique(np.array(rows), return_counts=True)
+        values = (1.0 + np.log(counts, dtype=np.float32)) * self._idf[unique]
+        return unique, values / np.linalg.norm(values)
+
+    def predict(self, text: str) -> Prediction:
+        """Every place's probability for `text`, and the follow-up probability."""
+        rows, values = self._vector(text)
+        if not len(rows):
+            return Prediction(self.targets, self._index, None, 0.0)
+        scores = values @ self._weights[rows] + self._bias
+        places = scores[: self._places]
+        probabilities = np.exp(places - places.max())
+        probabilities /= probabilities.sum()
+        followup = 0.0
+        if self._has_followups:
+            followup = float(1.0 / (1.0 + math.exp(-float(scores[self._places]))))
+        return Prediction(self.targets, self._index, probabilities, followup)
+
+    def rank(self, text: str, count: int = 3) -> tuple[list[Scored], float]:
+        """The `count` best places with their probability, and the follow-up probability."""
+        prediction = self.predict(text)
+        return prediction.ranked(count), prediction.followup
+
+    def explain(self, text: str, target: str, limit: int = 4) -> list[tuple[str, float]]:
+        """The words of `text` that most pushed it toward `target`, with their weight
+        (a pair of words counts for both)."""
+        rows, values = self._vector(text)
+        if target not in self.targets or not len(rows):
+            return []
+        column = self.targets.index(target)
+        contribution = dict(zip(rows.tolist(), values * self._weights[rows, column], strict=True))
+        words = model_words(text)
+        forms = [sound(w) or w for w in words]
+        by_word: Counter[str] = Counter()
+        for word in words:
+            rows_of_word = set(self._word_rows(word))
+            by_word[word] += float(sum(contribution.get(r, 0.0) for r in rows_of_word))
+        for (a, b), (fa, fb) in zip(pairwise(words), pairwise(forms), strict=True):
+            row = self._vocabulary.get(f"p:{fa}_{fb}")
+            if row is not None and row in contribution:
+                by_word[a] += float(contribution[row]) / 2
+                by_word[b] += float(contribution[row]) / 2
+        return [(w, round(s, 2)) for w, s in by_word.most_common(limit) if s > 0]
