@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.heldout import (
     DANGER,
+    FOLLOWUP_SUFFIX,
     KINDS,
     ORDINARY,
     SITUATIONS,
@@ -198,6 +199,29 @@ def report_understanding(engine: Engine, path: Path, title: str) -> list[KindRow
     return rows
 
 
+def report_calibration(engine: Engine, paths: list[Path]) -> None:
+    """Whether the model's probability means what it says: for its best place, the share
+    that was right in each band of probability (the places named aside)."""
+    understanding = engine.understanding
+    bands = [(0.0, 0.2), (0.2, 0.35), (0.35, 0.45), (0.45, 0.6), (0.6, 0.8), (0.8, 1.01)]
+    found = {band: [0, 0] for band in bands}
+    for path in paths:
+        for message, expected, _ in load_understanding(path):
+            ranked, _ = understanding.model.rank(message, 1)
+            if not ranked:
+                continue
+            want = understanding.place(expected.removesuffix(FOLLOWUP_SUFFIX))
+            band = next(b for b in bands if b[0] <= ranked[0].probability < b[1])
+            found[band][0] += 1
+            found[band][1] += ranked[0].target == want
+    print("\nCalibration of the examples' model on both understanding lists\n")
+    print("| model's probability | messages | its best place right |")
+    print("|---------------------|----------|----------------------|")
+    for (low, high), (count, right) in found.items():
+        share = f"{100 * right / count:5.1f} %" if count else "   -   "
+        print(f"| {low:.2f} to {min(high, 1.0):.2f}        | {count:8} | {share:>20} |")
+
+
 # -- the danger route (issue 13) ----------------------------------------------------------
 
 
@@ -263,6 +287,7 @@ def main() -> None:
     )
     for path in args.heldout:
         report_understanding(engine, path, "Understanding, a list from elsewhere")
+    report_calibration(engine, [UNDERSTANDING, UNDERSTANDING_FRESH])
     report_danger(measure_danger(), "first list (used to tune danger.yaml)")
     report_danger(
         measure_danger(FRESH_DANGER, FRESH_ORDINARY), "second list (written blind, never tuned on)"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from .examples_model import trained
+from .examples_model import model_words, trained
 from .model import Danger
 from .normalise import sound, words_of
 
@@ -133,6 +133,7 @@ class DangerMatcher:
 
 NO_DANGER = ""  # the model's class for an ordinary message
 MODEL_SURE = 0.6  # the model names a danger at this probability or more
+MODEL_MIN_WORDS = 2  # ...in a message of this many words or more (one word: the phrases)
 
 
 class DangerModel:
@@ -150,6 +151,8 @@ class DangerModel:
         self._model.forget_words()
 
     def find(self, text: str) -> Danger | None:
+        if len(model_words(text)) < MODEL_MIN_WORDS:  # "merci beaucoup": one word to go on
+            return None
         ranked, _ = self._model.rank(text)
         if not ranked or ranked[0].target == NO_DANGER or ranked[0].probability < MODEL_SURE:
             return None

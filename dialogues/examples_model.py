@@ -32,6 +32,8 @@ REGULARISATION = 20.0  # scikit-learn's C: larger trusts the examples more
 FOLLOWUP = "followup"  # the follow-up model's positive class
 WORDS_KEPT = 65536  # words whose feature rows are kept (then all forgotten)
 _NUMBER = re.compile(r"^\d+$")
+NUMBER = "0"  # every number is this one word for the model
+ELIDED = "cdjlmnst"  # letters that stand for a small word glued to the next one
 KEPT_SMALL_WORDS = frozenset({"pas", "ne", "n"})  # negation: "pas reçu", "n'est pas arrivé"
 
 
@@ -58,7 +60,7 @@ def model_words(text: str) -> list[str]:
     that mean nothing here left out ("je", "bonjour"), but not those of negation and time
     ("pas", "toujours", "depuis", "encore")."""
     return [
-        "0" if _NUMBER.match(w) else w
+        NUMBER if _NUMBER.match(w) else w
         for w in joined_letters(words_of(text))
         if w not in STOPWORDS or w in KEPT_SMALL_WORDS
     ]
@@ -137,7 +139,9 @@ class ExampleModel:
         samples = list(samples)
         texts = [text for text, _, _ in samples]
         targets = [target for _, target, _ in samples]
-        vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, dtype=np.float32)
+        # A feature counts once however often it appears (binary): short messages repeat
+        # little, and scoring a message is then a set of rows.
+        vectorizer = TfidfVectorizer(analyzer=features, binary=True, dtype=np.float32)
         matrix = vectorizer.fit_transform(texts)
         places = _regression(regularisation).fit(matrix, targets)
         self.targets: tuple[str, ...] = tuple(str(c) for c in places.classes_)
@@ -170,22 +174,34 @@ class ExampleModel:
         if rows is None:
             if len(self._rows) > WORDS_KEPT:
                 self._rows.clear()
+            # "dinterim": "d'intérim" written without its apostrophe
+            read = word[1:] if self._elided(word) else word
             rows = self._rows[word] = [
-                self._vocabulary[f] for f in word_features(word) if f in self._vocabulary
+                self._vocabulary[f] for f in word_features(read) if f in self._vocabulary
             ]
         return rows
+
+    def _elided(self, word: str) -> bool:
+        return (
+            len(word) > 4
+            and word[0] in ELIDED
+            and f"w:{sound(word)}" not in self._vocabulary
+            and f"w:{sound(word[1:])}" in self._vocabulary
+        )
 
     def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The message's known features: their rows and TF-IDF values (unit length)."""
         words = model_words(text)
+        if all(word == NUMBER for word in words):  # keys or a number: no description
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         rows = [row for word in words for row in self._word_rows(word)]
         forms = [sound(w) or w for w in words]
         pairs = (self._vocabulary.get(f"p:{a}_{b}") for a, b in pairwise(forms))
         rows += [row for row in pairs if row is not None]
         if not rows:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        unique, counts = np.unique(np.array(rows), return_counts=True)
-        values = (1.0 + np.log(counts, dtype=np.float32)) * self._idf[unique]
+        unique = np.fromiter(set(rows), np.int64)
+        values = self._idf[unique]
         return unique, values / np.linalg.norm(values)
 
     def predict(self, text: str) -> Prediction:

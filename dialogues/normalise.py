@@ -20,8 +20,8 @@ from functools import lru_cache
 # could be a keyword ("aide", "carte", "papiers") must not be here.
 STOPWORDS = frozenset(
     """
-    a ai au aux avec bjr bonjour bonsoir c ca ce ces cest cet cette chui comment d de des du
-    dois doit donc e elle en est et etre faire fait faut il j jai je jpeux jpx jsuis l la le
+    a ai allo alo au aux avec bjr bonjour bonsoir c ca ce ces cest cet cette chui comment d de
+    des du dois doit donc e elle en est et etre faire fait faut il j jai je jpeux jpx jsuis l la le
     les leur lui m ma me merci mes moi mon n ne nous o on ou par pas peut peux plait pour
     pourriez pr qu que quel quelle qui quoi s sa salut se sest ses si sil slt son sont stp
     sur svp t ta te tes toi ton tu un une veut veux voudrai voudrais voudrait voulais vous

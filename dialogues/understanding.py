@@ -18,15 +18,16 @@ from .matching import Matcher
 
 # All thresholds of the model's decisions live here (probabilities, 0 to 1).
 SURE = 0.45  # with no place named, the model's best place is taken at this probability,
-LEAN = 0.15  # or at this probability when it is
+LEAN = 0.35  # or at this probability when it is
 RATIO = 2.0  # this many times as likely as the second place
-HESITANT = 0.1  # below that, from this probability: "which one?" between the two best
+PAIR = 0.5  # below that, "which one?" when the two best places together have this much
+SECOND = 0.15  # ...and the second at least this much
 FOLLOWUP = 0.5  # a follow-up (something went wrong) at this probability or more
 # A place named yields to the model's best place when the model is this sure:
-OVER_EXACT = 0.7  # a precise place named exactly ("titre de séjour")
-OVER_FUZZY = 0.3  # a precise place named by a word that only looks like a keyword
+OVER_EXACT = 0.4  # a precise place named exactly ("titre de séjour")
+OVER_FUZZY = 0.5  # a precise place named by a word that only looks like a keyword
 OVER_BROAD = 0.45  # a menu ("les papiers"), a person, a command
-OVER_BELOW = 0.2  # a menu, by a place under it ("papiers de la voiture": carte grise)
+OVER_BELOW = 0.5  # a menu, by a place under it ("papiers de la voiture": carte grise)
 EXACT = 100.0  # the keyword score of a phrase found as written (see matching.py)
 
 
@@ -106,7 +107,7 @@ class Understanding:
             return self._decided(best.target, prediction.followup, by_model=True)
         if named.ambiguous:
             return Understood(named.targets)
-        if best and len(ranked) > 1 and best.probability >= HESITANT:
+        if best and second >= SECOND and best.probability + second >= PAIR:
             return Understood((best.target, ranked[1].target), by_model=True)
         return Understood(())
 

@@ -175,7 +175,14 @@ def test_in_a_real_browser(relais: Running) -> None:
         page.get_by_label("Votre SMS").fill("karte vital")
         page.get_by_role("button", name="Envoyer").click()
         page.get_by_text("https://assure.ameli.fr", exact=False).first.wait_for()
+        # What Relais understood, for the content editors: 3 subjects, scores and words.
+        understood = page.locator("ol.understood li")
+        assert understood.count() == 3
+        assert "la carte Vitale" in understood.first.inner_text()
+        assert "Les mots qui comptent" in understood.first.inner_text()
         page.screenshot(path=str(ARTIFACTS / "dashboard-simulator.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(ARTIFACTS / "dashboard-simulator-390.png"), full_page=True)
         browser.close()
     assert relais.rows("SELECT status FROM callback_requests")[0][0] == "rappele"
     sent = relais.rows(
