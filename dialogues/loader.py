@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sms.encoding import PLAIN, sms_size, to_gsm7, ucs2_characters
-
 from .matching import Matcher
 from .model import (
     COMMANDS,
@@ -38,6 +36,7 @@ from .model import (
 from .normalise import normalise
 from .procedure_text import procedure_sms, written_phone
 from .pronounce import spelt_out
+from .sms_encoding import PLAIN, sms_size, to_gsm7, ucs2_characters
 from .source import ContentError, LocatedList, LocatedMap, Problem, read_yaml
 
 FILES = ("dialogue.yaml", "procedures.yaml", "places.yaml", "language.yaml")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from sms.encoding import to_gsm7
+from .sms_encoding import to_gsm7
 
 # Words a paper's name starts with that an SMS list does without: "votre RIB" reads
 # "RIB" after "A préparer :", as the papers on a checklist do.

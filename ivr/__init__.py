@@ -1,1 +1,4 @@
-"""The voice channel: Twilio voice webhooks -> engine -> TwiML."""
+"""The voice channel: Twilio voice webhooks -> engine -> TwiML.
+
+May import: the kernel, speech, mediation and relais's floor; never the SMS channel.
+"""

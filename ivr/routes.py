@@ -29,6 +29,7 @@ from dialogues.engine import (
     State,
     Words,
 )
+from mediation.calls import take_as_missed
 from relais.conversations import record_actions, take_turn
 from relais.models import Person, now
 from relais.outbound import send_sms
@@ -41,7 +42,7 @@ from speech.recordings import RecordingUnavailable, fetch_recording
 
 from .handoff import hand_off
 from .mediator_line import mediator_calling, welcome
-from .ring_back import reject_busy, take_as_missed
+from .ring_back import reject_busy
 from .twiml import CallRendering, render
 
 log = logging.getLogger(__name__)

@@ -265,7 +265,7 @@ def update_request(request_id: int) -> Response:
 def call_person(request_id: int) -> Response:
     """Click-to-call: Relais rings the mediator's phone, then puts them through to the
     person, who sees the service's number (the mediator's own stays private)."""
-    from ivr.ring_back import click_to_call
+    from .calls import click_to_call
 
     app = services()
     callback = app.session.get(CallbackRequest, request_id) or abort(404)

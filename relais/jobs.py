@@ -280,7 +280,7 @@ _worker_context: JobContext | None = None
 
 def load_handlers() -> None:
     """Import the modules that define jobs (each registers its kinds)."""
-    import ivr.ring_back  # noqa: F401
+    import mediation.calls
     import mediation.privacy
     import mediation.summary
     import mediation.voicemail  # noqa: F401

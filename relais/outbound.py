@@ -17,7 +17,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from sms.encoding import sms_size, to_gsm7
+from dialogues.sms_encoding import sms_size, to_gsm7
 
 from .jobs import JobContext, Retry, job, submit
 from .models import OutboundMessage, Person, now

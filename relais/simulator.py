@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl
 import requests
 from twilio.request_validator import RequestValidator
 
-from sms.encoding import sms_size
+from dialogues.sms_encoding import sms_size
 
 from .twilio_spec import Checked, twilio_spec
 

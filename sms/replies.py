@@ -8,8 +8,7 @@ import unicodedata
 
 from dialogues.engine import Action, Ask, HandOff, Say, SendProcedure
 from dialogues.model import Content
-
-from .encoding import sms_size, to_gsm7
+from dialogues.sms_encoding import sms_size, to_gsm7
 
 MAX_SEGMENTS = 2
 MAX_BODY_READ = 500  # characters of a text message that are read for matching

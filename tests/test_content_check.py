@@ -8,9 +8,9 @@ import pytest
 
 from dialogues.loader import check_content, load_content
 from dialogues.procedure_text import procedure_sms, written_phone
+from dialogues.sms_encoding import sms_size
 from dialogues.source import ContentError
 from relais.cli import main as relais_main
-from sms.encoding import sms_size
 
 from .conftest import make_content
 

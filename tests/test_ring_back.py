@@ -231,7 +231,7 @@ def test_click_to_call_rings_the_mediator_first_then_the_person(tmp_path: Path) 
 def test_click_to_call_that_reaches_nobody_is_noted(tmp_path: Path) -> None:
     from sqlalchemy.orm import Session
 
-    from ivr.ring_back import click_to_call
+    from mediation.calls import click_to_call
     from mediation.roster import add_mediator
     from relais.models import CallbackRequest
 

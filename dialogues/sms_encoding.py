@@ -1,5 +1,5 @@
-"""SMS encoding and segment counting (GSM-7 or UCS-2), shared by the SMS channel and the
-content validator.
+"""SMS encoding and segment counting (GSM-7 or UCS-2): a property of the text, so it lives
+in the kernel, for the content checker, the SMS sender and the tests' Twilio stand-in.
 
 One character outside the GSM 03.38 alphabet switches a whole message to UCS-2, which cuts
 a segment from 160 to 70 characters. French text often carries such characters by accident
