@@ -22,6 +22,7 @@ LEAN = 0.35  # or at this probability when it is
 RATIO = 2.0  # this many times as likely as the second place
 PAIR = 0.5  # below that, "which one?" when the two best places together have this much
 SECOND = 0.15  # ...and the second at least this much
+PARTLY_NAMED = 60.0  # unless only one of the two has this keyword score (part of a name)
 FOLLOWUP = 0.5  # a follow-up (something went wrong) at this probability or more
 # A place named yields to the model's best place when the model is this sure:
 OVER_EXACT = 0.4  # a precise place named exactly ("titre de séjour")
@@ -108,7 +109,13 @@ class Understanding:
         if named.ambiguous:
             return Understood(named.targets)
         if best and second >= SECOND and best.probability + second >= PAIR:
-            return Understood((best.target, ranked[1].target), by_model=True)
+            pair = (best.target, ranked[1].target)
+            # Part of a name of one of the two ("titre" of "titre de séjour") decides.
+            partly = dict(self.matcher.rank(text))
+            named_too = [t for t in pair if partly.get(t, 0.0) >= PARTLY_NAMED]
+            if len(named_too) == 1:
+                return self._decided(named_too[0], prediction.followup, by_model=True)
+            return Understood(pair, by_model=True)
         return Understood(())
 
     def _overrule(self, named: str, best: str, score: float) -> float:

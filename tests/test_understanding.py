@@ -64,13 +64,13 @@ def test_no_held_out_message_was_copied_into_the_examples() -> None:
 
 
 def test_top1_holds_at_its_measured_level_and_beats_keywords_on_situations() -> None:
-    """Issue 14 aims at 95 % overall and 90 % on situations; this session measured 85.9 %
-    and 78.2 % (bench/matching.py). The test keeps what was reached from slipping back."""
+    """Issue 14 aims at 95 % overall and 90 % on situations; this session measured 88.3 %
+    and 83.1 % (bench/matching.py). The test keeps what was reached from slipping back."""
     rows = [(m, e) for m, e, _ in ROWS]
     situations = [(m, e) for m, e, k in ROWS if k == "situation"]
     overall, described = relais_score(ENGINE, rows), relais_score(ENGINE, situations)
-    assert overall.rate(overall.top1) >= 0.84, overall
-    assert described.rate(described.top1) >= 0.75, described
+    assert overall.rate(overall.top1) >= 0.86, overall
+    assert described.rate(described.top1) >= 0.80, described
     # Keywords alone, as before issue 14, understand far fewer situations.
     before = matcher_score(ENGINE, situations)
     assert before.rate(before.top1) < described.rate(described.top1) - 0.2
@@ -78,7 +78,7 @@ def test_top1_holds_at_its_measured_level_and_beats_keywords_on_situations() -> 
 
 def test_few_messages_go_to_the_wrong_place_without_a_question() -> None:
     score = relais_score(ENGINE, [(m, e) for m, e, _ in ROWS])
-    assert score.rate(score.misrouted) <= 0.12, score
+    assert score.rate(score.misrouted) <= 0.10, score
 
 
 # -- what people get ----------------------------------------------------------------------
