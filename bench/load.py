@@ -86,7 +86,7 @@ from bench.webhooks import (
     stop_server,
     wait_healthy,
 )
-from relais.db import make_engine
+from core.db import make_engine
 from relais.simulator import ACCOUNT_SID, RefusedRequests, TwilioApi
 
 CHECK_ONE_IN = 20  # the stand-in checks one request in 20 against the description

@@ -44,9 +44,9 @@ from bench.heldout import (
     matcher_score,
     relais_score,
 )
+from core.content_dirs import DEFAULT_CONTENT_ROOT
 from dialogues.engine import Engine
 from dialogues.loader import load_content
-from relais.content_dirs import DEFAULT_CONTENT_ROOT
 
 
 def throughput(engine: Engine, messages: list[str], seconds: float, cold: bool) -> float:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import load, matching, soak, speech, webhooks
-from relais.db import make_engine
+from core.db import make_engine
 
 UNIT = re.compile(r"\d (%|ms|s|MB|GiB|min)(?!\w)")  # a space reflow() must keep
 KEEP = "\x00"  # stands for that space while wrapping

@@ -50,10 +50,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.content_dirs import DEFAULT_CONTENT_ROOT
 from dialogues.engine import Engine
 from dialogues.loader import load_content
 from dialogues.matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW
-from relais.content_dirs import DEFAULT_CONTENT_ROOT
 from speech.audio import decode, through_phone_line
 from speech.recognition import Recogniser, Recognition
 from speech.voice import DEFAULT_RATE, PromptCache, Voice

@@ -1,4 +1,4 @@
 """The voice channel: Twilio voice webhooks -> engine -> TwiML.
 
-May import: the kernel, speech, mediation and relais's floor; never the SMS channel.
+May import: the kernel, speech, core and mediation; never the SMS channel.
 """

@@ -22,6 +22,10 @@ import logging
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from core.models import CallbackRequest, Mediator, now
+from core.phones import e164
+from core.signature import twilio_signed
+from core.web import form_text, query_number, services
 from dialogues.engine import HandOff
 from mediation.handoff import (
     available_mediators,
@@ -32,10 +36,6 @@ from mediation.handoff import (
     open_request,
 )
 from mediation.voicemail import keep_voicemail
-from relais.models import CallbackRequest, Mediator, now
-from relais.phones import e164
-from relais.signature import twilio_signed
-from relais.web import form_text, query_number, services
 
 from .twiml import CallRendering, say_language, speak
 

@@ -15,11 +15,11 @@ from flask import Blueprint, Response, abort, request
 from sqlalchemy import case, select
 from twilio.twiml.voice_response import VoiceResponse
 
+from core.models import CallbackRequest, Mediator, now
+from core.phones import e164
+from core.signature import twilio_signed
+from core.web import query_number, services
 from mediation.roster import check_secret
-from relais.models import CallbackRequest, Mediator, now
-from relais.phones import e164
-from relais.signature import twilio_signed
-from relais.web import query_number, services
 
 blueprint = Blueprint("mediator_line", __name__)
 

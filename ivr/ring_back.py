@@ -28,6 +28,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort
 from twilio.twiml.voice_response import VoiceResponse
 
+from core.models import CallbackRequest, OutboundCall, Person, now
+from core.signature import twilio_signed
+from core.web import form_text, query_number, services
 from mediation.calls import (
     MACHINES,
     NOT_REACHED,
@@ -35,9 +38,6 @@ from mediation.calls import (
     not_reached,
     note_outcome,
 )
-from relais.models import CallbackRequest, OutboundCall, Person, now
-from relais.signature import twilio_signed
-from relais.web import form_text, query_number, services
 
 from .twiml import say_language
 

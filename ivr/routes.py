@@ -17,6 +17,13 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, request
 
+from core.conversations import record_actions, take_turn
+from core.models import Person, now
+from core.outbound import send_sms
+from core.phones import can_receive_sms, e164
+from core.signature import twilio_signed
+from core.store import Exchange
+from core.web import form_sid, form_text, query_number, services, whole_number
 from dialogues.engine import (
     Action,
     Digits,
@@ -30,13 +37,6 @@ from dialogues.engine import (
     Words,
 )
 from mediation.calls import take_as_missed
-from relais.conversations import record_actions, take_turn
-from relais.models import Person, now
-from relais.outbound import send_sms
-from relais.phones import can_receive_sms, e164
-from relais.signature import twilio_signed
-from relais.store import Exchange
-from relais.web import form_sid, form_text, query_number, services, whole_number
 from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording
 

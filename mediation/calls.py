@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException
 
-from relais.jobs import JobContext, Retry, job, submit
-from relais.models import CallbackRequest, Mediator, OutboundCall, Person, now
-from relais.outbound import retryable, twilio_client
-from relais.phones import can_ring_back
-from relais.settings import Settings
+from core.jobs import JobContext, Retry, job, submit
+from core.models import CallbackRequest, Mediator, OutboundCall, Person, now
+from core.outbound import retryable, twilio_client
+from core.phones import can_ring_back
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -32,9 +32,9 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import and_, case, select
 
-from relais.models import CallbackRequest, Mediator, OutboundMessage, Turn, now
-from relais.phones import e164, mask
-from relais.web import services
+from core.models import CallbackRequest, Mediator, OutboundMessage, Turn, now
+from core.phones import e164, mask
+from core.web import services
 
 from . import web_simulator
 from .handoff import URGENT, is_urgent

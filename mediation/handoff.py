@@ -10,14 +10,14 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from core.jobs import submit
+from core.models import CallbackRequest, Mediator, Person, Turn, now
+from core.outbound import send_sms
+from core.phones import can_receive_sms
+from core.settings import Settings
+from core.store import Exchange
 from dialogues.engine import Engine, HandOff, place_text
 from dialogues.model import Content
-from relais.jobs import submit
-from relais.models import CallbackRequest, Mediator, Person, Turn, now
-from relais.outbound import send_sms
-from relais.phones import can_receive_sms
-from relais.settings import Settings
-from relais.store import Exchange
 
 from .summary import summarise
 

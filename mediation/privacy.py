@@ -11,8 +11,9 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from relais.jobs import JobContext, forget_finished_jobs, job, submit
-from relais.models import (
+from core.hours import PARIS
+from core.jobs import JobContext, forget_finished_jobs, job, submit
+from core.models import (
     CallbackRequest,
     Conversation,
     OutboundMessage,
@@ -21,9 +22,8 @@ from relais.models import (
     WebhookReply,
     now,
 )
-from relais.phones import e164
+from core.phones import e164
 
-from .hours import PARIS
 from .summary import summary_audio_path
 from .voicemail import voicemail_path
 

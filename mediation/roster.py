@@ -8,8 +8,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from relais.models import Mediator
-from relais.phones import e164
+from core.models import Mediator
+from core.phones import e164
 
 _hasher = PasswordHasher()
 

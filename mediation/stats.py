@@ -14,8 +14,8 @@ from pygal.style import CleanStyle
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.models import Conversation, Turn, now
 from dialogues.engine import Engine
-from relais.models import Conversation, Turn, now
 
 DAYS = 14
 OUTCOMES_FR = {

@@ -10,17 +10,16 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from core.hours import PARIS, day_fr
+from core.jobs import JobContext, job
+from core.models import CallbackRequest, Turn
+from core.store import Exchange
 from dialogues.engine import Engine, State
-from relais.jobs import JobContext, job
-from relais.models import CallbackRequest, Turn
-from relais.store import Exchange
 from speech.voice import PromptCache
-
-from .hours import PARIS, day_fr
 
 
 def paris_time(at: datetime) -> datetime:
-    """A stored time in Paris time. Relais stores UTC (relais.models.now); SQLite gives it
+    """A stored time in Paris time. Relais stores UTC (core.models.now); SQLite gives it
     back without its time zone, PostgreSQL with it."""
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(PARIS)
 

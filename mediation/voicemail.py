@@ -7,8 +7,8 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from relais.jobs import JobContext, Retry, job, submit
-from relais.models import CallbackRequest, now
+from core.jobs import JobContext, Retry, job, submit
+from core.models import CallbackRequest, now
 from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording
 

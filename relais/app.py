@@ -7,6 +7,10 @@ import logging
 from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
+from core.db import make_engine, migrate, session_factory
+from core.jobs import wire_jobs
+from core.settings import Settings, load_settings
+from core.web import close_services
 from dialogues.engine import Engine
 from dialogues.loader import load_content
 from mediation.dashboard import init_dashboard
@@ -14,12 +18,8 @@ from speech.recognition import Recognisers
 from speech.service import Speech
 from speech.voice import PromptCache
 
-from .db import make_engine, migrate, session_factory
 from .fallback import blueprint as fallback
 from .fallback import fallback_texts
-from .jobs import wire_jobs
-from .settings import Settings, load_settings
-from .web import close_services
 
 log = logging.getLogger("relais")
 AUDIO_MAX_AGE = 365 * 24 * 3600  # a prompt's file name is the hash of what it says
@@ -47,8 +47,17 @@ def voice_prompts(settings: Settings) -> tuple[PromptCache | None, list[str]]:
     return speech_for(settings, engine).cache, prompt_texts(settings, engine)
 
 
+def load_job_handlers() -> None:
+    """Import the modules that define jobs: each registers its kinds (core.jobs.job)."""
+    import mediation.calls
+    import mediation.privacy
+    import mediation.summary
+    import mediation.voicemail  # noqa: F401
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
+    load_job_handlers()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     content = load_content(settings.content_dir)  # broken content stops here, with reasons
     db = make_engine(settings.database_url)

@@ -10,10 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.content_dirs import content_root, language_dirs
+from core.settings import Settings, load_settings
 from dialogues.loader import check_content
-
-from .content_dirs import content_root, language_dirs
-from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 @contextmanager
 def database() -> Iterator[tuple[Settings, Session]]:
     """The settings and a session on the migrated database, for a command."""
-    from .db import make_engine, migrate, session_factory
+    from core.db import make_engine, migrate, session_factory
 
     settings = load_settings()
     engine = make_engine(settings.database_url)
@@ -76,9 +75,8 @@ def _warn_if_nobody_to_offer(settings: Settings, folders: list[Path]) -> None:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
+    from core.db import make_engine
     from mediation.handoff import has_mediators
-
-    from .db import make_engine
 
     url = settings.database_url
     if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).is_file():
@@ -170,7 +168,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from .jobs import work
+    from core.jobs import work
+
+    from .app import load_job_handlers
 
     settings = load_settings()
     if not settings.redis_url:
@@ -181,6 +181,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         )
         return 2
     print(f"Relais worker: jobs from {settings.redis_url.split('@')[-1]}", flush=True)
+    load_job_handlers()
     work(settings, burst=args.burst)
     return 0
 
@@ -229,8 +230,8 @@ def cmd_sms(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from .phones import mask
-    from .store import Store
+    from core.phones import mask
+    from core.store import Store
 
     with database() as (_settings, session):
         messages = Store(session).outbox(args.limit)
@@ -328,9 +329,8 @@ def cmd_mediators(args: argparse.Namespace) -> int:
 
     from sqlalchemy.exc import IntegrityError
 
+    from core.phones import mask
     from mediation.roster import add_mediator, mediators
-
-    from .phones import mask
 
     with database() as (_settings, session):
         if args.action == "list":

@@ -15,12 +15,11 @@ from flask import Blueprint, Response
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from core.phones import national
+from core.signature import twilio_signed
+from core.web import services
 from dialogues.model import Content
 from ivr.twiml import say_language
-
-from .phones import national
-from .signature import twilio_signed
-from .web import services
 
 blueprint = Blueprint("fallback", __name__)
 

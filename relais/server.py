@@ -11,14 +11,14 @@ import waitress
 from flask import Flask
 from waitress.server import create_server
 
+from core.db import make_engine, migrate
+from core.jobs import Runner
+from core.settings import Settings
 from mediation.privacy import schedule_purge
 from speech.recognition import Recognisers
 from speech.voice import tts_available
 
 from .app import create_app, voice_prompts
-from .db import make_engine, migrate
-from .jobs import Runner
-from .settings import Settings
 
 THREADS = 8
 CONNECTIONS = 1000  # open connections waitress keeps (its default, 100, queued callers)

@@ -1,4 +1,4 @@
 """The SMS channel: Twilio messaging webhooks -> engine -> TwiML replies, STOP and START.
 
-May import: the kernel, mediation and relais's floor; never the voice channel.
+May import: the kernel, speech, core and mediation; never the voice channel.
 """

@@ -11,14 +11,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
+from core.conversations import take_turn
+from core.models import now
+from core.outbound import stored_message
+from core.signature import twilio_signed
+from core.web import form_sid, form_text, services
 from dialogues.engine import HandOff, Text
 from dialogues.normalise import normalise
 from mediation.handoff import callback_promise, has_mediators, open_request
-from relais.conversations import take_turn
-from relais.models import now
-from relais.outbound import stored_message
-from relais.signature import twilio_signed
-from relais.web import form_sid, form_text, services
 
 from .replies import HELP_WORDS, START_WORDS, STOP_WORDS, clean_body, fit, keyword, render
 

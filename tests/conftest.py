@@ -15,10 +15,10 @@ import pytest
 import requests
 from sqlalchemy import create_engine, select, text
 
-from relais.db import make_engine
-from relais.models import Job, now
+from core.db import make_engine
+from core.models import Job, now
+from core.settings import load_settings
 from relais.server import BackgroundServer
-from relais.settings import load_settings
 from relais.simulator import TwilioSimulator
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import pytest
 import requests
 from sqlalchemy.orm import Session
 
-from mediation.hours import PARIS, day_fr
+from core.hours import PARIS, day_fr
 from mediation.roster import add_mediator
 from relais.app import create_app
 

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from core.db import make_engine, migrate
+from core.hours import PARIS, OpeningHours
+from core.models import Mediator
+from core.settings import load_settings
+from core.store import Store
 from dialogues.engine import Engine, HandOff
 from dialogues.loader import load_content
 from mediation.handoff import URGENT, callback_promise, open_request
-from mediation.hours import PARIS, OpeningHours
 from mediation.roster import add_mediator, check_secret
 from mediation.summary import when_fr
 from relais.cli import main as relais_main
-from relais.db import make_engine, migrate
-from relais.models import Mediator
-from relais.settings import load_settings
-from relais.store import Store
 
 from .conftest import Running, eventually, make_content
 

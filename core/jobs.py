@@ -278,16 +278,6 @@ def dispatch_on_commit(
 _worker_context: JobContext | None = None
 
 
-def load_handlers() -> None:
-    """Import the modules that define jobs (each registers its kinds)."""
-    import mediation.calls
-    import mediation.privacy
-    import mediation.summary
-    import mediation.voicemail  # noqa: F401
-
-    from . import outbound  # noqa: F401
-
-
 def run_job(job_id: int) -> str | None:
     """The function RQ calls, in a `relais worker` process."""
     assert _worker_context is not None, "run_job runs in `relais worker`"
@@ -296,8 +286,8 @@ def run_job(job_id: int) -> str | None:
 
 def wire_jobs(settings: Settings, sessions: sessionmaker[Session]) -> Runner | None:
     """Wire a process's sessions to whoever runs jobs. In the embedded mode, that is the
-    returned runner, which a serving process starts (and stops with .stop())."""
-    load_handlers()
+    returned runner, which a serving process starts (and stops with .stop()). The job
+    handlers are registered by the composition root (relais.app.load_job_handlers)."""
     if settings.redis_url:
         dispatch_on_commit(sessions, RqQueue(settings).notify)
         return None
@@ -314,7 +304,6 @@ def work(settings: Settings, burst: bool = False) -> None:
 
     from .db import make_engine, migrate, session_factory
 
-    load_handlers()
     db = make_engine(settings.database_url)
     migrate(db)
     sessions = session_factory(db)

@@ -1,10 +1,10 @@
 """Alembic environment: migrations run on the connection Relais hands over (see
-relais.db.migrate), or on sqlalchemy.url for the alembic command line."""
+core.db.migrate), or on sqlalchemy.url for the alembic command line."""
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from relais.models import Base
+from core.models import Base
 
 config = context.config
 target_metadata = Base.metadata

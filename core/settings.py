@@ -7,10 +7,10 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mediation.hours import DEFAULT_HOURS, HoursError, OpeningHours
 from speech.voice import DEFAULT_RATE
 
 from .content_dirs import content_root
+from .hours import DEFAULT_HOURS, HoursError, OpeningHours
 
 SMS_TRANSPORTS = ("outbox", "twilio")
 
