@@ -3,15 +3,17 @@
 Two transports, chosen by RELAIS_SMS_TRANSPORT: `outbox` keeps the message in the database
 (listed by `relais outbox`), `twilio` sends it with the Messages API of the `twilio`
 library, at RELAIS_TWILIO_API_URL when set (a local emulator of the API), in a job (see
-relais.jobs) retried while Twilio cannot take it. Every message is stored either way, with
-its encoding, segment count and status; a number that opted out never gets one.
+core.jobs) retried while Twilio cannot take it. Every message is stored either way, with
+its encoding, segment count and status. `refusal` says which may not be sent at all.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import cache
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -21,6 +23,7 @@ from dialogues.sms_encoding import sms_size, to_gsm7
 
 from .jobs import JobContext, Retry, job, submit
 from .models import OutboundMessage, Person, now
+from .phones import can_receive_sms, e164, mask
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,10 +79,13 @@ def send_sms(
     body: str,
     conversation_id: int | None = None,
     procedure: str | None = None,
+    capped: bool = True,
 ) -> OutboundMessage | None:
     """Store one SMS and, with the twilio transport, a job that sends it once the
-    transaction commits. None when the person opted out (nothing is sent)."""
-    if person.opted_out:
+    transaction commits. None when it may not be sent (see `refusal`): nothing is sent."""
+    why = refusal(session, settings, person, to, conversation_id, capped)
+    if why is not None:
+        log.warning("SMS to %s not sent: %s", mask(e164(to)), why)
         return None
     status = "stored" if settings.sms_transport == "outbox" else "queued"
     message = stored_message(
@@ -90,6 +96,53 @@ def send_sms(
     if settings.sms_transport == "twilio":
         submit(session, "sms", {"message_id": message.id})
     return message
+
+
+def refusal(
+    session: Session,
+    settings: Settings,
+    person: Person,
+    to: str,
+    conversation_id: int | None = None,
+    capped: bool = True,
+) -> str | None:
+    """Why an SMS to `to` may not be sent, or None: only to a mobile of the allowed
+    countries, never to a number that opted out (the person's or the recipient's), and
+    within the caps per conversation, per person and per number in a day (an SMS Relais
+    sends costs money: a caller typing numbers must not be able to send them anywhere).
+    `capped` False: an alert to a registered mediator, never held back by the caps."""
+    if not can_receive_sms(to, settings.sms_countries):
+        return "not a mobile number of an allowed country"
+    number = e164(to)
+    recipient = person if number == person.phone else None
+    if recipient is None:
+        recipient = session.scalar(select(Person).where(Person.phone == number))
+    if person.opted_out or (recipient is not None and recipient.opted_out):
+        return "opted out"
+    if not capped:
+        return None
+    day = now() - timedelta(days=1)
+    counted = select(func.count(OutboundMessage.id))
+    if conversation_id is not None and (
+        session.scalar(counted.where(OutboundMessage.conversation_id == conversation_id))
+        >= settings.sms_per_call
+    ):
+        return f"{settings.sms_per_call} SMS in this conversation already"
+    if person.id is not None and (
+        session.scalar(
+            counted.where(OutboundMessage.person_id == person.id, OutboundMessage.created_at >= day)
+        )
+        >= settings.sms_per_caller_per_day
+    ):
+        return f"{settings.sms_per_caller_per_day} SMS for this person in a day already"
+    if (
+        session.scalar(
+            counted.where(OutboundMessage.to == number, OutboundMessage.created_at >= day)
+        )
+        >= settings.sms_per_number_per_day
+    ):
+        return f"{settings.sms_per_number_per_day} SMS to this number in a day already"
+    return None
 
 
 def retryable(exc: Exception) -> bool:

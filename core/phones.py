@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import lru_cache
 
 import phonenumbers
@@ -9,6 +10,9 @@ from phonenumbers import PhoneNumberType
 
 DEFAULT_REGION = "FR"
 _MOBILE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# Where Relais sends SMS by default: metropolitan France and the overseas departments
+# (Guadeloupe, Martinique, Guyane, La Réunion, Mayotte). RELAIS_SMS_COUNTRIES changes it.
+SMS_COUNTRIES = ("FR", "GP", "MQ", "GF", "RE", "YT")
 
 
 @lru_cache(maxsize=1024)  # a webhook reads the caller's number several times; never changed
@@ -50,10 +54,15 @@ def can_ring_back(number: str) -> bool:
     )
 
 
-def can_receive_sms(number: str) -> bool:
-    """True for a valid mobile number (a French landline cannot receive an SMS)."""
+def can_receive_sms(number: str, countries: Collection[str] = SMS_COUNTRIES) -> bool:
+    """True for a valid mobile number of one of `countries` (a landline cannot receive an
+    SMS; a foreign number is how SMS-pumping fraud bills an operator)."""
     parsed = _parse(number)
-    return parsed is not None and phonenumbers.number_type(parsed) in _MOBILE
+    return (
+        parsed is not None
+        and phonenumbers.number_type(parsed) in _MOBILE
+        and phonenumbers.region_code_for_number(parsed) in countries
+    )
 
 
 def mask(number: str) -> str:

@@ -11,6 +11,7 @@ from speech.voice import DEFAULT_RATE
 
 from .content_dirs import content_root
 from .hours import DEFAULT_HOURS, HoursError, OpeningHours
+from .phones import SMS_COUNTRIES
 
 SMS_TRANSPORTS = ("outbox", "twilio")
 
@@ -40,6 +41,10 @@ class Settings:
     fallback_phone: str = ""  # a human line given to callers when Relais cannot answer
     missed_call: bool = False  # reject incoming calls (free for the caller) and ring back
     ring_backs_per_day: int = 3  # at most this many ring-backs a day to one number
+    sms_countries: tuple[str, ...] = SMS_COUNTRIES  # SMS go to mobiles of these regions only
+    sms_per_call: int = 3  # at most this many SMS from one conversation,
+    sms_per_caller_per_day: int = 10  # ...asked for by one person in a day,
+    sms_per_number_per_day: int = 5  # ...and to one number in a day
     problems: list[str] = field(default_factory=list)
 
     def replace(self, **changes) -> Settings:
@@ -143,6 +148,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         fallback_phone=env.get("RELAIS_FALLBACK_PHONE", ""),
         missed_call=missed_call,
         ring_backs_per_day=int(env.get("RELAIS_RING_BACKS_PER_DAY") or 3),
+        sms_countries=tuple(
+            c.strip().upper()
+            for c in (env.get("RELAIS_SMS_COUNTRIES") or ",".join(SMS_COUNTRIES)).split(",")
+            if c.strip()
+        ),
+        sms_per_call=int(env.get("RELAIS_SMS_PER_CALL") or 3),
+        sms_per_caller_per_day=int(env.get("RELAIS_SMS_PER_CALLER_PER_DAY") or 10),
+        sms_per_number_per_day=int(env.get("RELAIS_SMS_PER_NUMBER_PER_DAY") or 5),
         secret_key=env.get("RELAIS_SECRET_KEY") or _local_secret(data_dir, "secret-key"),
         vosk_models={
             key.removeprefix("RELAIS_VOSK_MODEL_").lower(): Path(value)

@@ -136,7 +136,7 @@ def begin_call(call_sid: str, person: Person, opening: str | None = None) -> Res
     state, actions = app.engine.start(
         "voice",
         autonomy=person.known_autonomy(now(), app.settings.autonomy_months),
-        can_sms=can_receive_sms(person.phone),
+        can_sms=can_receive_sms(person.phone, app.settings.sms_countries),
     )
     if opening:
         actions = [Say(opening), *actions]
@@ -174,7 +174,7 @@ def _keys_event(digits: str) -> Input:
     if len(digits) == 1:
         return Key(digits)
     number = digits.rstrip("#")
-    return Digits(number, can_receive_sms(number))
+    return Digits(number, can_receive_sms(number, services().settings.sms_countries))
 
 
 @blueprint.post("/voice/key")

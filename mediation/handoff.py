@@ -93,7 +93,7 @@ def alert_on_duty(
         # them, but a number that opted out (STOP) stays opted out.
         person = session.scalar(select(Person).where(Person.phone == mediator.phone))
         person = person or Person(phone=mediator.phone, opted_out=False)
-        if send_sms(session, settings, person, mediator.phone, text) is not None:
+        if send_sms(session, settings, person, mediator.phone, text, capped=False) is not None:
             alerted.append(mediator)
     log.info("urgent request: %d mediator(s) alerted by SMS", len(alerted))
     return alerted

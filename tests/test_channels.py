@@ -234,6 +234,31 @@ def test_a_landline_number_typed_for_the_sms_is_refused(relais: Running) -> None
     assert relais.count("outbound_messages") == 0
 
 
+# -- SMS pumping: a caller typing numbers must not be able to send SMS anywhere -----------
+@pytest.mark.parametrize("typed", ["00447911123456#", "002266012345#", "0012025550143#"])
+def test_a_foreign_mobile_typed_for_the_sms_is_refused(relais: Running, typed: str) -> None:
+    call = relais.sim.call(LANDLINE, [*PATHS["impots"], "1", typed, "hangup"])
+    said = [line.text for line in call.transcript if line.who == "relais"]
+    assert "Je n'ai pas compris." in said  # asked again, as for any number that is not a mobile
+    assert relais.count("outbound_messages") == 0
+
+
+def test_a_number_that_opted_out_gets_no_sms_when_someone_types_it(relais: Running) -> None:
+    relais.sim.sms(MOBILE, "STOP")
+    typed = "0" + MOBILE.removeprefix("+33") + "#"
+    relais.sim.call(LANDLINE, [*PATHS["impots"], "1", typed, "1", "hangup"])
+    sent = 'SELECT count(*) FROM outbound_messages WHERE procedure IS NOT NULL AND "to" = :to'
+    assert relais.rows(sent, to=MOBILE)[0][0] == 0
+
+
+def test_one_number_gets_at_most_five_sms_a_day_whoever_types_it(relais: Running) -> None:
+    typed = "0698765432#"
+    for n in range(7):  # seven landlines type the same mobile
+        relais.sim.call(f"+3314567890{n}", [*PATHS["impots"], "1", typed, "1", "hangup"])
+    sent = relais.rows("SELECT count(*) FROM outbound_messages WHERE \"to\" = '+33698765432'")
+    assert sent[0][0] == 5
+
+
 def test_the_status_callback_records_where_the_call_ended(relais: Running) -> None:
     relais.sim.call(MOBILE, ["1", "hangup"])
     (row,) = relais.rows("SELECT status, outcome, end_node, call_status FROM conversations")
