@@ -8,15 +8,22 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for another to finish
+# A database server that accepts connections and never answers must not hold webhooks:
+CONNECT_TIMEOUT = 3  # seconds to open a connection (PostgreSQL)
+STATEMENT_TIMEOUT_MS = 5000  # the server stops a statement after this long
+POOL_TIMEOUT = 5  # seconds a request waits for a pooled connection
+RESTING = 5.0  # after a connection that hung, seconds during which none is tried (fail fast)
+SLOW_FAILURE = 1.0  # seconds: a connection that failed after this long had hung
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
 
 
@@ -158,8 +165,73 @@ def make_engine(url: str) -> Engine:
 
         return engine
     # No ping before each use (a round trip per webhook): a connection found dead makes
-    # SQLAlchemy drop the whole pool, and a webhook is handled again (relais.signature).
-    return create_engine(url, pool_size=10, max_overflow=20)
+    # SQLAlchemy drop the whole pool, and a webhook is handled again (core.signature).
+    parsed = make_url(url)
+    options = f"{parsed.query.get('options', '')} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    engine = create_engine(
+        parsed.difference_update_query(["options"]),
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT, "options": options.strip()},
+    )
+    health = Health()
+    event.listen(engine, "do_connect", health.before_connect)
+    event.listen(engine, "connect", health.connected)
+    event.listen(engine, "handle_error", health.failed)
+    _HEALTH[engine] = health
+    return engine
+
+
+class DatabaseResting(Exception):
+    """No connection is tried: the last one failed a moment ago."""
+
+
+class Health:
+    """Whether the database answers, as the last connection attempts said, without asking
+    it. A connection that took long to fail (a server that accepts and never answers)
+    opens a short rest during which new connections fail at once: a webhook then answers
+    503 in milliseconds, and Twilio asks the fallback URL. A refused connection fails
+    fast by itself and opens no rest, so Relais is back as soon as the database is."""
+
+    def __init__(self) -> None:
+        self.failed_at: float | None = None
+        self.reason = ""
+        self._tries = threading.local()
+
+    @property
+    def resting(self) -> bool:
+        return self.failed_at is not None and time.monotonic() - self.failed_at < RESTING
+
+    @property
+    def down(self) -> bool:
+        return bool(self.reason)
+
+    def before_connect(self, _dialect, _record, _args, _params) -> None:
+        if self.resting:
+            raise DatabaseResting(f"database unavailable: {self.reason}")
+        self._tries.started = time.monotonic()
+
+    def connected(self, _connection, _record) -> None:
+        self.failed_at, self.reason = None, ""
+
+    def failed(self, context) -> None:
+        if context.connection is not None or isinstance(
+            context.original_exception, DatabaseResting
+        ):
+            return  # a statement's error, or no connection tried
+        self.reason = type(context.original_exception).__name__
+        started = getattr(self._tries, "started", None)
+        if started is not None and time.monotonic() - started >= SLOW_FAILURE:
+            self.failed_at = time.monotonic()
+
+
+_HEALTH: weakref.WeakKeyDictionary[Engine, Health] = weakref.WeakKeyDictionary()
+
+
+def health(engine: Engine) -> Health | None:
+    """The health kept for a PostgreSQL engine (None for SQLite: a file does not hang)."""
+    return _HEALTH.get(engine)
 
 
 def alembic_config(url: str) -> Config:

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
-from core.db import make_engine, migrate, session_factory
+from core.db import health, make_engine, migrate, session_factory
 from core.jobs import wire_jobs
 from core.settings import Settings, load_settings
 from core.web import close_services
@@ -111,6 +111,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> Response:
+        """Up, or the database's state as the last connections found it (never asked here:
+        a database that hangs must not hang the health check)."""
+        state = health(db)
+        if state is not None and state.down:
+            return Response(f"database unavailable ({state.reason})", 503, mimetype="text/plain")
         return Response("ok", mimetype="text/plain")
 
     @app.errorhandler(HTTPException)

@@ -8,10 +8,12 @@ import threading
 import time
 import uuid
 import wave
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
@@ -153,6 +155,50 @@ def test_the_database_away_gives_a_fast_503_and_the_fallback_line(tmp_path: Path
         assert _said(again)[-1] == GOODBYE
         first = relais.rows("SELECT step, state FROM conversations WHERE call_sid = :s", s=call.sid)
         assert first[0].step == 1  # as it was when the database went away
+    finally:
+        relais.close()
+        switch.close()
+        drop_database(real)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs RELAIS_TEST_POSTGRES_URL (set by .ci/run)")
+def test_a_silent_database_gives_503_within_seconds_and_health_says_so(tmp_path: Path) -> None:
+    """PostgreSQL's address accepts connections and never answers (a hung server or
+    network): 20 webhooks at once all get 503 within seconds, the fallback and /healthz
+    answer at once without it, /healthz says the database is away; when it answers again,
+    so does Relais."""
+    real = database_url("postgresql", tmp_path)
+    switch = Switch(make_url(real).port or 5432)
+    through = make_url(real).set(port=switch.port).render_as_string(hide_password=False)
+    relais = Running(
+        tmp_path / "data", RELAIS_DATABASE_URL=through, RELAIS_FALLBACK_PHONE="+33123456789"
+    )
+    sim = relais.sim
+    try:
+        assert requests.get(relais.server.url + "/healthz", timeout=5).status_code == 200
+        switch.cut()  # every open connection dies...
+        switch.hold()  # ...and new ones are taken and never answered
+
+        def ring(n: int) -> tuple[int, float]:
+            params = {"CallSid": f"CA{n:032d}", "From": MOBILE, "To": sim.service_number}
+            started = time.monotonic()
+            status = sim.post(sim.public_url + "/voice", params).status_code
+            return status, time.monotonic() - started
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(ring, range(20)))
+        assert {status for status, _ in answers} == {503}
+        assert time.monotonic() - started < 15, answers  # Twilio waits 15 s per webhook
+        began = time.monotonic()
+        health = requests.get(relais.server.url + "/healthz", timeout=5)
+        fallback = sim.post(sim.public_url + "/voice/fallback", {"CallSid": "CA" + "9" * 32})
+        assert time.monotonic() - began < 1
+        assert health.status_code == 503 and "database" in health.text
+        assert fallback.status_code == 200 and "01 23 45 67 89" in fallback.text
+        switch.restore()
+        eventually(lambda: _said(sim.call(MOBILE, TO_A_LINK))[-1] == GOODBYE, timeout=20)
+        assert requests.get(relais.server.url + "/healthz", timeout=5).status_code == 200
     finally:
         relais.close()
         switch.close()
