@@ -19,7 +19,7 @@ from core.models import CallbackRequest, Mediator, now
 from core.phones import e164
 from core.signature import twilio_signed
 from core.web import query_number, services
-from mediation.roster import check_secret
+from mediation.roster import PIN_LOCK, check_pin, pin_locked
 
 blueprint = Blueprint("mediator_line", __name__)
 
@@ -74,8 +74,17 @@ def _caller() -> Mediator:
 def pin() -> Response:
     mediator = _caller()
     tries = query_number("t") + 1
-    if check_secret(mediator.pin_hash, request.form.get("Digits", "")):
+    app = services()
+    right = check_pin(mediator, request.form.get("Digits", ""), now())
+    app.session.commit()  # wrong PINs count across calls
+    if right:
         return queue_at(0)
+    if pin_locked(mediator, now()):
+        response = VoiceResponse()
+        minutes = int(PIN_LOCK.total_seconds() // 60)
+        _say(response, f"Trop de codes faux. Le service est bloqué {minutes} minutes. Au revoir.")
+        response.hangup()
+        return _twiml(response)
     if tries >= PIN_TRIES:
         response = VoiceResponse()
         _say(response, "Code incorrect. Au revoir.")

@@ -330,7 +330,7 @@ def cmd_mediators(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import IntegrityError
 
     from core.phones import mask
-    from mediation.roster import add_mediator, mediators
+    from mediation.roster import MIN_PIN, add_mediator, mediators, valid_pin
 
     with database() as (_settings, session):
         if args.action == "list":
@@ -350,6 +350,14 @@ def cmd_mediators(args: argparse.Namespace) -> int:
         if len(password) < 10:
             print("The password must have at least 10 characters.", file=sys.stderr)
             return 2
+        pin = None
+        if args.pin:  # read like the password: never a command-line argument (ps shows it)
+            pin = os.environ.get("RELAIS_NEW_PIN") or getpass.getpass(
+                f"Code du téléphone des médiateurs ({MIN_PIN} chiffres ou plus) : "
+            )
+            if not valid_pin(pin):
+                print(f"Le code doit avoir {MIN_PIN} chiffres ou plus.", file=sys.stderr)
+                return 2
         try:
             add_mediator(
                 session,
@@ -358,7 +366,7 @@ def cmd_mediators(args: argparse.Namespace) -> int:
                 password,
                 _split(args.topics),
                 _split(args.languages),
-                args.pin,
+                pin,
             )
             session.commit()
         except IntegrityError:
@@ -461,7 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     mediators.add_argument("--phone", help="the phone the mediator takes calls on")
     mediators.add_argument("--topics", help="e.g. caf,emploi (default: every topic)")
     mediators.add_argument("--languages", help="e.g. fr (default: every language)")
-    mediators.add_argument("--pin", help="digits for the mediators' phone line")
+    mediators.add_argument(
+        "--pin",
+        action="store_true",
+        help="also ask for a PIN for the mediators' phone line (or read RELAIS_NEW_PIN)",
+    )
     mediators.set_defaults(func=cmd_mediators)
 
     purge = sub.add_parser(

@@ -144,6 +144,7 @@ def test_a_person_asking_by_sms_gets_a_callback_request(relais) -> None:
 def test_mediators_are_added_with_hashed_secrets(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("RELAIS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RELAIS_NEW_PASSWORD", "un long mot de passe")
+    monkeypatch.setenv("RELAIS_NEW_PIN", "432198")
     assert (
         relais_main(
             [
@@ -156,7 +157,6 @@ def test_mediators_are_added_with_hashed_secrets(tmp_path: Path, monkeypatch, ca
                 "--topics",
                 "caf",
                 "--pin",
-                "4321",
             ]
         )
         == 0
@@ -172,7 +172,7 @@ def test_mediators_are_added_with_hashed_secrets(tmp_path: Path, monkeypatch, ca
         password, pin = conn.execute(text("SELECT password_hash, pin_hash FROM mediators")).one()
     db.dispose()
     assert password.startswith("$argon2") and "un long" not in password
-    assert check_secret(password, "un long mot de passe") and check_secret(pin, "4321")
+    assert check_secret(password, "un long mot de passe") and check_secret(pin, "432198")
     assert not check_secret(password, "autre chose")
 
 
@@ -183,12 +183,12 @@ def test_the_mediator_phone_line_end_to_end(tmp_path: Path) -> None:
     try:
         with Session(relais.db) as session:
             add_mediator(
-                session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="4321"
+                session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="432198"
             )
             session.commit()
         relais.sim.call(MOBILE, ["4", "silence"])  # two people waiting
         relais.sim.sms(OTHER, "je veux parler a quelqu'un")
-        call = relais.sim.call("+33622334455", ["4321#", "2", "1"])
+        call = relais.sim.call("+33622334455", ["432198#", "2", "1"])
         heard = lines(call, "relais")
         assert heard[0] == "Bonjour. Espace des médiateurs. Tapez votre code, puis dièse."
         assert heard[1].startswith("Demande 1 sur 2. Appel du numéro qui finit par 78")
@@ -210,7 +210,9 @@ def test_the_mediator_phone_line_end_to_end(tmp_path: Path) -> None:
 
 def test_the_mediator_line_needs_the_pin(relais) -> None:
     with Session(relais.db) as session:
-        add_mediator(session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="4321")
+        add_mediator(
+            session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="432198"
+        )
         session.commit()
     call = relais.sim.call("+33622334455", ["1111#", "2222#", "3333#"])
     assert lines(call, "relais")[-1] == "Code incorrect. Au revoir."
@@ -218,6 +220,39 @@ def test_the_mediator_line_needs_the_pin(relais) -> None:
     sim = relais.sim  # a caller who is not a mediator cannot reach the queue
     url = sim.public_url + "/voice/mediator/queue?i=0"
     assert sim.post(url, {"From": MOBILE, "CallSid": "CA" + "6" * 32}).status_code == 403
+
+
+def test_wrong_pins_lock_the_line_across_calls_with_a_log_line(relais, caplog) -> None:
+    with Session(relais.db) as session:
+        add_mediator(
+            session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="432198"
+        )
+        session.commit()
+    first = relais.sim.call("+33622334455", ["111111#", "222222#", "333333#"])
+    assert lines(first, "relais")[-1] == "Code incorrect. Au revoir."
+    # A new call does not start the count again: the 5th wrong PIN locks the line...
+    second = relais.sim.call("+33622334455", ["444444#", "555555#"])
+    locked = "Trop de codes faux. Le service est bloqué 30 minutes. Au revoir."
+    assert lines(second, "relais")[-1] == locked
+    # ...even for the right PIN, and the operator can see it in the log.
+    third = relais.sim.call("+33622334455", ["432198#"])
+    assert lines(third, "relais")[-1] == locked
+    assert any("wrong PINs for mediator" in r.getMessage() for r in caplog.records)
+
+
+def test_a_pin_is_six_digits_or_more_and_never_a_command_argument(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("RELAIS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RELAIS_NEW_PASSWORD", "un long mot de passe")
+    monkeypatch.setenv("RELAIS_NEW_PIN", "1")
+    add = ["mediators", "add", "--name", "Amina", "--phone", AMINA, "--pin"]
+    assert relais_main(add) == 2
+    assert "Le code doit avoir 6 chiffres ou plus." in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # "--pin 432198" would show the PIN in `ps`
+        relais_main([*add, "432198"])
+    monkeypatch.setenv("RELAIS_NEW_PIN", "432198")
+    assert relais_main(add) == 0
 
 
 # -- what a person is promised, and when ------------------------------------------------
@@ -346,9 +381,11 @@ def test_an_urgent_request_comes_first_and_the_mediators_on_duty_are_told(relais
     assert "Sujet : une personne en danger. La personne est en danger." in summary
     # The mediators' phone line gives it first too, and the whisper says it is urgent.
     with Session(relais.db) as session:
-        add_mediator(session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="4321")
+        add_mediator(
+            session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="432198"
+        )
         session.commit()
-    heard = lines(relais.sim.call("+33622334455", ["4321#"]), "relais")
+    heard = lines(relais.sim.call("+33622334455", ["432198#"]), "relais")
     assert heard[1].startswith("Demande 1 sur 2. SMS du numéro qui finit par 32")
     whisper = relais.sim.post(
         f"{relais.sim.public_url}/voice/whisper?r={urgent}",

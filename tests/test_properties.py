@@ -48,7 +48,7 @@ PUBLIC = "http://relais.example.org"
 TOKEN = "test-auth-token"
 IN_PROCESS = "http://relais.in-process"
 MEDIATOR = "+33611223344"
-PIN = "4321"
+PIN = "432198"
 CONTENT = load_content(FRENCH)
 EXAMPLES = 40  # per webhook and database: the whole file in about a minute on two cores
 
