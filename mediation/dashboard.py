@@ -37,7 +37,7 @@ from core.phones import e164, mask
 from core.web import services
 
 from . import web_simulator
-from .handoff import URGENT, is_urgent
+from .handoff import OPEN, URGENT, is_urgent
 from .roster import check_secret
 from .stats import charts, diagram
 from .summary import label, paris_time, render_summary_audio, when_fr
@@ -54,7 +54,6 @@ STATUSES = {
     "injoignable": "Injoignable",
     "clos": "Clos",
 }
-OPEN = ("nouveau", "en_cours", "injoignable")
 ANSWERS_FR = {
     "@human": "parler à quelqu'un",
     "@repeat": "répéter",

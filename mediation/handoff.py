@@ -19,7 +19,9 @@ from core.store import Exchange
 from dialogues.engine import Engine, HandOff, place_text
 from dialogues.model import Content
 
-from .summary import summarise
+from .summary import paris_time, summarise
+
+OPEN = ("nouveau", "en_cours", "injoignable")  # a request that still waits for a call
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +47,61 @@ def open_request(
     priority = 1 if conversation.channel == "voice" else 0
     if handoff.urgent:
         priority = URGENT
+    summary = summarise(engine, conversation, turns, handoff.reason)
+    waiting = session.scalar(
+        select(CallbackRequest)
+        .where(
+            CallbackRequest.person_id == conversation.person_id,
+            CallbackRequest.status.in_(OPEN),
+        )
+        .order_by(CallbackRequest.id.desc())
+        .limit(1)
+    )
+    if waiting is not None:  # one open request per person: the latest ask joins it
+        return _renewed(
+            session, engine, waiting, conversation, handoff, priority, summary, settings
+        )
     request = CallbackRequest(
         person_id=conversation.person_id,
         conversation_id=conversation.id,
         topic=handoff.topic,
         reason=handoff.reason,
-        summary=summarise(engine, conversation, turns, handoff.reason),
+        summary=summary,
         priority=priority,
     )
     session.add(request)
     session.flush()
     submit(session, "summary_audio", {"callback_id": request.id})  # for the dashboard
     if handoff.urgent:
+        alert_on_duty(session, settings or _app_settings(), engine.content)
+    return request
+
+
+def _renewed(
+    session: Session,
+    engine: Engine,
+    request: CallbackRequest,
+    conversation: Exchange,
+    handoff: HandOff,
+    priority: int,
+    summary: str,
+    settings: Settings | None,
+) -> CallbackRequest:
+    """A person who asks again while their request waits: the same request, with the
+    latest conversation and summary, the earlier reason kept in the notes, and urgent if
+    the new ask is (the mediators on duty are alerted when it becomes so)."""
+    became_urgent = priority >= URGENT > request.priority
+    stamp = paris_time(now()).strftime("%d/%m %H:%M")
+    request.notes = f"{request.notes}\n{stamp} Demande précédente : {request.reason}".strip()
+    request.reason, request.summary = handoff.reason, summary
+    request.conversation_id = conversation.id
+    request.priority = max(request.priority, priority)
+    if became_urgent:
+        request.topic = handoff.topic
+    request.updated_at = now()
+    session.flush()
+    submit(session, "summary_audio", {"callback_id": request.id})
+    if became_urgent:
         alert_on_duty(session, settings or _app_settings(), engine.content)
     return request
 

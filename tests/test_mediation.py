@@ -141,6 +141,17 @@ def test_a_person_asking_by_sms_gets_a_callback_request(relais) -> None:
     assert request.summary.startswith("SMS du numéro qui finit par 78, ")
 
 
+def test_a_person_asking_again_and_again_has_one_open_request(relais) -> None:
+    for _ in range(30):
+        relais.sim.sms(MOBILE, "je veux parler a quelqu'un svp")
+    (request,) = relais.rows("SELECT priority, notes FROM callback_requests")
+    assert request.priority == 0 and "Demande précédente" in request.notes
+    # A danger after that makes the same request urgent, first in the queue.
+    relais.sim.sms(MOBILE, "je veux me suicider")
+    (request,) = relais.rows("SELECT priority, topic FROM callback_requests")
+    assert tuple(request) == (2, "urgence")
+
+
 def test_mediators_are_added_with_hashed_secrets(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("RELAIS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RELAIS_NEW_PASSWORD", "un long mot de passe")
