@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import (
@@ -24,6 +24,7 @@ from flask import (
     render_template,
     request,
     send_from_directory,
+    session,
     url_for,
 )
 from flask_limiter import Limiter
@@ -88,7 +89,35 @@ def load_mediator(mediator_id: str) -> MediatorLogin | None:
         mediator = services().session.get(Mediator, int(mediator_id))
     except ValueError:
         return None
-    return MediatorLogin(mediator) if mediator and mediator.active else None
+    if mediator is None or not mediator.active:
+        return None
+    # A session opened before the mediator last logged out is over, even if its cookie
+    # was copied (the cookie alone would otherwise work until it expires).
+    logged_out = mediator.logged_out_at
+    if logged_out is not None:
+        logged_out = logged_out if logged_out.tzinfo else logged_out.replace(tzinfo=UTC)
+        if session.get("login_at", 0.0) <= logged_out.timestamp():
+            return None
+    return MediatorLogin(mediator)
+
+
+# What the dashboard's pages may load: only themselves (no third-party script), and never
+# be framed by another site.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; media-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@blueprint.after_request
+def secured(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 @login_manager.unauthorized_handler
@@ -102,8 +131,13 @@ def init_dashboard(app: Flask) -> None:
     """The dashboard, its login, CSRF protection and rate limit, for the dashboard's pages
     only (Twilio's webhooks are checked by their signature)."""
     app.secret_key = app.config["RELAIS"].secret_key
+    https = app.config["RELAIS"].public_url.startswith("https://")
     app.config.update(
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,  # behind https, the cookie never travels in clear
+        REMEMBER_COOKIE_SECURE=https,
+        WTF_CSRF_TIME_LIMIT=None,
     )
     with _dashboard_only(app):
         login_manager.init_app(app)
@@ -160,6 +194,7 @@ def login() -> Response | str:
             and mediator.active
             and check_secret(mediator.password_hash, request.form.get("password", ""))
         ):
+            session["login_at"] = now().timestamp()
             login_user(MediatorLogin(mediator))
             target = request.args.get("next", "")
             return redirect(
@@ -173,6 +208,9 @@ def login() -> Response | str:
 @blueprint.post("/logout")
 @login_required
 def logout() -> Response:
+    mediator = services().session.get(Mediator, current_user.id)
+    mediator.logged_out_at = now()  # every session opened until now is over
+    services().session.commit()
     logout_user()
     return redirect(url_for("mediation.login"))
 

@@ -76,6 +76,7 @@ def _config(title: str, height: int) -> Config:
 
 
 def _chart(chart: pygal.Graph) -> str:
+    chart.config.js = []  # pygal's tooltips load a script from its site: none here
     return chart.render(is_unicode=True)
 
 

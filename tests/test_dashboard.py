@@ -120,6 +120,53 @@ def test_failed_logins_are_rate_limited(relais: Running) -> None:
     assert relais.sim.http.get(relais.server.url + "/healthz").status_code == 200
 
 
+def test_logging_out_ends_every_copy_of_the_session(relais: Running) -> None:
+    browser, status = _login(relais)
+    assert status == 302
+    stolen = requests.Session()  # the cookie, copied before the logout
+    stolen.cookies.update(browser.cookies)
+    base = relais.server.url
+    assert stolen.get(f"{base}/mediation/", allow_redirects=False).status_code == 200
+    page = browser.get(f"{base}/mediation/").text
+    browser.post(f"{base}/mediation/logout", data={"csrf_token": csrf_token(page)})
+    assert stolen.get(f"{base}/mediation/", allow_redirects=False).status_code == 302
+    again, status = _login(relais)  # logging in again works
+    assert again.get(f"{base}/mediation/", allow_redirects=False).status_code == 200
+
+
+def test_dashboard_pages_carry_security_headers_and_no_third_party_script(
+    relais: Running,
+) -> None:
+    browser, _ = _login(relais)
+    for path in ("/mediation/login", "/mediation/", "/mediation/stats"):
+        answer = browser.get(relais.server.url + path)
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+        assert "script-src 'none'" in answer.headers["Content-Security-Policy"]
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert not re.search(r"""src=["']https?://""", answer.text), path
+        assert "kozea.github.io" not in answer.text
+
+
+def test_the_session_cookie_is_secure_behind_https(tmp_path: Path) -> None:
+    relais = Running(tmp_path / "data", RELAIS_PUBLIC_URL="https://relais.example.org")
+    try:
+        with Session(relais.db) as session:
+            add_mediator(session, "Amina", AMINA, PASSWORD, [], [])
+            session.commit()
+        app = create_app(relais.settings)
+        client = app.test_client()
+        page = client.get("/mediation/login").get_data(as_text=True)
+        answer = client.post(
+            "/mediation/login",
+            data={"csrf_token": csrf_token(page), "phone": AMINA, "password": PASSWORD},
+        )
+        assert answer.status_code == 302
+        assert "Secure" in answer.headers["Set-Cookie"]
+    finally:
+        relais.close()
+
+
 def test_in_a_real_browser(relais: Running) -> None:
     from playwright.sync_api import sync_playwright
 
