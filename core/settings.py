@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from speech.recordings import TWILIO_API
 from speech.voice import DEFAULT_RATE
 
 from .content_dirs import content_root
@@ -42,6 +43,7 @@ class Settings:
     missed_call: bool = False  # reject incoming calls (free for the caller) and ring back
     ring_backs_per_day: int = 3  # at most this many ring-backs a day to one number
     sms_countries: tuple[str, ...] = SMS_COUNTRIES  # SMS go to mobiles of these regions only
+    recordings_url: str = TWILIO_API  # recordings are fetched from this host only
     sms_per_call: int = 3  # at most this many SMS from one conversation,
     sms_per_caller_per_day: int = 10  # ...asked for by one person in a day,
     sms_per_number_per_day: int = 5  # ...and to one number in a day
@@ -154,6 +156,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             if c.strip()
         ),
         sms_per_call=int(env.get("RELAIS_SMS_PER_CALL") or 3),
+        recordings_url=(
+            env.get("RELAIS_RECORDINGS_URL") or env.get("RELAIS_TWILIO_API_URL") or TWILIO_API
+        ).rstrip("/"),
         sms_per_caller_per_day=int(env.get("RELAIS_SMS_PER_CALLER_PER_DAY") or 10),
         sms_per_number_per_day=int(env.get("RELAIS_SMS_PER_NUMBER_PER_DAY") or 5),
         secret_key=env.get("RELAIS_SECRET_KEY") or _local_secret(data_dir, "secret-key"),

@@ -206,7 +206,10 @@ def _listen(conversation: Exchange, url: str) -> Heard:
     if not app.speech.listening:
         return not_understood
     try:
-        audio = fetch_recording(url, app.settings.account_sid, app.settings.auth_token)
+        settings = app.settings
+        audio = fetch_recording(
+            url, settings.account_sid, settings.auth_token, allowed=settings.recordings_url
+        )
         folder = app.settings.data_dir / "recordings" / conversation.call_sid
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{conversation.step}.wav"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core.jobs import JobContext, Retry, job, submit
 from core.models import CallbackRequest, now
 from speech.audio import AudioError
-from speech.recordings import RecordingUnavailable, fetch_recording
+from speech.recordings import RecordingRefused, RecordingUnavailable, fetch_recording
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,13 @@ def fetch_and_transcribe(context: JobContext, session: Session, args: dict) -> N
         return  # forgotten or purged meanwhile, or done already
     settings = context.settings
     try:
-        audio = fetch_recording(args["url"], settings.account_sid, settings.auth_token)
+        audio = fetch_recording(
+            args["url"], settings.account_sid, settings.auth_token, allowed=settings.recordings_url
+        )
+    except RecordingRefused as exc:
+        log.warning("voice message %s not fetched: %s", callback.id, exc)
+        callback.voicemail_ref = None
+        return
     except RecordingUnavailable as exc:
         raise Retry(f"voice message {callback.id} not available yet: {exc}") from exc
     callback.voicemail_ref = voicemail_path(callback.id)

@@ -188,15 +188,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _simulator(args: argparse.Namespace):
     """A simulator against --url, or against a Relais started here in the background."""
+    from dataclasses import replace
+
     from .server import BackgroundServer
-    from .simulator import TwilioSimulator
+    from .simulator import RecordingServer, TwilioSimulator
 
     settings = load_settings()
-    if args.url:
+    if args.url:  # spoken answers reach it only if its RELAIS_RECORDINGS_URL says this host
         public = os.environ.get("RELAIS_PUBLIC_URL") or args.url
         return TwilioSimulator(args.url, settings.auth_token, public), None
-    server = BackgroundServer(settings)
-    return TwilioSimulator(server.url, settings.auth_token), server
+    recordings = RecordingServer()
+    server = BackgroundServer(replace(settings, recordings_url=recordings.url))
+    return TwilioSimulator(server.url, settings.auth_token, recordings=recordings), server
 
 
 def cmd_call(args: argparse.Namespace) -> int:

@@ -99,11 +99,17 @@ class RecordingServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    @property
+    def url(self) -> str:
+        """Where the recordings are, as RELAIS_RECORDINGS_URL must say to a Relais that
+        fetches them (it fetches from Twilio's API host only)."""
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
     def add(self, path: Path) -> tuple[str, str]:
         sid = _sid("RE")
         self.files[sid] = Path(path)
-        host, port = self.server.server_address[:2]
-        return sid, f"http://{host}:{port}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{sid}"
+        return sid, f"{self.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{sid}"
 
     def close(self) -> None:
         self.server.shutdown()
@@ -400,6 +406,7 @@ class TwilioSimulator:
         service_number: str = SERVICE_NUMBER,
         timeout: float = 30,
         http: requests.Session | None = None,
+        recordings: RecordingServer | None = None,
     ):
         self.server_url = server_url.rstrip("/")
         self.public_url = (public_url or server_url).rstrip("/")
@@ -407,7 +414,7 @@ class TwilioSimulator:
         self.service_number = service_number
         self.timeout = timeout
         self.http = http or requests.Session()  # or anything with the same post()
-        self._recordings: RecordingServer | None = None
+        self._recordings = recordings
         # The number's "primary handler fails" URL, as the README sets it (None: not set).
         self.voice_fallback: str | None = "/voice/fallback"
 

@@ -1,9 +1,12 @@
-"""Fetching a call recording from Twilio: credentials, short timeouts, a few retries (the
-file may appear a moment after the webhook), a bounded size."""
+"""Fetching a call recording from Twilio: only from Twilio's API host (the URL comes in a
+webhook: it must never make Relais send its credentials elsewhere, or reach an address
+inside its own network), credentials, short timeouts, a few retries (the file may appear
+a moment after the webhook), a bounded size, no redirect."""
 
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import requests
 
@@ -16,9 +19,29 @@ class RecordingUnavailable(Exception):
     pass
 
 
+class RecordingRefused(RecordingUnavailable):
+    """A recording URL that is not Twilio's: never fetched, never worth another try."""
+
+
+TWILIO_API = "https://api.twilio.com"
+
+
+def from_host(url: str, base: str) -> bool:
+    """Whether `url` is served by the same scheme, host and port as `base`."""
+    got, allowed = urlsplit(url), urlsplit(base)
+    return (got.scheme, got.hostname, got.port) == (allowed.scheme, allowed.hostname, allowed.port)
+
+
 def fetch_recording(
-    url: str, account_sid: str, auth_token: str, session: requests.Session | None = None
+    url: str,
+    account_sid: str,
+    auth_token: str,
+    session: requests.Session | None = None,
+    allowed: str = TWILIO_API,
 ) -> bytes:
+    """The recording at `url`, which must be on `allowed` (Twilio's API, or its stand-in)."""
+    if not from_host(url, allowed):
+        raise RecordingRefused(f"not a recording of {allowed}: refused")
     http = session or requests
     auth = (account_sid, auth_token) if account_sid else None
     wait, last = WAIT, ""
@@ -27,7 +50,9 @@ def fetch_recording(
             time.sleep(wait)
             wait *= 2
         try:
-            with http.get(url, auth=auth, timeout=(2, 5), stream=True) as response:
+            with http.get(
+                url, auth=auth, timeout=(2, 5), stream=True, allow_redirects=False
+            ) as response:
                 if response.status_code == 404:  # not there yet
                     last = "404"
                     continue

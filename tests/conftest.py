@@ -19,7 +19,7 @@ from core.db import make_engine
 from core.models import Job, now
 from core.settings import load_settings
 from relais.server import BackgroundServer
-from relais.simulator import TwilioSimulator
+from relais.simulator import RecordingServer, TwilioSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "data" / "mini"
@@ -98,19 +98,23 @@ class Running:
 
     def __init__(self, data_dir: Path, db_kind: str = "sqlite", **env: str):
         data_dir.mkdir(parents=True, exist_ok=True)
+        recordings = RecordingServer()  # Twilio's recordings, where Relais may fetch them
         self.settings = load_settings(
             {
                 "RELAIS_DATA_DIR": str(data_dir),
                 "RELAIS_DATABASE_URL": database_url(db_kind, data_dir),
                 "RELAIS_PUBLIC_URL": "http://relais.example.org",
                 "RELAIS_RENDER_PROMPTS": "0",
+                "RELAIS_RECORDINGS_URL": recordings.url,
                 "TWILIO_AUTH_TOKEN": "test-auth-token",
                 **env,
             }
         )
         # Twilio calls the public URL; a reverse proxy forwards to the server's own address.
         self.server = BackgroundServer(self.settings, keep_public_url=True)
-        self.sim = TwilioSimulator(self.server.url, "test-auth-token", self.settings.public_url)
+        self.sim = TwilioSimulator(
+            self.server.url, "test-auth-token", self.settings.public_url, recordings=recordings
+        )
         self.db = make_engine(self.settings.database_url)
 
     def rows(self, sql: str, **params) -> list:

