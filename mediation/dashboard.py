@@ -39,14 +39,14 @@ from core.web import services
 
 from . import web_simulator
 from .handoff import OPEN, URGENT, is_urgent
-from .roster import check_secret
+from .roster import check_login
 from .stats import charts, diagram
 from .summary import label, paris_time, render_summary_audio, when_fr
 
 blueprint = Blueprint("mediation", __name__, url_prefix="/mediation", template_folder="templates")
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(get_remote_address, default_limits=[], storage_uri="memory://")
+limiter = Limiter(get_remote_address, default_limits=[])
 
 STATUSES = {
     "nouveau": "Nouveau",
@@ -139,6 +139,9 @@ def init_dashboard(app: Flask) -> None:
         REMEMBER_COOKIE_SECURE=https,
         WTF_CSRF_TIME_LIMIT=None,
     )
+    # The per-address limit of logins is shared by every server process when Redis is
+    # there (the per-account lock is in the database: mediation.roster.check_login).
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["RELAIS"].redis_url or "memory://"
     with _dashboard_only(app):
         login_manager.init_app(app)
         csrf.init_app(app)
@@ -189,11 +192,9 @@ def login() -> Response | str:
         mediator = app.session.scalar(
             select(Mediator).where(Mediator.phone == e164(request.form.get("phone", "")))
         )
-        if (
-            mediator
-            and mediator.active
-            and check_secret(mediator.password_hash, request.form.get("password", ""))
-        ):
+        right = check_login(mediator, request.form.get("password", ""), now())
+        app.session.commit()  # wrong passwords count per account, across addresses
+        if right:
             session["login_at"] = now().timestamp()
             login_user(MediatorLogin(mediator))
             target = request.args.get("next", "")

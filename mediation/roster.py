@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -32,39 +33,68 @@ def check_secret(hashed: str | None, secret: str) -> bool:
 
 
 MIN_PIN = 6  # digits of a mediator's PIN for the phone line
-PIN_FAILURES = 5  # wrong PINs in a row, over any number of calls, lock the line...
-PIN_LOCK = timedelta(minutes=30)  # ...for this long
+# Wrong secrets in a row, over any number of calls, addresses or server processes (they
+# are counted in the database), lock that secret for a while, whatever is then typed:
+PIN_FAILURES, PIN_LOCK = 5, timedelta(minutes=30)  # the phone line's PIN
+LOGIN_FAILURES, LOGIN_LOCK = 5, timedelta(minutes=15)  # the dashboard's password
 
 
 def valid_pin(pin: str) -> bool:
     return pin.isascii() and pin.isdigit() and len(pin) >= MIN_PIN
 
 
-def pin_locked(mediator: Mediator, at: datetime) -> bool:
-    locked = mediator.pin_locked_until
+def _later(locked: datetime | None, at: datetime) -> bool:
     if locked is not None and locked.tzinfo is None:  # SQLite gives naive UTC
         locked = locked.replace(tzinfo=UTC)
     return locked is not None and locked > at
 
 
-def check_pin(mediator: Mediator, digits: str, at: datetime) -> bool:
-    """Whether `digits` is the mediator's PIN, counting wrong ones across calls: after
-    PIN_FAILURES in a row the line is locked for PIN_LOCK, whatever is typed."""
-    if pin_locked(mediator, at):
+def pin_locked(mediator: Mediator, at: datetime) -> bool:
+    return _later(mediator.pin_locked_until, at)
+
+
+@cache
+def _nobody() -> str:
+    """A hash to check a secret against when there is no account, so that an unknown
+    phone number takes as long to refuse as a known one."""
+    return hash_secret("nobody has this secret")
+
+
+def _guarded(mediator: Mediator, kind: str, hashed: str | None, given: str, at: datetime) -> bool:
+    failures, lock = (PIN_FAILURES, PIN_LOCK) if kind == "pin" else (LOGIN_FAILURES, LOGIN_LOCK)
+    if _later(getattr(mediator, f"{kind}_locked_until"), at):
+        check_secret(_nobody(), given)  # the same time as a real check
         return False
-    if check_secret(mediator.pin_hash, digits):
-        mediator.pin_failures = 0
+    if check_secret(hashed, given):
+        setattr(mediator, f"{kind}_failures", 0)
         return True
-    mediator.pin_failures = (mediator.pin_failures or 0) + 1
-    if mediator.pin_failures >= PIN_FAILURES:
-        mediator.pin_failures, mediator.pin_locked_until = 0, at + PIN_LOCK
+    count = (getattr(mediator, f"{kind}_failures") or 0) + 1
+    if count >= failures:
+        count = 0
+        setattr(mediator, f"{kind}_locked_until", at + lock)
         log.warning(
-            "mediator line: %d wrong PINs for mediator %d, locked until %s",
-            PIN_FAILURES,
+            "%d wrong %s for mediator %d in a row: locked for %d minutes",
+            failures,
+            "PINs" if kind == "pin" else "passwords",
             mediator.id,
-            mediator.pin_locked_until.isoformat(timespec="minutes"),
+            lock.total_seconds() // 60,
         )
+    setattr(mediator, f"{kind}_failures", count)
     return False
+
+
+def check_pin(mediator: Mediator, digits: str, at: datetime) -> bool:
+    """Whether `digits` is the mediator's PIN (wrong ones counted across calls)."""
+    return _guarded(mediator, "pin", mediator.pin_hash, digits, at)
+
+
+def check_login(mediator: Mediator | None, password: str, at: datetime) -> bool:
+    """Whether `password` opens this mediator's dashboard (wrong ones counted per account,
+    whatever the address); an unknown or inactive account takes the same time."""
+    if mediator is None or not mediator.active:
+        check_secret(_nobody(), password)
+        return False
+    return _guarded(mediator, "login", mediator.password_hash, password, at)
 
 
 def add_mediator(

@@ -148,6 +148,31 @@ def test_dashboard_pages_carry_security_headers_and_no_third_party_script(
         assert "kozea.github.io" not in answer.text
 
 
+def test_password_guessing_locks_the_account_whatever_the_address(
+    relais: Running, monkeypatch, caplog
+) -> None:
+    app = create_app(relais.settings)
+    client = app.test_client()
+
+    def attempt(password: str, address: str, phone: str = AMINA) -> int:
+        page = client.get("/mediation/login").get_data(as_text=True)
+        return client.post(
+            "/mediation/login",
+            data={"csrf_token": csrf_token(page), "phone": phone, "password": password},
+            environ_base={"REMOTE_ADDR": address},
+        ).status_code
+
+    for n in range(5):  # five addresses, one wrong password each: no address is throttled
+        assert attempt("pas le bon", f"203.0.113.{n}") == 401
+    assert attempt(PASSWORD, "203.0.113.99") == 401  # the account is locked, even for it
+    assert any("wrong passwords for mediator" in r.getMessage() for r in caplog.records)
+    # An unknown number is refused after checking a password all the same (same time).
+    checked = []
+    monkeypatch.setattr("mediation.roster.check_secret", lambda h, s: checked.append(s))
+    assert attempt("un essai", "203.0.113.50", phone="+33699999999") == 401
+    assert checked == ["un essai"]
+
+
 def test_the_session_cookie_is_secure_behind_https(tmp_path: Path) -> None:
     relais = Running(tmp_path / "data", RELAIS_PUBLIC_URL="https://relais.example.org")
     try:
