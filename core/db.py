@@ -161,6 +161,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten
             cursor.close()
 
         return engine
@@ -232,6 +233,15 @@ _HEALTH: weakref.WeakKeyDictionary[Engine, Health] = weakref.WeakKeyDictionary()
 def health(engine: Engine) -> Health | None:
     """The health kept for a PostgreSQL engine (None for SQLite: a file does not hang)."""
     return _HEALTH.get(engine)
+
+
+def flush_deleted(engine: Engine) -> None:
+    """After deleting personal data from SQLite: copy the write-ahead log into the
+    database and empty it, so no old page of it keeps what was deleted (PostgreSQL's
+    own files are the server's business: its vacuum reclaims them)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def alembic_config(url: str) -> Config:

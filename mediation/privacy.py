@@ -4,13 +4,15 @@ remove the files on disk as well as the rows. The purge runs as a daily job, at 
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.db import flush_deleted
 from core.hours import PARIS
 from core.jobs import JobContext, forget_finished_jobs, job, submit
 from core.models import (
@@ -93,13 +95,54 @@ def forget(session: Session, data_dir: Path, phone: str) -> bool:
     session.execute(delete(CallbackRequest).where(CallbackRequest.person_id == person.id))
     session.execute(delete(OutboundMessage).where(OutboundMessage.person_id == person.id))
     session.execute(delete(Conversation).where(Conversation.person_id == person.id))
+    _elsewhere(session, person.phone)
     session.delete(person)
     session.commit()
+    flush_deleted(session.get_bind())
     for request in requests:  # by its name too: a job may have kept it meanwhile
         _remove(data_dir, request.voicemail_ref)
         _remove(data_dir, voicemail_path(request.id))
         _remove(data_dir, summary_audio_path(request.id))
     return True
+
+
+def number_forms(number: str) -> list[str]:
+    """How a French number may be written in what Relais kept: its digits after the
+    leading 0 or +33 ("698765432"), and in pairs as Relais says and writes it
+    ("98 76 54 32")."""
+    digits = number.removeprefix("+33")
+    pairs = " ".join(digits[i : i + 2] for i in range(len(digits) % 2 or 2, len(digits), 2))
+    return [f for f in dict.fromkeys([digits, pairs]) if len(f) >= 8]
+
+
+def _elsewhere(session: Session, number: str) -> None:
+    """The number in what others left: an SMS sent to it when someone typed it, the digits
+    typed, the conversation waiting to send to it, the replies kept for retries."""
+    forms = number_forms(number)
+    if not forms:
+        return
+    session.execute(delete(OutboundMessage).where(OutboundMessage.to == number))
+    written = [OutboundMessage.body.contains(f) for f in forms]
+    session.execute(delete(OutboundMessage).where(or_(*written)))
+    replies = [WebhookReply.body.contains(f) for f in forms]
+    session.execute(delete(WebhookReply).where(or_(*replies)))
+    typed = [Turn.raw.contains(f) for f in forms]
+    session.execute(update(Turn).where(or_(*typed)).values(raw=None))
+    for conversation in session.scalars(select(Conversation)):
+        kept = json.dumps(conversation.state, ensure_ascii=False)
+        if any(f in kept for f in forms):
+            conversation.state = _without(conversation.state, forms)
+
+
+def _without(value, forms: list[str]):
+    """`value` (a conversation's state) with every text holding the number emptied."""
+    if isinstance(value, dict):
+        return {k: _without(v, forms) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without(v, forms) for v in value]
+    if isinstance(value, str) and any(f in value.replace("+33", "") for f in forms):
+        return ""
+    return value
 
 
 def schedule_purge(session: Session, day: date | None = None) -> None:

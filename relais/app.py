@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
@@ -58,10 +59,16 @@ def load_job_handlers() -> None:
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     load_job_handlers()
+    # Recordings, transcripts and the database are personal data: readable by this
+    # process's user only (0600 files, 0700 folders), whatever the machine's umask.
+    os.umask(0o077)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
     content = load_content(settings.content_dir)  # broken content stops here, with reasons
     db = make_engine(settings.database_url)
     migrate(db)
+    for kept in settings.data_dir.glob("relais.db*"):  # made before this umask, perhaps
+        kept.chmod(0o600)
 
     engine = Engine(content)
     speech = speech_for(settings, engine)

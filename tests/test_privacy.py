@@ -162,3 +162,42 @@ def test_the_daily_purge_job_runs_and_schedules_the_next(tmp_path: Path) -> None
         assert next_day.status == "pending"  # and the next one is waiting
     finally:
         relais.close()
+
+
+def test_forget_leaves_the_number_nowhere_in_the_database_files(tmp_path: Path) -> None:
+    """A person texts, and someone else types their number to receive a link: after
+    `forget`, the number is in no byte of the SQLite database, its log or its index,
+    in any of the ways Relais writes it (digits, +33, in pairs)."""
+    relais = Running(tmp_path / "data")
+    try:
+        relais.sim.sms(OTHER, "caf")
+        landline = "+33145678901"
+        relais.sim.call(landline, ["2", "2", "1", "0698765432#", "1", "hangup"])
+        assert relais.count("outbound_messages") >= 1  # the link went to the typed number
+        with Session(relais.db) as session:
+            assert forget(session, relais.settings.data_dir, "06 98 76 54 32")
+        database = relais.settings.data_dir / "relais.db"
+        kept = b"".join(
+            path.read_bytes()
+            for path in database.parent.iterdir()
+            if path.name.startswith("relais.db")
+        )
+        for form in ("698765432", "98 76 54 32", "6 98 76 54 32"):
+            assert form.encode() not in kept, form
+        (landline_row,) = relais.rows("SELECT phone FROM people")
+        assert landline_row.phone == landline  # the other caller stays
+    finally:
+        relais.close()
+
+
+def test_personal_data_is_readable_by_relais_only(tmp_path: Path) -> None:
+    relais = _speaking_relais(tmp_path)
+    try:
+        relais.sim.call(MOBILE, [f"say:{_wav(tmp_path / 'spoken.wav')}", "hangup"])
+        data = relais.settings.data_dir
+        kept = [data, data / "relais.db", *(data / "recordings").rglob("*")]
+        assert len(kept) >= 4  # the folder, the database, a call's folder and its answer
+        for path in kept:
+            assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))
+    finally:
+        relais.close()
