@@ -37,7 +37,7 @@ def understanding_report(engine: Engine, text: str) -> str:
         words = ", ".join(f"{w} ({s:+.2f})" for w, s in candidate.words) or "aucun"
         lines.append(
             f"  {rank}. {_named(engine, candidate.target)} : modèle "
-            f"{100 * candidate.probability:.0f} %, mots-clés {candidate.keyword_score:.0f}/100, "
+            f"{100 * candidate.probability:.0f} %, mots-clés {min(candidate.keyword_score, 100):.0f}/100, "
             f"mots : {words}"
         )
     if understanding.model is not None:

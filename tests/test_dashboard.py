@@ -253,8 +253,8 @@ def test_in_a_real_browser(relais: Running) -> None:
         assert "la carte Vitale" in understood.first.inner_text()
         assert "Les mots qui comptent" in understood.first.inner_text()
         page.screenshot(path=str(ARTIFACTS / "dashboard-simulator.png"), full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.screenshot(path=str(ARTIFACTS / "dashboard-simulator-390.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})  # and on a desk
+        page.screenshot(path=str(ARTIFACTS / "dashboard-simulator-1280.png"), full_page=True)
         browser.close()
     assert relais.rows("SELECT status FROM callback_requests")[0][0] == "rappele"
     sent = relais.rows(
