@@ -35,9 +35,10 @@ def understanding_report(engine: Engine, text: str) -> str:
     candidates, followup = understanding.top(text)
     for rank, candidate in enumerate(candidates, start=1):
         words = ", ".join(f"{w} ({s:+.2f})" for w, s in candidate.words) or "aucun"
+        keywords = min(candidate.keyword_score, 100)  # a longer phrase's bonus is internal
         lines.append(
             f"  {rank}. {_named(engine, candidate.target)} : modèle "
-            f"{100 * candidate.probability:.0f} %, mots-clés {min(candidate.keyword_score, 100):.0f}/100, "
+            f"{100 * candidate.probability:.0f} %, mots-clés {keywords:.0f}/100, "
             f"mots : {words}"
         )
     if understanding.model is not None:
