@@ -35,6 +35,29 @@ _NUMBER = re.compile(r"^\d+$")
 NUMBER = "0"  # every number is this one word for the model
 ELIDED = "cdjlmnst"  # letters that stand for a small word glued to the next one
 KEPT_SMALL_WORDS = frozenset({"pas", "ne", "n"})  # negation: "pas reçu", "n'est pas arrivé"
+# Words that shade a description ("toujours pas", "plus rien") but describe nothing alone:
+# a message of these only (or of numbers) is not scored.
+FUNCTION_WORDS = KEPT_SMALL_WORDS | {
+    NUMBER,
+    "plus",
+    "rien",
+    "jamais",
+    "toujours",
+    "encore",
+    "depuis",
+    "trop",
+    "tout",
+    "tous",
+    "toute",
+    "toutes",
+    "bien",
+    "tres",
+    "aussi",
+    "deja",
+    "ok",
+    "oui",
+    "non",
+}
 
 
 def joined_letters(words: Sequence[str]) -> list[str]:
@@ -192,7 +215,7 @@ class ExampleModel:
     def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The message's known features: their rows and TF-IDF values (unit length)."""
         words = model_words(text)
-        if all(word == NUMBER for word in words):  # keys or a number: no description
+        if all(word in FUNCTION_WORDS for word in words):  # keys, "plus", "pas encore"...
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         rows = [row for word in words for row in self._word_rows(word)]
         forms = [sound(w) or w for w in words]

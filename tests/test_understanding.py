@@ -139,8 +139,11 @@ def test_spelled_letters_are_one_word() -> None:
     assert "aide pour le loyer" in said(turn)
 
 
-def test_a_message_relais_cannot_place_gets_the_menu_with_a_person() -> None:
-    (turn,) = reply("sms", "le chat du voisin est tout bleu")
+@pytest.mark.parametrize(
+    "message", ["le chat du voisin est tout bleu", "jsuis plus quoi faire", "bonjour"]
+)
+def test_a_message_relais_cannot_place_gets_the_menu_with_a_person(message: str) -> None:
+    (turn,) = reply("sms", message)
     text = said(turn)
     assert text.startswith("Je n'ai pas compris.")
     assert "parler à quelqu'un" in text
