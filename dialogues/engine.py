@@ -103,6 +103,9 @@ class HandOff:
     topic: str
     reason: str
     urgent: bool = False  # a danger: first in the queue, and the mediators on duty are told
+    # What to say first when someone can take over ("Je cherche une personne..."); the
+    # channel leaves it out when no mediator is registered: it would promise nobody.
+    text: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -867,7 +870,7 @@ class Engine:
     def _hand_off(self, state: State, reason: str, text: str = "") -> list[Action]:
         state.status, state.pending = HANDOFF, None
         topic = state.topic or "humain"
-        return [Say(text or self.content.phrase("handoff")), HandOff(topic, reason)]
+        return [HandOff(topic, reason, text=text or self.content.phrase("handoff"))]
 
     def _retry(self, state: State, why: str) -> list[Action]:
         state.tries += 1

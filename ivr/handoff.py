@@ -56,6 +56,8 @@ def hand_off(
     app = services()
     conversation = app.store.conversation(conversation_id)
     callback = open_request(app.session, app.engine, conversation, action, app.settings)
+    if action.text and has_mediators(app.session):  # "Je cherche une personne..."
+        speak(response, action.text, how)
     # A person in danger is put through to any mediator on duty, whatever their topics.
     topic = "humain" if action.urgent else action.topic
     mediators = available_mediators(app.session, app.settings, topic, app.engine.content.lang)

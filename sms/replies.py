@@ -49,10 +49,11 @@ def fit(text: str) -> list[str]:
 
 
 def render(
-    content: Content, actions: list[Action], callback_text: str = ""
+    content: Content, actions: list[Action], callback_text: str = "", searching: bool = True
 ) -> list[tuple[str, str | None]]:
     """(body, procedure id or None) for each SMS to send back. `callback_text` says when
-    a mediator will call back, after a hand-off."""
+    a mediator will call back, after a hand-off; `searching` False (no mediator at all)
+    leaves out the hand-off's "looking for a person"."""
     out: list[tuple[str, str | None]] = []
     lines: list[str] = []
 
@@ -68,6 +69,8 @@ def render(
             flush()
             out.append((content.procedures[action.procedure].sms, action.procedure))
         elif isinstance(action, HandOff):
+            if action.text and searching:
+                lines.append(action.text)
             lines.append(callback_text)
     flush()
     return out

@@ -87,7 +87,9 @@ def incoming() -> Response:
             if not action.urgent or has_mediators(app.session):
                 # A person in danger with nobody to call back has their line already.
                 callback_text = callback_promise(app.session, app.settings, content, now())
-    return _reply(person, conversation.id, key, render(content, actions, callback_text))
+    searching = has_mediators(app.session)
+    replies = render(content, actions, callback_text, searching)
+    return _reply(person, conversation.id, key, replies)
 
 
 @blueprint.post("/sms/status")

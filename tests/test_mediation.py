@@ -327,7 +327,8 @@ def test_with_no_mediator_a_caller_is_told_the_truth_and_where_to_go(tmp_path: P
     try:
         call = relais.sim.call(MOBILE, ["4"])
         said = lines(call, "relais")
-        assert said[-3] == "Je cherche une personne pour vous aider."
+        # No "Je cherche une personne" first: nobody can be looked for.
+        assert not any(line.startswith("Je cherche une personne") for line in said)
         assert said[-2].startswith("Personne ne peut vous rappeler pour le moment. Allez dans")
         assert said[-1] == "Merci. Au revoir."
         assert not any("rappellera" in line or "bip" in line for line in said)
@@ -340,6 +341,9 @@ def test_with_no_mediator_a_caller_is_told_the_truth_and_where_to_go(tmp_path: P
         assert "France Services" in sms.body
         # The request still waits: a mediator registered later sees it.
         assert relais.count("callback_requests") == 1
+        # By SMS too: the truth, and no "Je cherche une personne" before it.
+        (reply,) = relais.sim.sms(OTHER, "je veux parler a quelqu'un")
+        assert reply.startswith("Personne ne peut vous rappeler"), reply
     finally:
         relais.close()
 
