@@ -22,13 +22,14 @@ def vocabulary_problems(
         state = State(content.lang, content.version, "voice", node.id)
         missing = recogniser.missing_words(engine.expected_words(state))
         if missing:
-            words = ", ".join(f'"{w}"' for w in missing)
+            words = ", ".join(f"« {w} »" for w in missing)
             problems.append(
                 Problem(
                     node.file,
                     node.line,
-                    f"node '{node.id}': the {content.lang} speech model does not know {words}: "
-                    "a caller saying them cannot be understood (use other words, or keys)",
+                    f"le nœud '{node.id}' : le modèle de reconnaissance de la voix "
+                    f"({content.lang}) ne connaît pas {words} : une personne qui les dit ne "
+                    "sera pas comprise (prenez d'autres mots, ou les touches)",
                     severity,
                 )
             )
@@ -38,7 +39,8 @@ def vocabulary_problems(
             Problem(
                 f"{content.lang}/language.yaml",
                 1,
-                f"decoys unknown to the speech model: {', '.join(missing)}",
+                "des mots leurres (decoys) sont inconnus du modèle de reconnaissance de la voix : "
+                + ", ".join(missing),
                 severity,
             )
         )

@@ -187,7 +187,7 @@ def test_words_unknown_to_the_model_are_reported_per_question(tmp_path: Path, re
     content = load_content(content_dir)
     (problem,) = vocabulary_problems(content, recogniser)
     assert problem.file == "ko/dialogue.yaml" and problem.line == 7
-    assert "node 'menu'" in problem.message and '"relais"' in problem.message
+    assert "le nœud 'menu'" in problem.message and "« relais »" in problem.message
     assert vocabulary_problems(load_content(KOREAN), recogniser) == []
     env = {
         **os.environ,
@@ -200,7 +200,7 @@ def test_words_unknown_to_the_model_are_reported_per_question(tmp_path: Path, re
         capture_output=True,
         text=True,
     )
-    assert check.returncode == 1 and '"relais"' in check.stdout
+    assert check.returncode == 1 and "« relais »" in check.stdout
 
 
 def test_recognition_and_false_acceptance_rates(recogniser, phone_audio) -> None:
