@@ -305,19 +305,15 @@ class _Checker:
         commands, answers = self.commands(language)
         self.costs = self.cost_kinds(language)
         self.acronyms = self.acronym_table(language)
-        procedures = {
-            pid: self.procedure(pid, b, phrases)
-            for pid, b in self.entries(catalogue, "procedures", "la démarche")
-        }
+        procedure_blocks = dict(self.entries(catalogue, "procedures", "la démarche"))
+        procedures = {pid: self.procedure(pid, b, phrases) for pid, b in procedure_blocks.items()}
         places = tuple(
             self.place(pid, b) for pid, b in self.entries(places_file, "places", "le lieu")
         )
-        nodes = {
-            nid: self.node(nid, b, procedures)
-            for nid, b in self.entries(dialogue, "nodes", "le nœud")
-        }
+        node_blocks = dict(self.entries(dialogue, "nodes", "le nœud"))
+        nodes = {nid: self.node(nid, b, procedures) for nid, b in node_blocks.items()}
         nodes = {nid: node for nid, node in nodes.items() if node is not None}
-        examples = self.examples(dialogue, catalogue, nodes)
+        examples = self.examples(procedure_blocks, node_blocks, nodes)
         start = self.text(dialogue, "start", "le fichier")
         after = self.text(dialogue, "after_procedure", "le fichier")
         for key, target in (("start", start), ("after_procedure", after)):
@@ -375,14 +371,16 @@ class _Checker:
 
     # -- examples ---------------------------------------------------------------------
     def examples(
-        self, dialogue: LocatedMap, catalogue: LocatedMap, nodes: dict[str, Node]
+        self,
+        procedure_blocks: dict[str, LocatedMap],
+        node_blocks: dict[str, LocatedMap],
+        nodes: dict[str, Node],
     ) -> tuple[Example, ...]:
         """What people say about each place: a node's own examples, and for a procedure
         node its procedure's examples and follow-up examples."""
-        blocks = dict(self.entries(catalogue, "procedures", "la démarche"))
         shown = {n.procedure: n.id for n in reversed(list(nodes.values())) if n.procedure}
         out: list[Example] = []
-        for pid, block in blocks.items():
+        for pid, block in procedure_blocks.items():
             if pid not in shown:
                 continue
             what = f"la démarche '{pid}'"
@@ -392,7 +390,7 @@ class _Checker:
             if isinstance(followup, LocatedMap):
                 for text, line in self.located_texts(followup, "examples", what):
                     out.append(Example(text, shown[pid], True, block.file, line))
-        for nid, block in self.entries(dialogue, "nodes", "le nœud"):
+        for nid, block in node_blocks.items():
             if nid in nodes:
                 for text, line in self.located_texts(block, "examples", f"le nœud '{nid}'"):
                     out.append(Example(text, nid, False, block.file, line))
