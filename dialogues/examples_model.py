@@ -100,13 +100,16 @@ def word_features(word: str) -> tuple[str, ...]:
     return (f"w:{form}", *grams)
 
 
+def pair_features(words: list[str]) -> list[str]:
+    """The feature of each pair of neighbouring words, by their sound ("pas reçu")."""
+    forms = [sound(w) or w for w in words]
+    return [f"p:{a}_{b}" for a, b in pairwise(forms)]
+
+
 def features(text: str) -> list[str]:
     """Every feature of a message: each word's, then each pair of neighbouring words."""
     words = model_words(text)
-    out = [f for w in words for f in word_features(w)]
-    forms = [sound(w) or w for w in words]
-    out += [f"p:{a}_{b}" for a, b in pairwise(forms)]
-    return out
+    return [f for w in words for f in word_features(w)] + pair_features(words)
 
 
 @dataclass(frozen=True)
@@ -218,8 +221,7 @@ class ExampleModel:
         if all(word in FUNCTION_WORDS for word in words):  # keys, "plus", "pas encore"...
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         rows = [row for word in words for row in self._word_rows(word)]
-        forms = [sound(w) or w for w in words]
-        pairs = (self._vocabulary.get(f"p:{a}_{b}") for a, b in pairwise(forms))
+        pairs = (self._vocabulary.get(pair) for pair in pair_features(words))
         rows += [row for row in pairs if row is not None]
         if not rows:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
@@ -255,13 +257,12 @@ class ExampleModel:
         column = self.targets.index(target)
         contribution = dict(zip(rows.tolist(), values * self._weights[rows, column], strict=True))
         words = model_words(text)
-        forms = [sound(w) or w for w in words]
         by_word: Counter[str] = Counter()
         for word in words:
             rows_of_word = set(self._word_rows(word))
             by_word[word] += float(sum(contribution.get(r, 0.0) for r in rows_of_word))
-        for (a, b), (fa, fb) in zip(pairwise(words), pairwise(forms), strict=True):
-            row = self._vocabulary.get(f"p:{fa}_{fb}")
+        for (a, b), pair in zip(pairwise(words), pair_features(words), strict=True):
+            row = self._vocabulary.get(pair)
             if row is not None and row in contribution:
                 by_word[a] += float(contribution[row]) / 2
                 by_word[b] += float(contribution[row]) / 2

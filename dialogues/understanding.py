@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .examples_model import ExampleModel
-from .matching import Matcher
+from .matching import Matcher, MatchResult
 
 # All thresholds of the model's decisions live here (probabilities, 0 to 1).
 SURE = 0.45  # with no place named, the model's best place is taken at this probability,
@@ -33,21 +33,13 @@ EXACT = 100.0  # the keyword score of a phrase found as written (see matching.py
 
 
 @dataclass(frozen=True)
-class Understood:
-    """One place: understood; two: "which one?"; none: not understood. `followup`: the
-    person already has the right, or has asked, and something went wrong."""
+class Understood(MatchResult):
+    """A match (one place), a "which one?" (two) or nothing, as the keyword matcher says
+    it, and besides: `followup`, the person already has the right, or has asked, and
+    something went wrong; `by_model`, decided by the examples' model."""
 
-    targets: tuple[str, ...]
     followup: bool = False
-    by_model: bool = False  # decided by the examples' model, not by a name found
-
-    @property
-    def matched(self) -> str | None:
-        return self.targets[0] if len(self.targets) == 1 else None
-
-    @property
-    def ambiguous(self) -> bool:
-        return len(self.targets) == 2
+    by_model: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,7 +120,7 @@ class Understanding:
 
     def _decided(self, target: str, followup: float, by_model: bool = False) -> Understood:
         is_followup = followup >= FOLLOWUP and target in self._followups
-        return Understood((target,), is_followup, by_model)
+        return Understood((target,), followup=is_followup, by_model=by_model)
 
     def top(self, text: str, count: int = 3) -> tuple[list[Candidate], float]:
         """The `count` best places with their scores and the words behind them, and the
