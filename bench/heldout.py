@@ -26,13 +26,7 @@ HELDOUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "heldout_m
 
 
 def load_heldout(path: Path = HELDOUT) -> list[tuple[str, str]]:
-    lines = [
-        line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line and not line.startswith("#")
-    ]
-    rows = list(csv.reader(lines[1:], delimiter="\t", quoting=csv.QUOTE_NONE))
-    return [(message, expected) for message, expected in rows]
+    return [(message, expected) for message, expected in _table(path)]
 
 
 @dataclass(frozen=True)

@@ -13,33 +13,22 @@ from __future__ import annotations
 import pytest
 
 from bench.heldout import KINDS, load_understanding, matcher_score, relais_score
-from dialogues.engine import Ask, Engine, HandOff, Key, Say, Text, Words
+from dialogues.engine import Ask, HandOff, Say
 from dialogues.examples_model import joined_letters
-from dialogues.loader import check_content, load_content
+from dialogues.loader import check_content
 from dialogues.normalise import words_of
 from relais.cli import main as relais_main
 
 from .conftest import FRENCH, make_content
+from .test_safe_conversations import ENGINE, talk
 
-ENGINE = Engine(load_content(FRENCH))
 ROWS = load_understanding()
 
 
 def reply(channel: str, *inputs: str) -> list[list]:
-    """The actions of each turn after the welcome: "#5" is key 5, anything else a text
-    (or words heard with a good confidence)."""
-    state, _ = ENGINE.start(channel, autonomy="alone")
-    turns = []
-    for value in inputs:
-        if value.startswith("#"):
-            event = Key(value[1:])
-        elif channel == "sms":
-            event = Text(value)
-        else:
-            event = Words(value, 0.95)
-        state, actions = ENGINE.step(state, event)
-        turns.append(actions)
-    return turns
+    """The actions of each turn after the welcome, for a person who opens links alone."""
+    _, turns = talk(channel, *inputs, autonomy="alone")
+    return turns[1:]
 
 
 def said(actions: list) -> str:
