@@ -31,6 +31,7 @@ class Settings:
     from_number: str = ""  # the service's phone number, sender of outbound SMS
     language: str = "fr"  # the content language answering calls and texts
     voice_rate: int = DEFAULT_RATE  # words a minute of the synthetic voice
+    say_voice: str = ""  # Twilio's <Say> voice (empty: the content language's default)
     vosk_models: dict[str, Path] = field(default_factory=dict)  # set by RELAIS_VOSK_MODEL_XX
     render_prompts: bool = True  # render missing voice prompts in the background at start
     hours: OpeningHours = field(default_factory=OpeningHours.parse)  # when mediators answer
@@ -47,6 +48,7 @@ class Settings:
     sms_per_call: int = 3  # at most this many SMS from one conversation,
     sms_per_caller_per_day: int = 10  # ...asked for by one person in a day,
     sms_per_number_per_day: int = 5  # ...and to one number in a day
+    client_timeout: int = 15  # seconds a connection may stay idle or half-sent
     problems: list[str] = field(default_factory=list)
 
     def replace(self, **changes) -> Settings:
@@ -142,6 +144,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         from_number=env.get("RELAIS_FROM_NUMBER", ""),
         language=language,
         voice_rate=int(env.get("RELAIS_VOICE_RATE") or DEFAULT_RATE),
+        say_voice=env.get("RELAIS_SAY_VOICE", "").strip(),
         render_prompts=env.get("RELAIS_RENDER_PROMPTS", "1") != "0",
         retention_days=int(env.get("RELAIS_RETENTION_DAYS") or 90),
         autonomy_months=int(env.get("RELAIS_AUTONOMY_MONTHS") or 6),
@@ -161,6 +164,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ).rstrip("/"),
         sms_per_caller_per_day=int(env.get("RELAIS_SMS_PER_CALLER_PER_DAY") or 10),
         sms_per_number_per_day=int(env.get("RELAIS_SMS_PER_NUMBER_PER_DAY") or 5),
+        client_timeout=int(env.get("RELAIS_CLIENT_TIMEOUT") or 15),
         secret_key=env.get("RELAIS_SECRET_KEY") or _local_secret(data_dir, "secret-key"),
         vosk_models={
             key.removeprefix("RELAIS_VOSK_MODEL_").lower(): Path(value)

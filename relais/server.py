@@ -1,14 +1,24 @@
-"""Running Relais with a production WSGI server (waitress), in the foreground or in a
-background thread (for `relais call` and `relais sms` without --url)."""
+"""Running Relais with a production WSGI server, waitress, in the foreground (one process,
+or several under gunicorn) or in a background thread (for `relais call` and `relais sms`
+without --url).
+
+waitress reads each request whole in its event loop before a thread runs Relais, so a
+client that sends half a request and waits holds a socket, never a thread; it is closed
+after `RELAIS_CLIENT_TIMEOUT` seconds of silence. gunicorn's own workers (sync or gthread)
+give a connection a thread as soon as it sends a byte: with several processes, gunicorn
+starts and watches them, and each serves with waitress."""
 
 from __future__ import annotations
 
 import logging
+import resource
 import socket
 import threading
+import time
 
-import waitress
 from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
 from waitress.server import create_server
 
 from core.db import make_engine, migrate
@@ -20,8 +30,11 @@ from speech.voice import tts_available
 
 from .app import create_app, voice_prompts
 
+log = logging.getLogger(__name__)
+
 THREADS = 8
-CONNECTIONS = 1000  # open connections waitress keeps (its default, 100, queued callers)
+MAX_BODY = 64 * 1024  # Twilio's webhooks are small; waitress refuses larger bodies itself
+SPARE_FILES = 200  # file descriptors kept for the database, recordings and logs
 
 
 def local_url(host: str, port: int) -> str:
@@ -71,24 +84,43 @@ def describe(settings: Settings) -> list[str]:
     return lines
 
 
+def open_files_limit() -> int:
+    """Raise this process's limit of open files to the most allowed, and return it: each
+    connection waitress keeps open is one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        wanted = 65536 if hard == resource.RLIM_INFINITY else hard
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):  # a container may refuse it: keep what we have
+            pass
+    return soft
+
+
+def server_options(settings: Settings) -> dict:
+    """waitress's settings for Twilio's webhooks behind the internet."""
+    return {
+        "threads": THREADS,
+        # Open connections kept; past this waitress stops accepting until some close.
+        "connection_limit": max(100, open_files_limit() - SPARE_FILES),
+        "asyncore_use_poll": True,  # select() cannot watch more than 1,024 sockets
+        "channel_timeout": settings.client_timeout,  # idle or half-sent: closed after this
+        "cleanup_interval": max(1, min(5, settings.client_timeout)),
+        "max_request_body_size": MAX_BODY,
+        "ident": "relais",
+    }
+
+
 def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    """Serve in the foreground: waitress in one process, or gunicorn with several worker
-    processes (each with its own threads) past one core."""
+    """Serve in the foreground: waitress in one process, or gunicorn's worker processes
+    past one core, each running waitress (`WaitressWorker`)."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued request
     if workers <= 1:
         app = create_app(settings)  # migrates the database first
         start_jobs(app)
-        waitress.serve(
-            app,
-            host=host,
-            port=port,
-            threads=THREADS,
-            connection_limit=CONNECTIONS,
-            ident="relais",
-        )
+        create_server(app, host=host, port=port, **server_options(settings)).run()
         return
-    from gunicorn.app.base import BaseApplication
-
     engine = make_engine(settings.database_url)
     migrate(engine)  # once, before the workers start
     engine.dispose()
@@ -98,17 +130,19 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         try:
             cache.render(texts)
         except (OSError, RuntimeError) as exc:  # calls still work, with <Say>
-            logging.getLogger(__name__).warning("voice prompts not rendered: %s", exc)
+            log.warning("voice prompts not rendered: %s", exc)
     in_workers = settings.replace(render_prompts=False)
 
     class Gunicorn(BaseApplication):
+        relais_settings = in_workers
+
         def load_config(self) -> None:
             for key, value in {
                 "bind": f"{host}:{port}",
                 "workers": workers,
-                "worker_class": "gthread",
-                "threads": THREADS,
+                "worker_class": WaitressWorker,
                 "accesslog": None,
+                "control_socket_disable": True,  # one per user: two Relais would share it
             }.items():
                 self.cfg.set(key, value)
 
@@ -118,6 +152,35 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             return app
 
     Gunicorn().run()
+
+
+class WaitressWorker(Worker):
+    """A gunicorn worker process serving with waitress on gunicorn's sockets: gunicorn
+    starts, watches and restarts the processes; waitress reads each request whole before
+    a thread takes it."""
+
+    def run(self) -> None:
+        server = create_server(
+            self.wsgi,
+            sockets=[listener.sock for listener in self.sockets],
+            **server_options(self.app.relais_settings),
+        )
+        threading.Thread(target=self._heartbeat, daemon=True).start()
+        try:
+            server.run()
+        except SystemExit:
+            server.task_dispatcher.shutdown()  # let the requests under way finish
+
+    def _heartbeat(self) -> None:
+        """Tell gunicorn's arbiter this worker lives (it kills silent workers)."""
+        while self.alive:
+            self.notify()
+            time.sleep(1)
+
+    def handle_exit(self, sig, frame) -> None:
+        """SIGTERM: stop waitress's loop (gunicorn's own only sets a flag)."""
+        self.alive = False
+        raise SystemExit(0)
 
 
 def start_jobs(app: Flask) -> Runner | None:
@@ -148,7 +211,9 @@ class BackgroundServer:
         self.settings = settings if keep_public_url else settings.replace(public_url=self.url)
         self.app = create_app(self.settings)
         self.jobs = start_jobs(self.app)
-        self.server = create_server(self.app, host="127.0.0.1", port=port, threads=THREADS)
+        self.server = create_server(
+            self.app, host="127.0.0.1", port=port, **server_options(self.settings)
+        )
         self._closing = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
