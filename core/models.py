@@ -232,9 +232,24 @@ class OutboundCall(Base):
     mediator_id: Mapped[int | None] = mapped_column(
         ForeignKey("mediators.id", ondelete="SET NULL"), nullable=True
     )
-    # waiting, calling, answered, machine, no-answer, busy, failed, given_up
+    # waiting, calling, answered, machine, fax, no-answer, busy, failed, given_up
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    # Waiting or calling counts as under way until then (see mediation.calls.lease).
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class EarlyStatus(Base):
+    """A status callback for a sid Relais has no row for (yet): see core.twilio_status."""
+
+    __tablename__ = "early_statuses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), index=True)  # CallSid or MessageSid
+    status: Mapped[str] = mapped_column(String(32))
+    duration: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
