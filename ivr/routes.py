@@ -21,6 +21,7 @@ from core.conversations import record_actions, take_turn
 from core.models import Person, now
 from core.outbound import send_sms
 from core.phones import can_receive_sms, e164
+from core.recordings import delete_at_twilio
 from core.signature import twilio_signed
 from core.store import Exchange
 from core.web import form_sid, form_text, query_number, services, whole_number
@@ -38,7 +39,7 @@ from dialogues.engine import (
 )
 from mediation.calls import take_as_missed
 from speech.audio import AudioError
-from speech.recordings import RecordingUnavailable, fetch_recording
+from speech.recordings import RecordingUnavailable, fetch_recording, from_host
 
 from .handoff import hand_off
 from .mediator_line import mediator_calling, welcome
@@ -200,13 +201,16 @@ def record() -> Response:
 
 def _listen(conversation: Exchange, url: str) -> Heard:
     """Fetch the recording, keep it, and recognise it against the question's words. When
-    that fails, the answer counts as not understood: keys still work."""
+    that fails, the answer counts as not understood: keys still work. Twilio's copy is
+    deleted either way (Relais keeps its own, or will never fetch it)."""
     app = services()
+    settings = app.settings
+    if from_host(url, settings.recordings_url):  # once this turn is stored
+        delete_at_twilio(app.session, url)
     not_understood: Heard = (Words("", 0.0), "recording", None, url)
     if not app.speech.listening:
         return not_understood
     try:
-        settings = app.settings
         audio = fetch_recording(
             url, settings.account_sid, settings.auth_token, allowed=settings.recordings_url
         )

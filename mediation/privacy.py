@@ -1,6 +1,8 @@
 """Personal data kept no longer than needed: `purge` deletes recordings and transcripts
-older than the retention period; `forget` deletes everything about one person. Both
-remove the files on disk as well as the rows. The purge runs as a daily job, at night."""
+older than the retention period (what was typed, texted or said, voice messages, the words
+quoted in a summary); `forget` deletes everything about one person. Both remove the files
+on disk as well as the rows, and have Twilio delete any copy of a recording it still
+keeps. The purge runs as a daily job, at night."""
 
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ from core.models import (
     now,
 )
 from core.phones import e164
+from core.recordings import delete_at_twilio
 
-from .summary import summary_audio_path
+from .summary import summary_audio_path, without_spoken_words
 from .voicemail import voicemail_path
 
 PURGE_HOUR = 3  # Paris time: the daily purge runs at night
@@ -41,31 +44,35 @@ def _remove(data_dir: Path, reference: str | None) -> None:
 
 
 def purge(session: Session, data_dir: Path, retention_days: int) -> int:
-    """Delete recordings, transcripts and spoken summaries older than `retention_days`.
-    How many went."""
+    """Delete what people typed, texted and said, their recordings (here and at Twilio),
+    voice messages and spoken summaries, when older than `retention_days`; the choices
+    made and the requests stay, for the figures and the queue. How many went."""
     limit = now() - timedelta(days=retention_days)
     count = 0
     old_turns = session.scalars(
-        select(Turn).where(Turn.created_at < limit, Turn.kind.in_(("words", "recording")))
-    )
-    for turn in old_turns:
-        _remove(data_dir, turn.recording_ref)
-        turn.recording_ref, turn.raw = None, None
-        count += 1
-    old_messages = session.scalars(
-        select(CallbackRequest).where(
-            CallbackRequest.created_at < limit, CallbackRequest.voicemail_ref.is_not(None)
+        select(Turn).where(
+            Turn.created_at < limit, or_(Turn.raw.is_not(None), Turn.recording_ref.is_not(None))
         )
     )
-    for request in old_messages:
-        _remove(data_dir, request.voicemail_ref)
-        request.voicemail_ref, request.voicemail_text = None, None
+    for turn in old_turns:  # keys, SMS bodies, words heard, recordings
+        _remove(data_dir, turn.recording_ref)
+        delete_at_twilio(session, turn.recording_ref)  # one never fetched is still there
+        turn.recording_ref, turn.raw = None, None
         count += 1
-    for request_id in session.scalars(
-        select(CallbackRequest.id).where(CallbackRequest.created_at < limit)
-    ):
-        spoken = data_dir / summary_audio_path(request_id)
-        if spoken.is_file():  # the summary's audio (the text stays with the request)
+    old_requests = session.scalars(
+        select(CallbackRequest).where(CallbackRequest.created_at < limit)
+    )
+    for request in old_requests:
+        if request.voicemail_ref or request.voicemail_text:
+            _remove(data_dir, request.voicemail_ref)
+            delete_at_twilio(session, request.voicemail_ref)
+            request.voicemail_ref, request.voicemail_text = None, None
+            count += 1
+        if (summary := without_spoken_words(request.summary)) != request.summary:
+            request.summary = summary  # the rest of it stays with the request
+            count += 1
+        spoken = data_dir / summary_audio_path(request.id)
+        if spoken.is_file():  # the summary's audio
             spoken.unlink()
             count += 1
     session.commit()
@@ -90,6 +97,10 @@ def forget(session: Session, data_dir: Path, phone: str) -> bool:
         if conversation.call_sid:
             shutil.rmtree(data_dir / "recordings" / conversation.call_sid, ignore_errors=True)
     ids = [c.id for c in conversations]
+    for url in session.scalars(select(Turn.recording_ref).where(Turn.conversation_id.in_(ids))):
+        delete_at_twilio(session, url)
+    for request in requests:
+        delete_at_twilio(session, request.voicemail_ref)
     session.execute(delete(Turn).where(Turn.conversation_id.in_(ids)))
     session.execute(delete(WebhookReply).where(WebhookReply.person_id == person.id))
     session.execute(delete(CallbackRequest).where(CallbackRequest.person_id == person.id))

@@ -5,6 +5,7 @@ chose and can do. The same text is spoken to the mediator before the call is put
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,6 +64,16 @@ def summarise(engine: Engine, conversation: Exchange, turns: list[Turn], reason:
         parts.append("a reçu par SMS " + ", ".join(titles))
     third = ("La personne " + " ; ".join(parts) + ".") if parts else ""
     return " ".join(s for s in (first, second, third) if s)
+
+
+_SAID = r"a dit « [^»]* »(?:, « [^»]* »)*"
+
+
+def without_spoken_words(summary: str) -> str:
+    """The summary without the words the person said (what the purge keeps of it)."""
+    text = re.sub(r" ?La personne " + _SAID + r"\.", "", summary)  # the only thing told
+    text = re.sub(_SAID + " ; ", "", text)  # told first, or between others
+    return re.sub(" ; " + _SAID, "", text)  # told last
 
 
 def summary_audio_path(request_id: int) -> str:

@@ -1,5 +1,6 @@
 """A caller's voice message for the mediators: fetched from Twilio, kept on disk and
-transcribed when a speech model listens, in a job (a webhook must answer at once)."""
+transcribed when a speech model listens, in a job (a webhook must answer at once); then
+Twilio's copy is deleted."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.jobs import JobContext, Retry, job, submit
 from core.models import CallbackRequest, now
+from core.recordings import delete_at_twilio
 from speech.audio import AudioError
 from speech.recordings import RecordingRefused, RecordingUnavailable, fetch_recording
 
@@ -21,20 +23,23 @@ def voicemail_path(callback_id: int) -> str:
 
 
 def keep_voicemail(session: Session, callback: CallbackRequest, url: str) -> None:
-    """Note the message's Twilio URL now; fetch and transcribe it in a job."""
+    """Note the message's Twilio URL now; fetch and transcribe it in a job (whose
+    arguments hold no URL: forgetting the request leaves none behind)."""
+    delete_at_twilio(session, callback.voicemail_ref)  # an earlier message, not fetched yet
     callback.voicemail_ref, callback.updated_at = url, now()
-    submit(session, "voicemail", {"callback_id": callback.id, "url": url})
+    submit(session, "voicemail", {"callback_id": callback.id})
 
 
 @job("voicemail")
 def fetch_and_transcribe(context: JobContext, session: Session, args: dict) -> None:
     callback = session.get(CallbackRequest, args["callback_id"])
-    if callback is None or callback.voicemail_ref != args["url"]:
-        return  # forgotten or purged meanwhile, or done already
+    url = callback.voicemail_ref if callback is not None else None
+    if not url or "://" not in url:
+        return  # forgotten or purged meanwhile, or fetched already
     settings = context.settings
     try:
         audio = fetch_recording(
-            args["url"], settings.account_sid, settings.auth_token, allowed=settings.recordings_url
+            url, settings.account_sid, settings.auth_token, allowed=settings.recordings_url
         )
     except RecordingRefused as exc:
         log.warning("voice message %s not fetched: %s", callback.id, exc)
@@ -43,6 +48,7 @@ def fetch_and_transcribe(context: JobContext, session: Session, args: dict) -> N
     except RecordingUnavailable as exc:
         raise Retry(f"voice message {callback.id} not available yet: {exc}") from exc
     callback.voicemail_ref = voicemail_path(callback.id)
+    delete_at_twilio(session, url)  # Relais keeps its own copy now
     path = settings.data_dir / callback.voicemail_ref
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(audio)

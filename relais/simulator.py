@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import secrets
 import threading
 import wave
@@ -549,7 +550,9 @@ class TwilioApi:
     - Messages (POST …/Messages.json): kept in `messages`; `report` later sends the status
       callback;
     - Calls (POST …/Calls.json): kept in `calls`, answered with a queued Call resource, then
-      handed to `on_call` when set (who drives the call through Relais's webhooks).
+      handed to `on_call` when set (who drives the call through Relais's webhooks);
+    - Recordings (DELETE …/Recordings/RE….json): the simulator's recording goes (its URL
+      answers 404 from then on), its sid is kept in `deleted_recordings`.
 
     A kept request is its form parameters, typed as the description says (an array such as
     StatusCallbackEvent is a list), with the new resource's "sid".
@@ -575,10 +578,12 @@ class TwilioApi:
         self.messages: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
         self.rejected: list[Rejected] = []
+        self.deleted_recordings: list[str] = []  # Recordings API: DELETE …/Recordings/RE….json
         self.on_call = on_call
         expected = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         messages = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
         calls = f"/2010-04-01/Accounts/{account_sid}/Calls.json"
+        recording = re.compile(rf"/2010-04-01/Accounts/{account_sid}/Recordings/(RE\w+)\.json")
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -615,7 +620,8 @@ class TwilioApi:
                     checked = api.spec.check(self.command, self.path, body, dict(self.headers))
                 else:
                     checked = Checked([], dict(parse_qsl(body.decode("utf-8", "replace"))))
-                played = self.command == "POST" and self.path in (messages, calls)
+                deleting = self.command == "DELETE" and recording.fullmatch(self.path)
+                played = (self.command == "POST" and self.path in (messages, calls)) or deleting
                 problems, code = checked.problems, 400
                 calling = played and self.path == calls
                 if calling and not problems and not INSTRUCTIONS & checked.params.keys():
@@ -626,6 +632,13 @@ class TwilioApi:
                     api.rejected.append(Rejected(self.command, self.path, text, problems))
                     if played:
                         self._error(400, code, "; ".join(problems))
+                    else:
+                        self._error(404, 20404, "The requested resource was not found")
+                elif deleting:
+                    if api._delete_recording(deleting.group(1)):
+                        self.send_response(204)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
                     else:
                         self._error(404, 20404, "The requested resource was not found")
                 elif self.path == messages:
@@ -648,6 +661,14 @@ class TwilioApi:
         # A short poll interval: close() waits for it, once per test.
         serve = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         serve.start()
+
+    def _delete_recording(self, sid: str) -> bool:
+        """Deletes a recording the simulator made: whether there was one."""
+        recordings = self.sim.recordings.files if self.sim is not None else {}
+        if recordings.pop(sid, None) is None:
+            return False
+        self.deleted_recordings.append(sid)
+        return True
 
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:
         """Keeps a message; its Message resource as Twilio answers it."""

