@@ -1,7 +1,8 @@
 """Fetching a call recording from Twilio: only from Twilio's API host (the URL comes in a
 webhook: it must never make Relais send its credentials elsewhere, or reach an address
-inside its own network), credentials, short timeouts, a few retries (the file may appear
-a moment after the webhook), a bounded size, no redirect."""
+inside its own network), credentials, short timeouts within one deadline for all tries (a
+webhook waits for it, and Twilio waits 15 s for the webhook), a few retries (the file may
+appear a moment after the webhook), a bounded size, no redirect."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import requests
 MAX_BYTES = 2 * 1024 * 1024  # a spoken answer of a few seconds is far smaller
 TRIES = 4
 WAIT = 0.3  # seconds before the second try, doubling after
+DEADLINE = 8.0  # seconds for all tries together
 
 
 class RecordingUnavailable(Exception):
@@ -38,20 +40,31 @@ def fetch_recording(
     auth_token: str,
     session: requests.Session | None = None,
     allowed: str = TWILIO_API,
+    deadline: float = DEADLINE,
 ) -> bytes:
-    """The recording at `url`, which must be on `allowed` (Twilio's API, or its stand-in)."""
+    """The recording at `url`, which must be on `allowed` (Twilio's API, or its stand-in),
+    within `deadline` seconds."""
     if not from_host(url, allowed):
         raise RecordingRefused(f"not a recording of {allowed}: refused")
     http = session or requests
     auth = (account_sid, auth_token) if account_sid else None
     wait, last = WAIT, ""
+    end = time.monotonic() + deadline
     for attempt in range(TRIES):
         if attempt:
-            time.sleep(wait)
+            time.sleep(min(wait, max(0.0, end - time.monotonic())))
             wait *= 2
+        left = end - time.monotonic()
+        if left <= 0.1:
+            last = f"no answer within {deadline:g} s"
+            break
         try:
             with http.get(
-                url, auth=auth, timeout=(2, 5), stream=True, allow_redirects=False
+                url,
+                auth=auth,
+                timeout=(min(2, left), min(5, left)),
+                stream=True,
+                allow_redirects=False,
             ) as response:
                 if response.status_code == 404:  # not there yet
                     last = "404"
@@ -60,6 +73,8 @@ def fetch_recording(
                 data = bytearray()
                 for chunk in response.iter_content(64 * 1024):
                     data += chunk
+                    if time.monotonic() > end:  # a host that trickles it
+                        raise RecordingUnavailable(f"recording too slow (over {deadline:g} s)")
                     if len(data) > MAX_BYTES:
                         raise RecordingUnavailable(f"recording larger than {MAX_BYTES} bytes")
                 return bytes(data)

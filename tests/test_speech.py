@@ -8,11 +8,15 @@ phone line does, and recognised by the same code path as a French call.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +37,7 @@ from speech.audio import (
     with_noise_floor,
 )
 from speech.recognition import Recogniser
+from speech.recordings import RecordingUnavailable, fetch_recording
 from speech.vocabulary import vocabulary_problems
 from speech.voice import PromptCache, Voice
 
@@ -413,3 +418,30 @@ def _tone() -> bytes:
 
     t = np.arange(8000) / 8000
     return wav_bytes((0.3 * np.sin(2 * np.pi * 440 * t)).astype("float32"), 8000)
+
+
+def test_a_slow_recording_host_costs_one_deadline_not_every_try() -> None:
+    """A host that takes its time (here 1.5 s an answer): Relais stops trying at its
+    deadline (1 s here, 8 s in a webhook) instead of four full timeouts."""
+    asked: list[str] = []
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            time.sleep(1.5)
+            with contextlib.suppress(OSError):  # Relais has gone by then
+                self.send_error(404)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(RecordingUnavailable, match=r"within 1 s|timed out"):
+            fetch_recording(f"{base}/Recordings/RE1", "", "", allowed=base, deadline=1)
+        assert len(asked) == 1  # not four tries of 5 s each
+    finally:
+        server.shutdown()
+        server.server_close()
