@@ -461,10 +461,12 @@ class Engine:
             )
             texts.append(self._ask(state).text)
         texts += [danger.say for danger in content.dangers]
+        # Every fixed phrase but the reasons (written on a request for the mediators): a
+        # phrase's name does not say where it is used ("sms_sent" is said on the phone).
         fixed = [
             name
             for name, text in content.phrases.items()
-            if "{" not in text and not name.startswith(("sms_", "reason_"))
+            if "{" not in text and not name.startswith("reason_")
         ]
         texts += [content.phrase(name) for name in fixed]
         return list(dict.fromkeys(t for t in texts if t))
