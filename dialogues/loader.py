@@ -119,6 +119,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "sms_phone": ("number", "cost"),
 }
 ANSWERS = ("yes", "no")
+SMS_WORD_KINDS = ("stop", "help")  # language.yaml's sms_words
 
 _FIELDS = {
     "question": {"type", "topic", "prompt", "simple", "choices", "examples"},
@@ -296,6 +297,7 @@ class _Checker:
                 "decoys",
                 "closings",
                 "cannot_read",
+                "sms_words",
                 "costs",
                 "acronyms",
             },
@@ -350,6 +352,7 @@ class _Checker:
             **self.dangers(),
             closings=self.texts(language, "closings", "language.yaml"),
             cannot_read=self.texts(language, "cannot_read", "language.yaml"),
+            sms_words=self.sms_words(language),
             examples=examples,
         )
         if not any(p.severity == "error" for p in self.problems):
@@ -523,6 +526,12 @@ class _Checker:
             self.spoken(block, name, text, f"la phrase '{name}'")
             out[name] = text
         return out
+
+    def sms_words(self, language: LocatedMap) -> dict[str, tuple[str, ...]]:
+        """The whole messages that stop Relais's SMS or ask for help, per kind."""
+        block = self.mapping(language, "sms_words", "le fichier")
+        self.unknown_fields(block, set(SMS_WORD_KINDS), "sms_words")
+        return {kind: self.texts(block, kind, "sms_words") for kind in SMS_WORD_KINDS}
 
     def commands(self, language: LocatedMap) -> tuple[dict[str, Command], dict[str, tuple]]:
         block = self.mapping(language, "commands", "le fichier")

@@ -127,6 +127,8 @@ class Content:
     ordinary: tuple[str, ...] = ()  # messages that look like danger and are not (danger.yaml)
     closings: tuple[str, ...] = ()  # a whole message that ends politely ("merci")
     cannot_read: tuple[str, ...] = ()  # phrases of a person who says they cannot read
+    # Whole SMS that stop Relais's messages ("stop") or ask for help ("help").
+    sms_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()  # what people say about each place (examples_model)
     warnings: list = field(default_factory=list)
 

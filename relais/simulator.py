@@ -41,11 +41,21 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from dialogues.sms_encoding import sms_size
+from sms.keywords import twilio_keyword
 
 from .twilio_spec import Checked, twilio_spec
 
 ACCOUNT_SID = "AC" + "0" * 32
 SERVICE_NUMBER = "+33900000000"
+# What Twilio answers its default keywords with, on a number without Advanced Opt-Out.
+TWILIO_KEYWORD_REPLIES = {
+    "STOP": "You have successfully been unsubscribed. You will not receive any more "
+    "messages from this number. Reply START to resubscribe.",
+    "START": "You have successfully been re-subscribed to messages from this number. "
+    "Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
+    "HELP": "Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
+}
+UNSUBSCRIBED = 21610  # Twilio's error for a message to a number that opted out
 
 
 def _sid(prefix: str) -> str:
@@ -418,6 +428,11 @@ class TwilioSimulator:
         self._recordings = recordings
         # The number's "primary handler fails" URL, as the README sets it (None: not set).
         self.voice_fallback: str | None = "/voice/fallback"
+        # Twilio's STOP filtering: the numbers that texted an opt-out keyword, what Twilio
+        # answered keywords with itself, and the messages it refused to send (21610).
+        self.opted_out: set[str] = set()
+        self.twilio_replies: list[tuple[str, str]] = []
+        self.undelivered: list[tuple[str, str, int]] = []
 
     @property
     def recordings(self) -> RecordingServer:
@@ -503,12 +518,29 @@ class TwilioSimulator:
     def sms(
         self, sender: str, body: str, to: str | None = None, message_sid: str | None = None
     ) -> list[str]:
-        """Text Relais; the bodies of the messages it answers with."""
+        """Text Relais; the bodies of the messages it answers with that reach the sender.
+
+        As Twilio does, a whole message that is one of its keywords is acted on first: an
+        opt-out word blocks the sender, an opt-in word lifts the block, and Twilio answers
+        them and the help words itself (`twilio_replies`; help only to a number not
+        blocked); then the message goes to Relais. Relais's answers to a blocked number
+        are not sent (`undelivered`, error 21610)."""
+        kind = twilio_keyword(body)
+        if kind == "STOP":
+            self.opted_out.add(sender)
+        elif kind == "START":
+            self.opted_out.discard(sender)
+        if kind and sender not in (self.opted_out if kind == "HELP" else ()):
+            self.twilio_replies.append((sender, TWILIO_KEYWORD_REPLIES[kind]))
         response = self.post(
             self.public_url + "/sms", self.sms_params(sender, body, to, message_sid)
         )
         response.raise_for_status()
-        return message_bodies(response.text)
+        bodies = message_bodies(response.text)
+        if sender in self.opted_out:
+            self.undelivered += [(sender, reply, UNSUBSCRIBED) for reply in bodies]
+            return []
+        return bodies
 
 
 def message_bodies(twiml: str) -> list[str]:
@@ -641,6 +673,11 @@ class TwilioApi:
                         self.end_headers()
                     else:
                         self._error(404, 20404, "The requested resource was not found")
+                elif self.path == messages and checked.params.get("To") in api.sim.opted_out:
+                    api.sim.undelivered.append(
+                        (checked.params["To"], checked.params.get("Body", ""), UNSUBSCRIBED)
+                    )
+                    self._error(400, UNSUBSCRIBED, "Attempt to send to unsubscribed recipient")
                 elif self.path == messages:
                     self._json(201, api._message(checked.params))
                 else:

@@ -13,22 +13,11 @@ from dialogues.sms_encoding import sms_size, to_gsm7
 MAX_SEGMENTS = 2
 MAX_BODY_READ = 500  # characters of a text message that are read for matching
 
-# Whole-message keywords (lower case, no accents, no punctuation).
-STOP_WORDS = frozenset({"stop", "arret", "arreter", "stop sms", "stopsms", "unsubscribe"})
-START_WORDS = frozenset({"start", "unstop", "demarrer"})
-HELP_WORDS = frozenset({"aide", "help", "info"})
-
 
 def clean_body(body: str) -> str:
     """The text without control or invisible characters, cut to what is worth reading."""
     kept = "".join(" " if unicodedata.category(c)[0] in "CZ" and c not in "\n" else c for c in body)
     return re.sub(r"[ \t]+", " ", kept).strip()[:MAX_BODY_READ]
-
-
-def keyword(body: str) -> str:
-    plain = unicodedata.normalize("NFKD", body.lower())
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    return " ".join(re.findall(r"[a-z0-9]+", plain))
 
 
 def fit(text: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Twilio messaging webhooks.
 
-- POST /sms          a text message: STOP/START/AIDE, or the next turn of the dialogue
+- POST /sms          a text message: a stop, start or help keyword (see keywords.py), or
+                     the next turn of the dialogue
 - POST /sms/status   the status callback of an SMS Relais sent
 
 A message Twilio sends again (same MessageSid) gets the same reply and is handled once.
@@ -17,10 +18,12 @@ from core.outbound import stored_message
 from core.signature import twilio_signed
 from core.web import form_sid, form_text, services
 from dialogues.engine import HandOff, Text
+from dialogues.model import Content
 from dialogues.normalise import normalise
 from mediation.handoff import callback_promise, has_mediators, open_request
 
-from .replies import HELP_WORDS, START_WORDS, STOP_WORDS, clean_body, fit, keyword, render
+from .keywords import plain_words, sms_keyword
+from .replies import clean_body, fit, render
 
 blueprint = Blueprint("sms", __name__)
 
@@ -43,6 +46,10 @@ def _reply(
     return Response(xml, mimetype="text/xml")
 
 
+def _phrase(content: Content, name: str) -> list[tuple[str, str | None]]:
+    return [(body, None) for body in fit(content.phrase(name))]
+
+
 @blueprint.post("/sms")
 @twilio_signed
 def incoming() -> Response:
@@ -58,22 +65,23 @@ def incoming() -> Response:
     content = app.engine.content
     person = app.store.person(sender)
     body = clean_body(request.form.get("Body", ""))
-    word = keyword(body)
-    if word in STOP_WORDS:
-        if person.opted_out:  # confirmed once already: nothing more is ever sent
-            return _reply(person, None, key, [])
+    asked = sms_keyword(body, form_text("OptOutType", 16), content)
+    if asked is not None and asked.kind == "STOP":
+        # Twilio answered its own words; Relais confirms its own once, then sends nothing.
+        confirm = not (asked.by_twilio or person.opted_out)
         person.opted_out = True
-        return _reply(person, None, key, [(b, None) for b in fit(content.phrase("sms_stop"))])
-    if word in START_WORDS:
+        return _reply(person, None, key, _phrase(content, "sms_stop") if confirm else [])
+    if asked is not None and asked.kind == "START":  # Twilio lifted its block and answered
         person.opted_out = False
-        return _reply(person, None, key, [(b, None) for b in fit(content.phrase("sms_start"))])
-    if person.opted_out:
         return _reply(person, None, key, [])
-    if word in HELP_WORDS:
-        return _reply(person, None, key, [(b, None) for b in fit(content.phrase("sms_help"))])
+    if person.opted_out:  # nothing is sent, no request is opened
+        return _reply(person, None, key, [])
+    if asked is not None:  # help: Twilio answers its own words
+        return _reply(person, None, key, [] if asked.by_twilio else _phrase(content, "sms_help"))
+    word = plain_words(body)
     if not word or not (normalise(body) or word.isdigit() or app.engine.reads_alone(body)):
         # Empty, emoji only, punctuation only, "bonjour": a friendly word on what to write.
-        return _reply(person, None, key, [(b, None) for b in fit(content.phrase("sms_empty"))])
+        return _reply(person, None, key, _phrase(content, "sms_empty"))
     conversation = app.store.open_sms_conversation(person)
     if conversation is None:
         autonomy = person.known_autonomy(now(), app.settings.autonomy_months)
