@@ -42,6 +42,7 @@ from .handoff import OPEN, URGENT, is_urgent
 from .roster import check_login
 from .stats import charts, diagram
 from .summary import label, paris_time, render_summary_audio, when_fr
+from .words import Words, load_words
 
 blueprint = Blueprint("mediation", __name__, url_prefix="/mediation", template_folder="templates")
 login_manager = LoginManager()
@@ -147,6 +148,7 @@ def init_dashboard(app: Flask) -> None:
         csrf.init_app(app)
         limiter.init_app(app)
     engine = app.config["RELAIS_ENGINE"]
+    app.config["RELAIS_WORDS"] = load_words(app.config["RELAIS"].content_dir)
     app.jinja_env.filters.update(
         mask=mask,
         age=age_fr,
@@ -317,18 +319,22 @@ def call_person(request_id: int) -> Response:
     return redirect(url_for("mediation.request_page", request_id=request_id))
 
 
+def words() -> Words:
+    return current_app.config["RELAIS_WORDS"]
+
+
 @blueprint.get("/stats")
 @login_required
 def stats() -> str:
     app = services()
-    return render_template("mediation/stats.html", charts=charts(app.session, app.engine))
+    return render_template("mediation/stats.html", charts=charts(app.session, app.engine, words()))
 
 
 @blueprint.get("/diagram.svg")
 @login_required
 def diagram_svg() -> Response:
     app = services()
-    return Response(diagram(app.session, app.engine), mimetype="image/svg+xml")
+    return Response(diagram(app.session, app.engine, words()), mimetype="image/svg+xml")
 
 
 @blueprint.get("/simulator")

@@ -4,6 +4,7 @@ Playwright), with a screenshot of each page in test-artifacts/."""
 
 from __future__ import annotations
 
+import html
 import re
 import wave
 from datetime import datetime
@@ -273,10 +274,69 @@ def test_figures_and_the_dialogue_diagram(relais: Running) -> None:
     assert page.count("<svg") == 3
     assert "Appels et SMS par jour" in page and "Où les appelants raccrochent" in page
     assert "le travail, la formation ou la retraite" in page  # the node, by its label
+    # Legends whole (they were cut: "vers un médiat…"), counts on whole numbers (a count
+    # of 1 was drawn on an axis of tenths).
+    assert "passé à un médiateur" in page and "…" not in page
+    marks = re.findall(r"<text[^>]*>(\d+(?:\.\d+)?)</text>", page)
+    assert marks and all("." not in mark for mark in marks), marks
     svg = browser.get(f"{relais.server.url}/mediation/diagram.svg")
     assert svg.headers["Content-Type"].startswith("image/svg+xml")
-    assert "1 raccrochent" in svg.text and "accueil" in svg.text
+    text = html.unescape(svg.text)
+    assert "1 a raccroché" in text and "l'accueil" in text  # not "1 raccrochent"
+    assert "0 réponse<" in text and "1 réponse<" in text and "réponses<" in text
+    # Every step by what the content calls it or says, never by its id.
+    assert "Voulez-vous autre" in text and "passage à un médiateur" in text
+    assert not re.search(r">[a-z0-9]+_[a-z0-9_]+<", text)
+    assert "autre_chose<" not in text and "ame_aide<" not in text
     assert "+336" not in page + svg.text  # no phone number in the figures
+
+
+def _chromium(playwright):
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+    )
+
+
+def _log_in(page, base: str) -> None:
+    page.goto(f"{base}/mediation/login")
+    page.get_by_label("Votre numéro de téléphone").fill("0611223344")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{base}/mediation/")
+
+
+SHOTS = Path("/tmp/shots")
+
+
+def test_the_figures_read_on_a_phone_and_on_a_desk(relais: Running) -> None:
+    """At 390 and 1280 px: no sideways scroll of the page, legends and counts in letters a
+    person can read (12 px or more), the diagram at its own size in a box that scrolls."""
+    from playwright.sync_api import sync_playwright
+
+    relais.sim.call("+33698765432", ["1", "hangup"])
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = _chromium(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        _log_in(page, relais.server.url)
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 844})
+            page.goto(f"{relais.server.url}/mediation/stats")
+            page.get_by_role("img", name=re.compile("Schéma du menu")).wait_for()
+            page.screenshot(path=str(SHOTS / f"stats-{width}.png"), full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            for chart in ("par_jour", "issues", "raccrochent"):
+                words = page.locator(f"#{chart} svg .legend text, #{chart} svg .axis text")
+                for text in words.all():
+                    if text.text_content().strip():
+                        height = text.bounding_box()["height"]
+                        assert height >= 12, (width, chart, text.text_content(), height)
+            legend = page.locator("#issues svg .legend text").first
+            assert legend.bounding_box()["width"] > 100  # "passé à un médiateur", whole
+            diagram = page.get_by_role("img", name=re.compile("Schéma du menu"))
+            shown, natural = diagram.evaluate("i => [i.clientWidth, i.naturalWidth]")
+            assert shown == natural > 0  # never shrunk to the screen: the box scrolls
+        browser.close()
 
 
 @pytest.mark.parametrize("db_kind", DATABASES)
