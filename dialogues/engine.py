@@ -444,7 +444,8 @@ class Engine:
                 for kind in ("autonomy", "no_link", "number"):
                     state.pending = {"kind": kind}
                     texts.append(self._ask(state).text)
-                texts.append(procedure.voice)
+                # What the call says when it sends the link (see _enter).
+                texts += [procedure.voice, content.phrase("sms_sent")]
                 texts += [a.text for a in self._told(procedure.id) if isinstance(a, Say)]
                 if procedure.followup:
                     texts += [a.text for a in self._followup(state, node.id)]
@@ -461,12 +462,10 @@ class Engine:
             )
             texts.append(self._ask(state).text)
         texts += [danger.say for danger in content.dangers]
-        # Every fixed phrase but the reasons (written on a request for the mediators): a
-        # phrase's name does not say where it is used ("sms_sent" is said on the phone).
         fixed = [
             name
             for name, text in content.phrases.items()
-            if "{" not in text and not name.startswith("reason_")
+            if "{" not in text and not name.startswith(("sms_", "reason_"))
         ]
         texts += [content.phrase(name) for name in fixed]
         return list(dict.fromkeys(t for t in texts if t))
