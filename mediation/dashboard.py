@@ -121,6 +121,21 @@ def secured(response: Response) -> Response:
     return response
 
 
+@blueprint.errorhandler(429)
+def too_many(error: Exception) -> tuple[str, int, dict[str, str]]:
+    """Too many logins from one address: a page in French, when to try again in its
+    Retry-After header."""
+    return (
+        render_template(
+            "mediation/error.html",
+            title=words()("too_many", "title"),
+            message=words()("too_many", "message"),
+        ),
+        429,
+        {"Retry-After": "60"},
+    )
+
+
 @login_manager.unauthorized_handler
 def unauthorized() -> Response:
     if request.path.startswith(("/mediation/recordings/", "/mediation/audio/")):

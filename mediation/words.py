@@ -18,6 +18,7 @@ NEEDED = {
     "outcomes": ("sent", "handoff", "ended", "hangup", "ongoing"),
     "diagram": ("start", "handoff", "answers", "hang_ups"),
     "simulator": ("relais", "caller", "mediator", "network", "recorded"),
+    "too_many": ("title", "message"),
 }
 COUNTED = {"diagram": ("answers", "hang_ups")}  # a "one" and a "many" form each
 

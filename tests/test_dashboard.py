@@ -407,3 +407,44 @@ def test_an_urgent_request_is_first_with_its_badge_in_a_real_browser(relais: Run
         page.get_by_role("alert").wait_for()
         page.screenshot(path="/tmp/relais-request-urgent-390.png", full_page=True)
         browser.close()
+
+
+def test_too_many_logins_get_a_french_page_in_the_dashboard_style(relais: Running) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = _chromium(playwright)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        for _ in range(6):
+            page.goto(f"{relais.server.url}/mediation/login")
+            page.get_by_label("Votre numéro de téléphone").fill("0611223344")
+            page.get_by_label("Mot de passe").fill("mauvais")
+            with page.expect_response(lambda r: r.request.method == "POST") as answer:
+                page.get_by_role("button", name="Se connecter").click()
+        assert answer.value.status == 429 and answer.value.headers["retry-after"] == "60"
+        page.get_by_role("heading", name="Trop d'essais").wait_for()
+        assert "Attendez 1 minute" in page.get_by_role("alert").inner_text()
+        assert "Too Many Requests" not in page.content()
+        header = page.locator("header")  # the dashboard's own page, in its colours
+        assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(11, 92, 173)"
+        page.screenshot(path=str(SHOTS / "too-many-390.png"), full_page=True)
+        browser.close()
+
+
+def test_an_sms_keeps_its_line_breaks_in_the_call_path(relais: Running) -> None:
+    from playwright.sync_api import sync_playwright
+
+    relais.sim.sms("+33698765432", "je veux parler a quelqu'un\nsvp\nmerci")
+    (request_id,) = relais.rows(
+        "SELECT r.id FROM callback_requests r JOIN people p ON p.id = r.person_id "
+        "WHERE p.phone = '+33698765432'"
+    )[0]
+    with sync_playwright() as playwright:
+        browser = _chromium(playwright)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        _log_in(page, relais.server.url)
+        page.goto(f"{relais.server.url}/mediation/requests/{request_id}")
+        said = page.locator("ol.turns strong").filter(has_text="svp")
+        assert said.inner_text() == "Personne : je veux parler a quelqu'un\nsvp\nmerci"
+        page.screenshot(path=str(SHOTS / "request-sms-390.png"), full_page=True)
+        browser.close()
