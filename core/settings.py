@@ -26,6 +26,9 @@ class Settings:
     account_sid: str = ""
     auth_token: str = ""
     auth_token_is_local: bool = False  # no Twilio token: a local one only the simulator knows
+    # Twilio's SharedKeys that sign webhooks instead of the auth token (a Webhook Setting
+    # with HMAC_SHA256, say): each key's id and its secret.
+    shared_keys: dict[str, str] = field(default_factory=dict)
     sms_transport: str = "outbox"
     twilio_api_url: str = ""  # base URL of the Twilio REST API (empty: Twilio's own)
     from_number: str = ""  # the service's phone number, sender of outbound SMS
@@ -74,6 +77,12 @@ def _local_secret(data_dir: Path, name: str) -> str:
         path.write_text(secrets.token_hex(16))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _shared_keys(text: str) -> dict[str, str]:
+    """The setting "id=secret,id=secret" as {id: secret} (a secret may end with "=")."""
+    pairs = (part.strip().partition("=") for part in text.split(","))
+    return {key.strip(): secret.strip() for key, _, secret in pairs if key.strip() and secret}
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -139,6 +148,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
         auth_token=auth_token,
         auth_token_is_local=local,
+        shared_keys=_shared_keys(env.get("TWILIO_WEBHOOK_SHARED_KEYS", "")),
         sms_transport=transport,
         twilio_api_url=env.get("RELAIS_TWILIO_API_URL", "").rstrip("/"),
         from_number=env.get("RELAIS_FROM_NUMBER", ""),

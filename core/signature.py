@@ -1,20 +1,38 @@
 """The X-Twilio-Signature check every Twilio-facing route goes through.
 
-The URL signed by Twilio is the public one (RELAIS_PUBLIC_URL), not what the server sees
-behind a reverse proxy, so the check rebuilds it from the setting plus path and query.
+The URL signed by Twilio is the public one (RELAIS_PUBLIC_URL, path prefix included), not
+what the server sees behind a reverse proxy, so the check rebuilds it from the setting
+plus path and query.
+
+Twilio signs with the account's auth token and HMAC-SHA1, unless a Webhook Rule applies a
+Webhook Setting that signs with one of the account's SharedKeys: then it adds the header
+X-Twilio-Webhooks-Signature-Settings ("key=<SharedKey id>,algorithm=HMAC_SHA256") and
+signs the same string (the URL, then the sorted form parameters) with that key's secret
+and that algorithm. Relais knows the secrets by id (TWILIO_WEBHOOK_SHARED_KEYS); a key it
+does not know, or an algorithm the twilio library does not, is refused like a bad
+signature.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, current_app, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import (
+    HMAC_SHA1,
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
 
 from .web import close_services
+
+log = logging.getLogger(__name__)
 
 CONFLICT_TRIES = 3  # a webhook that lost a race, or its connection, is handled again
 
@@ -22,6 +40,30 @@ CONFLICT_TRIES = 3  # a webhook that lost a race, or its connection, is handled 
 def public_request_url() -> str:
     query = request.query_string.decode("latin-1")
     return current_app.config["RELAIS"].public_url + request.path + (f"?{query}" if query else "")
+
+
+def signed_by_twilio() -> bool:
+    """The request carries a valid Twilio signature, with the auth token or a SharedKey."""
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not signature:
+        return False
+    settings = current_app.config["RELAIS"]
+    signing = request.headers.get(SIGNATURE_SETTINGS_HEADER)
+    if signing is None:
+        secret, algorithm = settings.auth_token, HMAC_SHA1
+    else:
+        fields = dict(part.strip().partition("=")[::2] for part in signing.split(","))
+        secret = settings.shared_keys.get(fields.get("key", ""), "")
+        algorithm = get_signature_algorithm(signing)
+        if not secret:
+            log.warning(
+                "webhook signed with the SharedKey %r, which TWILIO_WEBHOOK_SHARED_KEYS "
+                "does not list: refused",
+                fields.get("key", "")[:64],
+            )
+            return False
+    validator = RequestValidator(secret)
+    return validator.validate(public_request_url(), request.form, signature, algorithm)
 
 
 def _worth_another_try(exc: Exception) -> bool:
@@ -44,9 +86,7 @@ def twilio_signed(view: Callable) -> Callable:
 
     @wraps(view)
     def checked(*args, **kwargs):
-        signature = request.headers.get("X-Twilio-Signature", "")
-        validator = RequestValidator(current_app.config["RELAIS"].auth_token)
-        if not signature or not validator.validate(public_request_url(), request.form, signature):
+        if not signed_by_twilio():
             abort(403)
         for attempt in range(CONFLICT_TRIES):
             try:

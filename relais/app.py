@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, request, send_from_directory
+from flask import Flask, Response, redirect, request, send_from_directory, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from core.db import health, make_engine, migrate, session_factory
 from core.jobs import wire_jobs
@@ -56,6 +58,15 @@ def load_job_handlers() -> None:
     import mediation.voicemail  # noqa: F401
 
 
+def mount_under_public_path(app: Flask, public_url: str) -> None:
+    """Answer under the public URL's path too (https://example.org/relais: /relais/voice),
+    for a reverse proxy that passes the path on as it is; a proxy that strips it still
+    reaches the same routes. Signatures are checked against the public URL either way."""
+    prefix = urlsplit(public_url).path.rstrip("/")
+    if prefix:
+        app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {prefix: app.wsgi_app})
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     load_job_handlers()
@@ -101,6 +112,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(fallback)
     app.register_blueprint(ring_back)
     init_dashboard(app)
+    mount_under_public_path(app, settings.public_url)
+
+    @app.get("/")
+    def home() -> Response:
+        """A browser at Relais's address lands on the mediators' dashboard."""
+        return redirect(url_for("mediation.queue"))
 
     @app.get("/audio/<path:name>")
     def audio(name: str) -> Response:
