@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
 from functools import cached_property
 
 from .danger import DangerMatcher, DangerModel
@@ -120,6 +121,43 @@ Action = Say | Ask | SendProcedure | HandOff | End
 ACTIVE, HANDOFF, ENDED, HUNG_UP = "active", "handoff", "ended", "hangup"
 
 
+class Question(StrEnum):
+    """The engine's own questions, asked on top of a node (see Engine._question)."""
+
+    WHICH = "which"  # which of these places? (`targets`)
+    CONFIRM = "confirm"  # did you say `target`?
+    AUTONOMY = "autonomy"  # can you open a link alone, with help, not at all?
+    FOLLOWUP = "followup"  # something went wrong with `target`: a person?
+    NUMBER = "number"  # type a mobile number for the SMS
+    NUMBER_CONFIRM = "number_confirm"  # is `number` right?
+    NO_LINK = "no_link"  # no link: the phone line, a place, or a person?
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One of the engine's own questions, waiting for its answer. `back` is the question
+    a "which one?" or "did you say?" was asked on top of (None: the node's own)."""
+
+    kind: Question
+    target: str = ""
+    targets: tuple[str, ...] = ()
+    number: str = ""
+    back: Pending | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> Pending | None:
+        """From its JSON form (a conversation stored by any version of Relais)."""
+        if not data:
+            return None
+        return cls(
+            Question(data["kind"]),
+            data.get("target", ""),
+            tuple(data.get("targets", ())),
+            data.get("number", ""),
+            cls.from_dict(data.get("back")),
+        )
+
+
 @dataclass
 class State:
     """Where a conversation stands. `autonomy` (what the person can do with a link on
@@ -133,7 +171,7 @@ class State:
     node: str
     history: list[str] = field(default_factory=list)
     tries: int = 0
-    pending: dict | None = None  # one of the engine's own questions, see Engine._question
+    pending: Pending | None = None  # one of the engine's own questions
     topic: str | None = None
     autonomy: str | None = None
     can_sms: bool = True  # can the number in use receive an SMS (a landline cannot)
@@ -150,6 +188,7 @@ class State:
     def from_dict(cls, data: dict) -> State:
         known = {f.name for f in fields(cls)}
         state = cls(**{k: v for k, v in data.items() if k in known})
+        state.pending = Pending.from_dict(data.get("pending"))
         if isinstance(state.autonomy, bool):  # stored before there were three answers
             state.autonomy = ALONE if state.autonomy else NO_LINK
         return state
@@ -293,7 +332,6 @@ class Engine:
             understood=None,
             history=list(state.history),
             sent=list(state.sent),
-            pending=dict(state.pending) if state.pending else None,
         )
         if state.status != ACTIVE:
             return state, []
@@ -414,7 +452,7 @@ class Engine:
         if target is None or not _is_place(target):
             return None
         if result.followup:
-            state.pending = {"kind": "followup", "target": target}
+            state.pending = Pending(Question.FOLLOWUP, target)
             return "@followup"
         state.pending = None
         return target
@@ -441,8 +479,8 @@ class Engine:
                     texts.append(self._ask(state, simple=tries > 0).text)
             elif node.type == "procedure":
                 procedure = content.procedures[node.procedure]
-                for kind in ("autonomy", "no_link", "number"):
-                    state.pending = {"kind": kind}
+                for kind in (Question.AUTONOMY, Question.NO_LINK, Question.NUMBER):
+                    state.pending = Pending(kind)
                     texts.append(self._ask(state).text)
                 # What the call says when it sends the link (see _enter).
                 texts += [procedure.voice, content.phrase("sms_sent")]
@@ -458,7 +496,7 @@ class Engine:
                 content.version,
                 "voice",
                 content.start,
-                pending={"kind": "confirm", "target": target},
+                pending=Pending(Question.CONFIRM, target),
             )
             texts.append(self._ask(state).text)
         texts += [danger.say for danger in content.dangers]
@@ -473,7 +511,7 @@ class Engine:
     # -- understanding ----------------------------------------------------------------
     def _interpret(self, state: State, choices: tuple[Choice, ...], event: Input) -> str | None:
         """The goto of the chosen answer ("@name" for a command or an engine answer)."""
-        if state.pending and state.pending["kind"] == "number":
+        if state.pending and state.pending.kind == Question.NUMBER:
             return self._number(state, event)
         if isinstance(event, Digits):  # several keys where one was expected
             event = Key(event.digits[:1]) if len(event.digits) == 1 else Text(event.digits)
@@ -499,7 +537,7 @@ class Engine:
             return self._ask_which(state, result)
         target = result.matched
         if target and isinstance(result, Understood) and result.followup:
-            state.pending = {"kind": "followup", "target": target}
+            state.pending = Pending(Question.FOLLOWUP, target)
             return "@followup"
         if (
             target
@@ -507,7 +545,7 @@ class Engine:
             and event.confidence < SPEECH_CONFIRM_BELOW
             and not target.startswith("@")
         ):
-            state.pending = {"kind": "confirm", "target": target, "back": state.pending}
+            state.pending = Pending(Question.CONFIRM, target, back=state.pending)
             return "@ask"
         return target
 
@@ -522,7 +560,7 @@ class Engine:
                 return "@" + command.name
         if not event.valid:
             return None
-        state.pending = {"kind": "number_confirm", "number": event.digits}
+        state.pending = Pending(Question.NUMBER_CONFIRM, number=event.digits)
         return "@ask"
 
     def _at_start(self, state: State) -> bool:
@@ -631,7 +669,7 @@ class Engine:
         return self._labels[target]
 
     def _ask_which(self, state: State, result: MatchResult) -> str:
-        state.pending = {"kind": "which", "targets": list(result.targets), "back": state.pending}
+        state.pending = Pending(Question.WHICH, targets=tuple(result.targets), back=state.pending)
         return "@ask"
 
     # -- the current question ---------------------------------------------------------
@@ -640,23 +678,23 @@ class Engine:
         if pending is None:
             node = content.nodes[state.node]
             return node.text, node.choices
-        kind = pending["kind"]
-        if kind == "which":
+        kind = pending.kind
+        if kind == Question.WHICH:
             return content.phrase("which_one"), tuple(
                 Choice(str(i), self.label(t), (self.label(t),), t)
-                for i, t in enumerate(pending["targets"], start=1)
+                for i, t in enumerate(pending.targets, start=1)
             )
-        if kind == "confirm":
-            label = self.label(pending["target"])
+        if kind == Question.CONFIRM:
+            label = self.label(pending.target)
             return content.phrase("confirm", label=label), self._yes_no()
-        if kind == "autonomy":
+        if kind == Question.AUTONOMY:
             return content.phrase("autonomy"), self._autonomy_choices()
-        if kind == "followup":
+        if kind == Question.FOLLOWUP:
             return content.phrase("followup_person"), self._yes_no()
-        if kind == "number":
+        if kind == Question.NUMBER:
             return content.phrase("number_ask"), ()
-        if kind == "number_confirm":
-            spoken = in_pairs(pending["number"])
+        if kind == Question.NUMBER_CONFIRM:
+            spoken = in_pairs(pending.number)
             return content.phrase("number_confirm", number=spoken), self._yes_no()
         # kind == "no_link": other ways than a link
         procedure = content.procedures[content.nodes[state.node].procedure]
@@ -722,16 +760,16 @@ class Engine:
                 + [k for c in self.content.commands.values() for k in c.keys]
             )
         )
-        kind = state.pending["kind"] if state.pending else None
-        return Ask(kind or state.node, text, words, keys, number=kind == "number")
+        kind = state.pending.kind if state.pending else None
+        return Ask(kind or state.node, text, words, keys, number=kind == Question.NUMBER)
 
     # -- moving -----------------------------------------------------------------------
     def _answer(self, state: State, goto: str) -> list[Action]:
         content, pending = self.content, state.pending
         if goto == "@ask":  # the engine asks its own question (which one? / did you say?)
             return [self._ask(state)]
-        if goto == "@followup":
-            return self._followup(state, pending["target"])
+        if goto == "@followup" and pending is not None:
+            return self._followup(state, pending.target)
         if goto == "@repeat":
             return [*(Say(t) for t in state.replay), self._ask(state)]
         if goto == "@menu":
@@ -739,42 +777,44 @@ class Engine:
             return self._enter(state, content.start)
         if goto == "@back":
             if pending is not None:
-                state.pending = pending.get("back")
+                state.pending = pending.back
                 if state.pending is not None or content.nodes[state.node].type == "question":
                     return [self._ask(state)]
             if state.history:
                 return self._enter(state, state.history.pop(), push=False)
             return self._enter(state, content.start, push=False)
-        kind = pending["kind"] if pending else None
-        if goto == "@human" and kind == "no_link":
-            title = content.procedures[content.nodes[state.node].procedure].title
-            return self._hand_off(state, content.phrase("reason_no_link", title=title))
         if goto == "@human":
+            if pending is not None and pending.kind == Question.NO_LINK:
+                title = content.procedures[content.nodes[state.node].procedure].title
+                return self._hand_off(state, content.phrase("reason_no_link", title=title))
             return self._hand_off(state, content.phrase("reason_asked"))
-        if kind == "which":
-            state.pending = pending.get("back")
+        if pending is None:
             return self._enter(state, goto)
-        if kind == "confirm":
-            state.pending = pending.get("back")
+        kind = pending.kind
+        if kind == Question.WHICH:
+            state.pending = pending.back
+            return self._enter(state, goto)
+        if kind == Question.CONFIRM:
+            state.pending = pending.back
             if goto == "@yes":
-                return self._answer(state, pending["target"])
+                return self._answer(state, pending.target)
             return self._retry(state, "no_match")
-        if kind == "followup":
+        if kind == Question.FOLLOWUP:
             if goto == "@yes":
-                title = content.procedures[content.nodes[pending["target"]].procedure].title
+                title = content.procedures[content.nodes[pending.target].procedure].title
                 return self._hand_off(state, content.phrase("reason_followup", title=title))
             state.pending = None
             return self._enter(state, content.after_procedure)
-        if kind == "autonomy":
+        if kind == Question.AUTONOMY:
             state.autonomy = goto[1:] if goto[1:] in AUTONOMY else state.autonomy
             return self._enter(state, state.node, push=False)
-        if kind == "number_confirm":
+        if kind == Question.NUMBER_CONFIRM:
             if goto == "@yes":
-                state.sms_to = pending["number"]
+                state.sms_to = pending.number
                 return self._enter(state, state.node, push=False)
-            state.pending = {"kind": "number"}
+            state.pending = Pending(Question.NUMBER)
             return [self._ask(state)]
-        if kind == "no_link":
+        if kind == Question.NO_LINK:
             procedure = content.procedures[content.nodes[state.node].procedure]
             if goto == "@phone" and procedure.phone:
                 told = self._told(procedure.id)
@@ -845,13 +885,13 @@ class Engine:
             return [Say(node.text or content.phrase("goodbye")), End("completed")]
         # procedure
         if state.autonomy not in AUTONOMY:
-            state.pending = {"kind": "autonomy"}
+            state.pending = Pending(Question.AUTONOMY)
             return [self._ask(state)]
         if state.autonomy == NO_LINK:
-            state.pending = {"kind": "no_link"}
+            state.pending = Pending(Question.NO_LINK)
             return [self._ask(state)]
         if not state.can_sms and not state.sms_to:  # a landline: ask for a mobile number
-            state.pending = {"kind": "number"}
+            state.pending = Pending(Question.NUMBER)
             return [self._ask(state)]
         procedure = content.procedures[node.procedure]
         state.sent.append(procedure.id)
@@ -896,6 +936,6 @@ class Engine:
             return False
         state.history = [n for n in state.history if n in nodes]
         pending = state.pending
-        if pending and pending["kind"] in ("which", "confirm"):
-            state.pending = pending.get("back")
+        if pending and pending.kind in (Question.WHICH, Question.CONFIRM):
+            state.pending = pending.back
         return True

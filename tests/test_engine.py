@@ -19,6 +19,8 @@ from dialogues.engine import (
     HangUp,
     Key,
     NoInput,
+    Pending,
+    Question,
     Say,
     SendProcedure,
     State,
@@ -78,7 +80,7 @@ def test_sms_questions_are_numbered_lines(engine: Engine) -> None:
 def test_keys_lead_to_a_procedure_sent_after_the_link_question(engine: Engine) -> None:
     state, _ = engine.start("voice")
     state, actions = run(engine, state, Key("1"), Key("2"))
-    assert state.pending == {"kind": "autonomy"} and asks(actions)[-1].node == "autonomy"
+    assert state.pending == Pending(Question.AUTONOMY) and asks(actions)[-1].node == "autonomy"
     state, actions = engine.step(state, Key("1"))
     assert state.autonomy == ALONE and state.sent == ["passeport"]
     assert SendProcedure("passeport") in actions
@@ -163,7 +165,7 @@ def test_back_returns_to_the_previous_question(engine: Engine) -> None:
 def test_back_leaves_an_engine_question(engine: Engine) -> None:
     state, _ = engine.start("voice")
     state, _ = run(engine, state, Key("1"), Key("1"))
-    assert state.pending == {"kind": "autonomy"}
+    assert state.pending == Pending(Question.AUTONOMY)
     state, _actions = engine.step(state, Words("retour"))
     assert state.node == "papiers" and state.pending is None
 
@@ -219,13 +221,13 @@ def test_a_good_answer_resets_the_tries(engine: Engine) -> None:
 def test_misspelt_sms_at_the_start_goes_straight_to_the_procedure(engine: Engine) -> None:
     state, _ = engine.start("sms")
     state, _actions = engine.step(state, Text("bjr jveux un pasport svp"))
-    assert state.node == "passeport" and state.pending == {"kind": "autonomy"}
+    assert state.node == "passeport" and state.pending == Pending(Question.AUTONOMY)
 
 
 def test_two_close_candidates_ask_which_one(engine: Engine) -> None:
     state, _ = engine.start("sms", autonomy=ALONE)
     state, actions = engine.step(state, Text("passeport ou carte d'identité"))
-    assert state.pending["kind"] == "which"
+    assert state.pending.kind == Question.WHICH
     assert asks(actions)[-1].text.splitlines()[1:3] == [
         "1 : la carte d'identité",
         "2 : le passeport",
@@ -239,7 +241,7 @@ def test_speech_confidence_low_rejected_middle_confirmed_high_accepted(engine: E
     low, actions = engine.step(state, Words("papiers", 0.3))
     assert low.node == "menu" and actions[0] == Say("Je n'ai pas compris.")
     mid, actions = engine.step(state, Words("papiers", 0.7))
-    assert mid.pending["kind"] == "confirm"
+    assert mid.pending.kind == Question.CONFIRM
     assert asks(actions)[0].text.startswith("Vous avez dit : les papiers ?")
     yes, _ = engine.step(mid, Key("1"))
     assert yes.node == "papiers" and yes.pending is None
@@ -327,11 +329,11 @@ def test_landline_caller_types_a_mobile_number_read_back_in_pairs(engine: Engine
     ask = asks(actions)[-1]
     assert ask.number and ask.text.startswith("Votre téléphone ne reçoit pas les SMS.")
     bad, actions = engine.step(state, Digits("0123", valid=False))
-    assert bad.pending == {"kind": "number"} and actions[0] == Say("Je n'ai pas compris.")
+    assert bad.pending == Pending(Question.NUMBER) and actions[0] == Say("Je n'ai pas compris.")
     state, actions = engine.step(state, Digits("0612345678", valid=True))
     assert asks(actions)[0].text.startswith("Vous avez tapé le 06 12 34 56 78. C'est bien ça ?")
     wrong, actions = engine.step(state, Key("2"))
-    assert wrong.pending == {"kind": "number"} and asks(actions)[0].number
+    assert wrong.pending == Pending(Question.NUMBER) and asks(actions)[0].number
     state, actions = engine.step(state, Key("1"))
     assert SendProcedure("passeport", "0612345678") in actions and state.sms_to == "0612345678"
 
@@ -341,3 +343,15 @@ def test_landline_caller_can_ask_for_a_person_instead_of_typing(engine: Engine) 
     state, _ = run(engine, state, Key("1"), Key("2"))
     state, actions = engine.step(state, Digits("0", valid=False))
     assert isinstance(actions[-1], HandOff) and state.status == "handoff"
+
+
+def test_a_waiting_question_survives_storage_as_json_and_older_forms() -> None:
+    """The state goes to the database as JSON between two webhooks: a "did you say?" on
+    top of a "which one?" comes back the same, and so does the form stored before the
+    pending question was typed."""
+    which = Pending(Question.WHICH, targets=("caf", "impots"))
+    state = State("fr", "v1", "sms", "menu", pending=Pending(Question.CONFIRM, "caf", back=which))
+    stored = json.loads(json.dumps(state.to_dict()))
+    assert State.from_dict(stored) == state
+    older = {**stored, "pending": {"kind": "number_confirm", "number": "0612345678"}}
+    assert State.from_dict(older).pending == Pending(Question.NUMBER_CONFIRM, number="0612345678")

@@ -18,6 +18,8 @@ from dialogues.engine import (
     Engine,
     Key,
     NoInput,
+    Pending,
+    Question,
     Say,
     State,
     Text,
@@ -76,7 +78,7 @@ def test_every_which_one_between_two_places_has_no_internal_id() -> None:
     targets += ["@human", "@repeat", "@back", "@menu"]
     for channel in CHANNELS:
         for first, second in itertools.combinations(targets, 2):
-            pending = {"kind": "which", "targets": [first, second], "back": None}
+            pending = Pending(Question.WHICH, targets=(first, second))
             state = state_at(channel, CONTENT.start, pending=pending)
             _, actions = ENGINE.step(state, Key("*"))  # the question said again
             assert_clean(actions, f"{channel} which {first}/{second}")
@@ -90,11 +92,11 @@ def test_every_procedure_for_every_answer_about_links_has_no_internal_id() -> No
             continue
         for autonomy, can_sms in [(None, True), (ALONE, True), (HELPED, True), (ALONE, False)]:
             state = state_at(channel, CONTENT.start, autonomy=autonomy, can_sms=can_sms)
-            state.pending = {"kind": "which", "targets": [node.id, "@human"], "back": None}
+            state.pending = Pending(Question.WHICH, targets=(node.id, "@human"))
             state, actions = ENGINE.step(state, Key("1"))
             assert_clean(actions, f"{channel} {node.id} {autonomy} {can_sms}")
         state = state_at(channel, CONTENT.start, autonomy=NO_LINK)
-        state.pending = {"kind": "which", "targets": [node.id, "@human"], "back": None}
+        state.pending = Pending(Question.WHICH, targets=(node.id, "@human"))
         state, actions = ENGINE.step(state, Key("1"))
         for key in ("1", "*", "2"):  # every way without a link, and "*" again
             _, told = ENGINE.step(state, Key(key))
