@@ -25,6 +25,7 @@ from .jobs import JobContext, Retry, job, submit
 from .models import OutboundMessage, Person, now
 from .phones import can_receive_sms, e164, mask
 from .settings import Settings
+from .twilio_status import MessageStatus, reported
 
 log = logging.getLogger(__name__)
 
@@ -188,3 +189,15 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
         return
     message.provider_id, message.status = sent.sid, sent.status or "queued"
     message.updated_at = now()
+    session.commit()  # then its status callbacks that came before the sid was known
+    for early in reported(session, sent.sid):
+        note_status(message, early.status, early.error)
+
+
+def note_status(message: OutboundMessage, status: str, error: str | None = None) -> None:
+    """What a status callback reports of a message: its error code, and its status unless
+    the message's was later already in Twilio's order (a late "sent" after "delivered")."""
+    if error:
+        message.error, message.updated_at = f"error {error}", now()
+    if MessageStatus.moves_on(message.status, status):
+        message.status, message.updated_at = status, now()

@@ -10,7 +10,9 @@ how to reach Relais, and no dialogue. No answer or busy: up to MAX_TRIES calls, 
 and further apart. Caller ID can be forged, so rings while a ring-back is under way are
 the same request, a number gets at most one ring-back an hour and
 RELAIS_RING_BACKS_PER_DAY a day; beyond that, and for foreign, premium-rate or hidden
-numbers, which are never called, the call is answered as usual.
+numbers, which are never called, the call is answered as usual. Detection waits for the
+end of a machine's greeting (DetectMessageEnd), so the message is recorded after the beep;
+a fax is hung up on; "unknown" (nothing said, perhaps a person) gets the dialogue.
 
 Click-to-call: Relais rings the mediator first and, once they answer and press 1 (so
 that their voicemail is never put through), puts them through to the person with
@@ -19,7 +21,8 @@ went (reached, no answer, busy) is written on the callback request.
 
 - POST /voice/outbound?o=ID          the placed call was answered (AnsweredBy: human...)
 - POST /voice/outbound/confirm?o=ID  the mediator's key (1: call the person now)
-- POST /voice/outbound/status?o=ID   its status callback (no-answer, busy, completed...)
+- POST /voice/outbound/status?o=ID   its status callback (no-answer, busy, completed...):
+                                     always 204; one that overtook the call's sid is kept
 - POST /voice/bridged?o=ID           the <Dial> from the mediator to the person ended
 """
 
@@ -30,14 +33,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from core.models import CallbackRequest, OutboundCall, Person, now
 from core.signature import twilio_signed
-from core.web import form_text, query_number, services
-from mediation.calls import (
-    MACHINES,
-    NOT_REACHED,
-    RING_SECONDS,
-    not_reached,
-    note_outcome,
-)
+from core.twilio_status import keep_early, reported
+from core.web import form_sid, form_text, query_number, services
+from mediation.calls import AFTER_GREETING, RING_SECONDS, call_ended, note_outcome
 
 from .twiml import say_language
 
@@ -85,11 +83,13 @@ def answered() -> Response:
         call.status, call.updated_at = "answered", now()
         app.session.commit()
         return _twiml(response)
-    if form_text("AnsweredBy", 32) in MACHINES:
+    answered_by = form_text("AnsweredBy", 32)
+    if answered_by in (*AFTER_GREETING, "fax"):
         response = VoiceResponse()
-        response.say(content.phrase("ring_back_machine"), language=language)
+        if answered_by != "fax":  # after the greeting: the message is recorded
+            response.say(content.phrase("ring_back_machine"), language=language)
         response.hangup()
-        call.status, call.updated_at = "machine", now()
+        call.status, call.updated_at = ("fax" if answered_by == "fax" else "machine"), now()
         app.session.commit()
         return _twiml(response)
     replay = start_replay(call.call_sid)
@@ -130,12 +130,24 @@ def ended() -> Response:
     from .routes import status
 
     app = services()
-    call = _placed()
-    outcome = form_text("CallStatus", 32)
-    if call.status == "calling" and outcome in NOT_REACHED:
-        not_reached(app.session, call, outcome)
+    call_sid, outcome = form_sid("CallSid"), form_text("CallStatus", 32)
+    if not call_sid:
+        abort(400)
+    call = app.session.get(OutboundCall, query_number("o"))
+    if call is None or call.call_sid != call_sid:
+        # Before place_call has written the sid (or a call forgotten since): kept for it.
+        keep_early(app.session, call_sid, outcome)
         app.session.commit()
-    if app.store.call(call.call_sid) is not None:  # a dialogue took place: how it ended
+        call = app.session.get(OutboundCall, query_number("o"))
+        if call is None or call.call_sid != call_sid:
+            return Response("", status=204)
+        outcomes = [early.status for early in reported(app.session, call_sid)]
+    else:
+        outcomes = [outcome]
+    for each in outcomes:
+        call_ended(app.session, call, each)
+    app.session.commit()
+    if app.store.call(call_sid) is not None:  # a dialogue took place: how it ended
         return status()
     return Response("", status=204)
 

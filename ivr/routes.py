@@ -4,7 +4,7 @@
 - POST /voice/key      the key(s) a caller pressed (Gather action)
 - POST /voice/record   a spoken answer (Record action); a key that ended it counts as a key
 - POST /voice/silence  nothing pressed, nothing said
-- POST /voice/status   the call status callback: where and how the call ended
+- POST /voice/status   the call status callback: where and how the call ended (204)
 
 Each question's URLs carry the conversation id and its step (`?c=12&s=3`): a webhook that
 Twilio sends again for a step already handled gets the same TwiML and changes nothing.
@@ -16,14 +16,16 @@ import logging
 from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, request
+from sqlalchemy import select
 
 from core.conversations import record_actions, take_turn
-from core.models import Person, now
+from core.models import Conversation, Person, now
 from core.outbound import send_sms
 from core.phones import can_receive_sms, e164
 from core.recordings import delete_at_twilio
 from core.signature import twilio_signed
 from core.store import Exchange
+from core.twilio_status import CallStatus, keep_early
 from core.web import form_sid, form_text, query_number, services, whole_number
 from dialogues.engine import (
     Action,
@@ -236,18 +238,28 @@ def silence() -> Response:
 @blueprint.post("/voice/status")
 @twilio_signed
 def status() -> Response:
+    """How a call ended, always answered 204. A call without a conversation (a missed call
+    rejected for a ring-back, a mediator's call to their line, a sid Relais does not know)
+    is kept and logged; a status that does not move on in Twilio's order (a callback late,
+    repeated, or a second end) changes nothing."""
     app = services()
-    conversation = app.store.call(form_sid("CallSid"))
-    if conversation is None:
-        abort(404)
+    call_sid = form_sid("CallSid")
+    if not call_sid:
+        abort(400)
     call_status = form_text("CallStatus", 32)
-    key = f"voice:{conversation.call_sid}:status:{call_status}"
-    if app.store.reply(key) is None:
-        state = State.from_dict(conversation.state)
-        if state.status == "active":
+    duration = whole_number(request.form.get("CallDuration", ""))
+    conversation = app.store.call(call_sid)
+    if conversation is None:
+        keep_early(app.session, call_sid, call_status, duration)
+        app.session.commit()
+        return Response("", status=204)
+    ended = CallStatus.known(call_status)
+    recorded = app.session.scalar(
+        select(Conversation.call_status).where(Conversation.id == conversation.id)
+    )
+    if ended is not None and ended.ended and CallStatus.moves_on(recorded, ended):
+        if State.from_dict(conversation.state).status == "active":
             take_turn(app.store, app.engine, conversation, HangUp(), "hangup", None)
-        duration = whole_number(request.form.get("CallDuration", ""))
         app.store.end_call(conversation, call_status, duration)
-        app.store.remember_reply(key, "", conversation.person_id)
         app.session.commit()
     return Response("", status=204)

@@ -5,7 +5,15 @@ A ring-back is an `OutboundCall` of purpose "ring_back" created when a missed ca
 taken (`take_as_missed`); a click-to-call is one of purpose "mediator" created from the
 dashboard (`click_to_call`). The job "place_call" asks Twilio to place either; the voice
 channel (ivr/ring_back.py) answers its webhooks and reports how it ended here
-(`not_reached`, `note_outcome`).
+(`call_ended`, `note_outcome`).
+
+A call waiting to be placed or ringing counts as under way (a ring during it is the same
+request) only within its lease, derived from the call's own timeouts: the place_call job's
+delay and retries, then the Timeout Relais gives Twilio and the time answering-machine
+detection takes, each with a margin. Twilio does not send a status callback again, so one
+lost (Relais down when it came) would leave the call under way for ever: when a lease ends,
+the job "sweep_calls" asks Twilio's Calls API how the call went and applies it (a call never
+placed, its job given up, has failed).
 """
 
 from __future__ import annotations
@@ -13,15 +21,16 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException
 
-from core.jobs import JobContext, Retry, job, submit
+from core.jobs import BACKOFF, MAX_ATTEMPTS, JobContext, Retry, job, submit
 from core.models import CallbackRequest, Mediator, OutboundCall, Person, now
 from core.outbound import retryable, twilio_client
 from core.phones import can_ring_back
 from core.settings import Settings
+from core.twilio_status import CallStatus, reported
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +38,15 @@ RING_BACK_DELAY = 3  # seconds: the caller has hung up and can take the call
 RETRY_DELAYS = (120, 600)  # seconds before the 2nd and the 3rd try
 MAX_TRIES = 3
 ONE_RING_BACK_PER = timedelta(hours=1)  # a number rings again sooner: answered as usual
-RING_SECONDS = 25  # how long a placed call rings before it counts as no answer
+RING_SECONDS = 25  # how long a placed call rings before it counts as no answer (Timeout)
+DETECTION_SECONDS = 30  # Twilio's MachineDetectionTimeout: AnsweredBy comes within it
+LEASE_MARGIN = 60  # seconds for the webhooks and the jobs around a call
+PLACING = sum(BACKOFF[: MAX_ATTEMPTS - 1])  # seconds a failing place_call job is retried
+RINGING_LEASE = RING_SECONDS + DETECTION_SECONDS + LEASE_MARGIN  # answered or not by then
 UNDER_WAY = ("waiting", "calling")
-MACHINES = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
+# What answering-machine detection (DetectMessageEnd) says once a machine's greeting has
+# ended, by a beep, a silence or otherwise: a message said now is recorded whole.
+AFTER_GREETING = ("machine_end_beep", "machine_end_silence", "machine_end_other")
 NOT_REACHED = ("no-answer", "busy", "failed", "canceled")
 
 
@@ -40,20 +55,24 @@ def take_as_missed(session: Session, settings: Settings, person: Person) -> bool
     because Relais rings back: a new ring-back, or one under way already."""
     if not settings.missed_call or not can_ring_back(person.phone):
         return False
-    mine = select(OutboundCall.status, OutboundCall.created_at >= now() - ONE_RING_BACK_PER).where(
+    mine = select(
+        OutboundCall.status,
+        OutboundCall.lease_until > now(),
+        OutboundCall.created_at >= now() - ONE_RING_BACK_PER,
+    ).where(
         OutboundCall.person_id == person.id,
         OutboundCall.purpose == "ring_back",
         OutboundCall.created_at >= now() - timedelta(days=1),
     )
-    today = list(session.execute(mine))  # (status, within the last hour)
-    if any(status in UNDER_WAY for status, _ in today):
+    today = list(session.execute(mine))  # (status, within its lease, within the last hour)
+    if any(status in UNDER_WAY and leased for status, leased, _ in today):
         return True  # another ring while we are about to call: the same request
-    if len(today) >= settings.ring_backs_per_day or any(recent for _, recent in today):
+    if len(today) >= settings.ring_backs_per_day or any(recent for _, _, recent in today):
         return False  # answered as usual (the caps hold against forged numbers)
     call = OutboundCall(person_id=person.id, purpose="ring_back")
     session.add(call)
     session.flush()
-    submit(session, "place_call", {"call_id": call.id}, delay=RING_BACK_DELAY)
+    _place(session, call, RING_BACK_DELAY)
     return True
 
 
@@ -67,7 +86,22 @@ def click_to_call(session: Session, callback: CallbackRequest, mediator: Mediato
     )
     session.add(call)
     session.flush()
-    submit(session, "place_call", {"call_id": call.id})
+    _place(session, call)
+
+
+def _place(session: Session, call: OutboundCall, delay: float = 0) -> None:
+    """Place the call in `delay` seconds; it waits under a lease until the job gives up."""
+    call.status, call.updated_at = "waiting", now()
+    submit(session, "place_call", {"call_id": call.id}, delay=delay)
+    lease(session, call, delay + PLACING + LEASE_MARGIN)
+
+
+def lease(session: Session, call: OutboundCall, seconds: float) -> None:
+    """The call counts as under way for `seconds`; then the sweep of that minute looks."""
+    call.lease_until = now() + timedelta(seconds=seconds)
+    sweep_at = call.lease_until.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    key = f"sweep_calls:{sweep_at:%Y-%m-%dT%H:%M}"  # one sweep a minute, whatever expires
+    submit(session, "sweep_calls", {}, delay=(sweep_at - now()).total_seconds(), key=key)
 
 
 @job("place_call")
@@ -85,8 +119,10 @@ def place_call(context: JobContext, session: Session, args: dict) -> None:
     else:
         to = session.get(Person, call.person_id).phone
     base = settings.public_url
-    # Answering machines matter for ring-backs only (a mediator's voicemail just ends it).
-    detection = {"machine_detection": "Enable"} if call.purpose == "ring_back" else {}
+    # Answering machines matter for ring-backs only (a mediator must press a key anyway).
+    # DetectMessageEnd: a machine is reported once its greeting ends, so that the message
+    # is recorded rather than said over the greeting; a person is reported at once.
+    detection = {"machine_detection": "DetectMessageEnd"} if call.purpose == "ring_back" else {}
     try:
         placed = twilio_client(settings).calls.create(
             to=to,
@@ -102,25 +138,76 @@ def place_call(context: JobContext, session: Session, args: dict) -> None:
         if retryable(exc):
             raise Retry(f"call {call.id} not placed yet: {exc}") from exc
         log.warning("call %s refused by Twilio: %s", call.id, exc)
-        call.status, call.updated_at = "failed", now()
+        _failed(session, call)
         return
     call.status, call.call_sid = "calling", placed.sid
     call.attempts += 1
     call.updated_at = now()
+    lease(session, call, RINGING_LEASE)
+    session.commit()  # then its status callbacks that came before the sid was known
+    for early in reported(session, placed.sid):
+        call_ended(session, call, early.status)
+
+
+def call_ended(session: Session, call: OutboundCall, outcome: str) -> None:
+    """What Twilio reports of how a placed call ended (its status callback, or the sweep),
+    while it was ringing: not reached; or answered without Relais answering its webhook
+    (Relais was down: its fallback apologised), which is tried again the same way. Nothing
+    once answered, or for a status that is not an end."""
+    status = CallStatus.known(outcome)
+    if call.status != "calling" or status is None or not status.ended:
+        return
+    not_reached(session, call, "failed" if status == CallStatus.COMPLETED else outcome)
 
 
 def not_reached(session: Session, call: OutboundCall, outcome: str) -> None:
     """A placed call was not answered (no answer, busy, failed): a ring-back tries again
     later, up to MAX_TRIES; a click-to-call notes it on the request."""
     if call.purpose == "ring_back" and call.attempts < MAX_TRIES:
-        call.status = "waiting"
-        delay = RETRY_DELAYS[min(call.attempts, len(RETRY_DELAYS)) - 1]
-        submit(session, "place_call", {"call_id": call.id}, delay=delay)
-    else:
-        call.status = "given_up" if call.purpose == "ring_back" else outcome
-        if call.callback_id:
-            note_outcome(session, call.callback_id, outcome)
+        _place(session, call, RETRY_DELAYS[min(call.attempts, len(RETRY_DELAYS)) - 1])
+        return
+    call.status = "given_up" if call.purpose == "ring_back" else outcome
+    if call.callback_id:
+        note_outcome(session, call.callback_id, outcome)
     call.updated_at = now()
+
+
+def _failed(session: Session, call: OutboundCall) -> None:
+    call.status, call.updated_at = "failed", now()
+    if call.callback_id:
+        note_outcome(session, call.callback_id, "failed")
+
+
+@job("sweep_calls")
+def sweep_calls(context: JobContext, session: Session, _args: dict) -> None:
+    """The calls under way past their lease: one never placed (its job gave up) has failed;
+    for one placed, Twilio's Calls API says how it went. Still ringing at Twilio's, or
+    Twilio out of reach: a new lease."""
+    expired = select(OutboundCall).where(
+        OutboundCall.status.in_(UNDER_WAY),
+        or_(OutboundCall.lease_until.is_(None), OutboundCall.lease_until <= now()),
+    )
+    for call in session.scalars(expired).all():
+        if call.status == "waiting":
+            log.warning("call %s was never placed: failed", call.id)
+            _failed(session, call)
+            continue
+        try:
+            found = twilio_client(context.settings).calls(call.call_sid).fetch()
+        except (TwilioException, OSError) as exc:
+            if retryable(exc):
+                log.info("call %s: Twilio not reached (%s); asked again later", call.id, exc)
+                lease(session, call, RINGING_LEASE)
+            else:  # unknown to Twilio (404): it never rang
+                log.warning("call %s unknown to Twilio: %s", call.id, exc)
+                _failed(session, call)
+            continue
+        status = CallStatus.known(found.status)
+        if status is not None and status.ended:
+            log.info("call %s: its lost status callback was %s", call.id, status)
+            call_ended(session, call, found.status)
+        else:
+            lease(session, call, RINGING_LEASE)
 
 
 RESULTS = {  # DialCallStatus -> (status of the request, note in French)

@@ -10,7 +10,13 @@ parameter names, and TwiML followed with Twilio's semantics:
   key ended it, and makes no request at all when nothing was recorded;
 - Redirect fetches new TwiML; Dial posts DialCallStatus to its action when it has one;
 - Hangup and Reject end the call; the end of a document ends the call too;
-- at the end, the status callback gets CallStatus and CallDuration.
+- at the end, the status callback gets CallStatus and CallDuration, once (Twilio does not
+  send it again: `status_lost` plays Relais being down when it came);
+- a call Relais placed with MachineDetection gets AnsweredBy as Twilio's detection says it:
+  with Enable, a machine is "machine_start", while its greeting still plays (what is said
+  then is not recorded); with DetectMessageEnd, "machine_end_beep" (or _silence, _other)
+  once the greeting is over; "human", "fax" or "unknown" with either.
+
 
 Recordings are WAV files served by a small local HTTP server, like Twilio's RecordingUrl.
 A caller's answers are strings: "1" (a key), "0612345678#" (keys then #), "say:FILE.wav",
@@ -47,6 +53,7 @@ from .twilio_spec import Checked, twilio_spec
 
 ACCOUNT_SID = "AC" + "0" * 32
 SERVICE_NUMBER = "+33900000000"
+GREETING = 12  # seconds of an answering machine's greeting, before its beep
 # What Twilio answers its default keywords with, on a number without Advanced Opt-Out.
 TWILIO_KEYWORD_REPLIES = {
     "STOP": "You have successfully been unsubscribed. You will not receive any more "
@@ -159,6 +166,13 @@ class Call:
     start_url: str | None = None
     status_url: str | None = None
     answered_by: str | None = None
+    # Its Call resource as the Calls API shows it (status, answered_by, duration).
+    resource: dict[str, Any] | None = None
+    status_lost: bool = False  # the status callback never reaches Relais
+    status_answers: list[int] = field(default_factory=list)  # HTTP status of each callback
+    # What an answering machine recorded: what was said once its greeting had ended.
+    voicemail: list[str] = field(default_factory=list)
+    greeting: int = 0  # seconds of a machine's greeting still to play when the call starts
     answers: deque = field(default_factory=deque)
     _awaiting: ET.Element | None = None
     _verbs: deque = field(default_factory=deque)
@@ -205,6 +219,11 @@ class Call:
 
     def say(self, text: str) -> None:
         self.transcript.append(Line("relais", text))
+        if self.answered_by and self.answered_by.startswith("machine"):
+            if self._seconds < self.greeting:
+                self.transcript.append(Line("twilio", "dit pendant l'annonce du répondeur"))
+            else:
+                self.voicemail.append(text)
 
     def _post(self, url: str, params: dict[str, str]) -> requests.Response | None:
         """A webhook as Twilio sends it: a connection that fails is tried once more (its
@@ -397,12 +416,15 @@ class Call:
         if self.ended:
             return
         self.ended, self.status = True, status
-        if self.outbound and not self.status_url:
-            return  # no StatusCallback was asked for
-        self.sim.post(
+        if self.resource is not None:
+            self.resource.update(status=status, duration=self._seconds, ended_at=_rfc2822_now())
+        if (self.outbound and not self.status_url) or self.status_lost:
+            return  # no StatusCallback was asked for, or it never reaches Relais
+        answer = self.sim.post(
             self.status_url or self.sim.public_url + "/voice/status",
             self.params(CallStatus=status, CallDuration=str(self._seconds)),
         )
+        self.status_answers.append(answer.status_code)
 
 
 class TwilioSimulator:
@@ -473,12 +495,15 @@ class TwilioSimulator:
         who: str = "human",
         answers: Iterable[str] = (),
         dialled: str = "accept",
+        status_lost: bool = False,
     ) -> Call | None:
         """Play a call Relais placed (a Calls request kept by TwilioApi) as Twilio does:
-        `who` is "human" or "machine" (what answering-machine detection says), or
-        "no-answer", "busy" or "failed" (then only the status callback comes). `dialled`
-        is what a number this call then <Dial>s does (see Call.mediators)."""
-        status_url = placed.get("StatusCallback")
+        `who` answers it: "human", "machine" (an answering machine, whose greeting lasts
+        GREETING seconds), "fax", "unknown" (detection could not tell) or one of
+        DetectMessageEnd's "machine_end_beep", "machine_end_silence", "machine_end_other";
+        or "no-answer", "busy" or "failed" (then only the status callback comes).
+        `dialled` is what a number this call then <Dial>s does (see Call.mediators);
+        `status_lost`: the status callback never reaches Relais."""
         call = Call(
             self,
             caller=placed["To"],
@@ -486,15 +511,24 @@ class TwilioSimulator:
             sid=placed["sid"],
             outbound=True,
             start_url=placed.get("Url"),
-            status_url=status_url,
-            answered_by=who if placed.get("MachineDetection") else None,
+            status_url=placed.get("StatusCallback"),
+            resource=placed,
+            status_lost=status_lost,
             mediators=dialled,
         )
         if who in ("no-answer", "busy", "failed"):
             call._end(who)
             return None
-        if who == "machine" and placed.get("MachineDetection"):
+        placed["status"] = "in-progress"
+        detection = placed.get("MachineDetection")
+        machine = who == "machine" or who.startswith("machine_end")
+        if detection == "Enable" and machine:
+            call.answered_by, call.greeting = "machine_start", GREETING
+        elif detection == "DetectMessageEnd" and who == "machine":
             call.answered_by = "machine_end_beep"
+        elif detection:
+            call.answered_by = who
+        placed["answered_by"] = call.answered_by
         return call.run(answers)
 
     def sms_params(
@@ -579,15 +613,22 @@ class TwilioApi:
     request the description refuses gets Twilio's 400 answer and is kept in `rejected`, as is
     a valid one this stand-in does not play; tests assert `rejected == []`. It plays:
 
-    - Messages (POST …/Messages.json): kept in `messages`; `report` later sends the status
-      callback;
+    - Messages (POST …/Messages.json): kept in `messages`; `deliver` later sends its status
+      callbacks in Twilio's order (none for "queued", its first status), `report` any one;
     - Calls (POST …/Calls.json): kept in `calls`, answered with a queued Call resource, then
       handed to `on_call` when set (who drives the call through Relais's webhooks);
+    - a call (GET …/Calls/CA….json): its Call resource as the call went so far (this answer
+      is checked against the description too); each sid asked for is kept in `fetched`;
     - Recordings (DELETE …/Recordings/RE….json): the simulator's recording goes (its URL
       answers 404 from then on), its sid is kept in `deleted_recordings`.
 
     A kept request is its form parameters, typed as the description says (an array such as
-    StatusCallbackEvent is a list), with the new resource's "sid".
+    StatusCallbackEvent is a list), with the new resource's "sid" (and a call's "status",
+    "answered_by" and "duration" as it goes).
+
+    `overtake`: a status Twilio reports before it has answered the request that created
+    the message or call (its status callback overtakes the answer: Relais does not know the
+    sid yet); a call that "overtakes" with an end (busy, failed...) is not handed on.
 
     `check_one_in`: under load (bench/load.py), checking each request would cost this
     stand-in more CPU than the server it serves (openapi-core takes ~10 ms a message, and
@@ -609,12 +650,15 @@ class TwilioApi:
         self.check_one_in = check_one_in
         self.messages: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
+        self.fetched: list[str] = []
+        self.overtake: str | None = None
         self.rejected: list[Rejected] = []
         self.deleted_recordings: list[str] = []  # Recordings API: DELETE …/Recordings/RE….json
         self.on_call = on_call
         expected = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         messages = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
         calls = f"/2010-04-01/Accounts/{account_sid}/Calls.json"
+        a_call = re.compile(rf"/2010-04-01/Accounts/{account_sid}/Calls/(CA[0-9a-f]{{32}})\.json")
         recording = re.compile(rf"/2010-04-01/Accounts/{account_sid}/Recordings/(RE\w+)\.json")
         api = self
 
@@ -653,7 +697,12 @@ class TwilioApi:
                 else:
                     checked = Checked([], dict(parse_qsl(body.decode("utf-8", "replace"))))
                 deleting = self.command == "DELETE" and recording.fullmatch(self.path)
-                played = (self.command == "POST" and self.path in (messages, calls)) or deleting
+                fetching = self.command == "GET" and a_call.fullmatch(self.path)
+                played = (
+                    (self.command == "POST" and self.path in (messages, calls))
+                    or deleting
+                    or fetching
+                )
                 problems, code = checked.problems, 400
                 calling = played and self.path == calls
                 if calling and not problems and not INSTRUCTIONS & checked.params.keys():
@@ -678,13 +727,35 @@ class TwilioApi:
                         (checked.params["To"], checked.params.get("Body", ""), UNSUBSCRIBED)
                     )
                     self._error(400, UNSUBSCRIBED, "Attempt to send to unsubscribed recipient")
+                elif fetching:
+                    self._fetched(fetching.group(1))
                 elif self.path == messages:
-                    self._json(201, api._message(checked.params))
+                    message = api._message(checked.params)
+                    if api.overtake:
+                        api.report(message["sid"], api.overtake)
+                    self._json(201, message)
                 else:
-                    call, resource = api._call(checked.params)
-                    self._json(201, resource)
-                    if api.on_call is not None:
+                    call = api._call(checked.params)
+                    ended = api.overtake not in (None, "queued", "ringing", "in-progress")
+                    if ended:
+                        api._overtake(call)
+                    self._json(201, api._resource(call, created=True))
+                    if api.on_call is not None and not ended:
                         api.on_call(call)
+
+            def _fetched(self, sid: str) -> None:
+                call = next((c for c in api.calls if c["sid"] == sid), None)
+                api.fetched.append(sid)
+                if call is None:
+                    self._error(404, 20404, f"The requested resource {self.path} was not found")
+                    return
+                resource = api._resource(call)
+                problems = api.spec.check_answer(
+                    "GET", self.path, 200, json.dumps(resource).encode()
+                )
+                if problems:  # this stand-in answered as Twilio does not
+                    api.rejected.append(Rejected("GET", self.path, "(its answer)", problems))
+                self._json(200, resource)
 
             do_GET = do_POST = do_DELETE = _handle
 
@@ -727,28 +798,33 @@ class TwilioApi:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
         }
 
-    def _call(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Keeps a call; the kept call and its Call resource as Twilio answers it."""
-        sid = _sid("CA")
-        call = {"sid": sid, **params}
+    def _call(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Keeps a call, queued."""
+        call = {"sid": _sid("CA"), **params, "status": "queued", "answered_by": None}
+        call.update(duration=None, created_at=_rfc2822_now(), ended_at=None)
         self.calls.append(call)
-        uri = f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}"
-        return call, {
-            "sid": sid,
+        return call
+
+    def _resource(self, call: dict[str, Any], created: bool = False) -> dict[str, Any]:
+        """A kept call's Call resource, as Twilio answers its creation or a fetch."""
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call['sid']}"
+        duration = None if created or call["duration"] is None else str(call["duration"])
+        return {
+            "sid": call["sid"],
             "account_sid": self.account_sid,
             "parent_call_sid": None,
-            "to": params["To"],
-            "to_formatted": params["To"],
-            "from": params["From"],
-            "from_formatted": params["From"],
-            "status": "queued",
+            "to": call["To"],
+            "to_formatted": call["To"],
+            "from": call["From"],
+            "from_formatted": call["From"],
+            "status": "queued" if created else call["status"],
             "direction": "outbound-api",
-            "answered_by": None,
+            "answered_by": None if created else call["answered_by"],
             "api_version": "2010-04-01",
-            "date_created": _rfc2822_now(),
+            "date_created": call["created_at"],
             "start_time": None,
-            "end_time": None,
-            "duration": None,
+            "end_time": None if created else call["ended_at"],
+            "duration": duration,
             "price": None,
             "uri": uri + ".json",
             "subresource_uris": {
@@ -756,6 +832,29 @@ class TwilioApi:
                 for name in ("notifications", "recordings", "events")
             },
         }
+
+    def _overtake(self, call: dict[str, Any]) -> None:
+        """The call ends (busy, failed...) before the request that created it is answered:
+        its status callback comes first."""
+        call.update(status=self.overtake, duration=0, ended_at=_rfc2822_now())
+        self.sim.post(
+            call["StatusCallback"],
+            {
+                "AccountSid": ACCOUNT_SID,
+                "ApiVersion": "2010-04-01",
+                "CallSid": call["sid"],
+                "CallStatus": self.overtake,
+                "CallDuration": "0",
+                "Direction": "outbound-api",
+                "From": call["From"],
+                "To": call["To"],
+            },
+        )
+
+    def deliver(self, sid: str, statuses: Iterable[str] = ("sent", "delivered")) -> list[int]:
+        """The message's status callbacks in Twilio's order (none for "queued", its status
+        when it was created): the HTTP status of Relais's answer to each."""
+        return [self.report(sid, status).status_code for status in statuses]
 
     def report(self, sid: str, status: str) -> requests.Response:
         """Send the message's status callback, as Twilio does when its status changes."""

@@ -14,8 +14,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from core.conversations import take_turn
 from core.models import now
-from core.outbound import stored_message
+from core.outbound import note_status, stored_message
 from core.signature import twilio_signed
+from core.twilio_status import keep_early, reported
 from core.web import form_sid, form_text, services
 from dialogues.engine import HandOff, Text
 from dialogues.model import Content
@@ -103,14 +104,23 @@ def incoming() -> Response:
 @blueprint.post("/sms/status")
 @twilio_signed
 def status() -> Response:
+    """An SMS's status callback, always answered 204. One that overtook the message's sid
+    (Twilio's answer to the send request) is kept for it; one for an unknown sid is kept
+    and logged; a status earlier in Twilio's order than the message's changes nothing."""
     app = services()
-    message = app.store.message(form_sid("MessageSid"))
-    if message is None:
-        abort(404)
-    message.status = form_text("MessageStatus", 16) or message.status
-    error = form_text("ErrorCode", 16)
-    if error:
-        message.error = f"error {error}"
-    message.updated_at = now()
+    sid = form_sid("MessageSid")
+    if not sid:
+        abort(400)
+    reported_status, error = form_text("MessageStatus", 16), form_text("ErrorCode", 16)
+    message = app.store.message(sid)
+    if message is not None:
+        note_status(message, reported_status, error)
+    else:
+        keep_early(app.session, sid, reported_status, error=error)
+        app.session.commit()
+        message = app.store.message(sid)  # its sending job may have written the sid since
+        if message is not None:
+            for early in reported(app.session, sid):
+                note_status(message, early.status, early.error)
     app.session.commit()
     return Response("", status=204)

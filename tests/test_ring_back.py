@@ -14,7 +14,7 @@ import sqlalchemy
 
 from relais.simulator import ACCOUNT_SID, Call, TwilioApi
 
-from .conftest import Running, eventually
+from .conftest import DATABASES, Running, eventually
 
 MOBILE = "+33612345678"
 SERVICE = "+33900000000"
@@ -26,11 +26,12 @@ TO_A_LINK = ["2", "2", "1", "2"]  # aides et argent, impôts, "I can open a link
 class RingBack:
     """Relais in missed-call mode, with Twilio's REST side played by the stand-in."""
 
-    def __init__(self, data_dir: Path, **env: str):
+    def __init__(self, data_dir: Path, db_kind: str = "sqlite", **env: str):
         self.placed: queue.Queue = queue.Queue()
         self.api = TwilioApi(None, ACCOUNT_SID, "test-auth-token", on_call=self.placed.put)
         self.relais = Running(
             data_dir,
+            db_kind,
             **{
                 "RELAIS_MISSED_CALL": "1",
                 "RELAIS_SMS_TRANSPORT": "twilio",
@@ -86,9 +87,9 @@ class RingBack:
         self.api.close()  # fails the test if Relais made a request the API description refuses
 
 
-@pytest.fixture
-def ring_back(tmp_path: Path) -> Iterator[RingBack]:
-    running = RingBack(tmp_path / "data")
+@pytest.fixture(params=DATABASES)
+def ring_back(request, tmp_path: Path) -> Iterator[RingBack]:
+    running = RingBack(tmp_path / "data", request.param)
     yield running
     running.close()
 
@@ -102,7 +103,7 @@ def test_a_missed_call_is_rejected_then_called_back_and_gets_its_link(ring_back)
     assert missed.status == "busy" and _said(missed) == []  # rejected: free for the caller
     placed = ring_back.next_call()
     assert placed["To"] == MOBILE and placed["From"] == SERVICE
-    assert placed["MachineDetection"] == "Enable"
+    assert placed["MachineDetection"] == "DetectMessageEnd"  # a machine: after its greeting
     assert placed["Url"].startswith("http://relais.example.org/voice/outbound?o=")
     call = ring_back.relais.sim.pick_up(placed, "human", TO_A_LINK)
     said = _said(call)
@@ -129,13 +130,33 @@ def test_no_answer_three_times_then_given_up(ring_back) -> None:
     assert ring_back.relais.count("conversations") == 0
 
 
-def test_an_answering_machine_gets_a_short_message_and_no_dialogue(ring_back) -> None:
+@pytest.mark.parametrize(
+    "machine", ["machine", "machine_end_beep", "machine_end_silence", "machine_end_other"]
+)
+def test_an_answering_machine_records_a_short_message_and_no_dialogue(
+    ring_back, machine: str
+) -> None:
     ring_back.ring()
-    call = ring_back.relais.sim.pick_up(ring_back.next_call(), "machine")
+    call = ring_back.relais.sim.pick_up(ring_back.next_call(), machine)
     (said,) = _said(call)
     assert said.startswith("Bonjour, ici Relais. Vous nous avez appelés. Pour nous joindre")
+    # Said once the greeting had ended: the person finds the whole message on their phone.
+    assert call.voicemail == [said]
     assert ring_back.calls()[0].status == "machine"
     assert ring_back.relais.count("conversations") == 0
+
+
+def test_a_fax_is_hung_up_on_and_unknown_gets_the_dialogue(ring_back) -> None:
+    ring_back.ring()
+    fax = ring_back.relais.sim.pick_up(ring_back.next_call(), "fax")
+    assert _said(fax) == [] and fax.status == "completed"
+    assert ring_back.calls()[0].status == "fax"
+    ring_back.earlier(hours=1)
+    ring_back.ring()
+    # Detection could not tell (a person who said nothing, perhaps): the dialogue.
+    unknown = ring_back.relais.sim.pick_up(ring_back.next_call(), "unknown", ["hangup"])
+    assert _said(unknown)[0] == HELLO
+    assert ring_back.calls()[1].status == "answered"
 
 
 def test_rings_in_a_row_give_one_ring_back_and_the_daily_cap_holds(ring_back) -> None:
