@@ -24,6 +24,11 @@ def _parse(number: str) -> phonenumbers.PhoneNumber | None:
     return parsed if phonenumbers.is_valid_number(parsed) else None
 
 
+def is_valid_number(number: str) -> bool:
+    """A number that can be dialled (in France when it has no country code)."""
+    return _parse(number) is not None
+
+
 def e164(number: str) -> str:
     """The number in E.164 form when it is a valid number; otherwise the text as given
     (Twilio sends "anonymous" or odd strings for hidden callers), less what cannot be

@@ -15,6 +15,7 @@ from .hours import DEFAULT_HOURS, HoursError, OpeningHours
 from .phones import SMS_COUNTRIES
 
 SMS_TRANSPORTS = ("outbox", "twilio")
+LOCAL_TOKEN = "local-auth-token"  # in the data folder, when TWILIO_AUTH_TOKEN is not set
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,21 @@ def _shared_keys(text: str) -> dict[str, str]:
     return {key.strip(): secret.strip() for key, _, secret in pairs if key.strip() and secret}
 
 
+def data_folder(env: dict[str, str]) -> Path:
+    return Path(env.get("RELAIS_DATA_DIR") or "relais-data").resolve()
+
+
+def existing_auth_token(env: dict[str, str] | None = None) -> str:
+    """The token that signs webhooks for a Relais: TWILIO_AUTH_TOKEN, or the local one in
+    its data folder; "" when neither is there (nothing is created)."""
+    env = dict(os.environ if env is None else env)
+    local = data_folder(env) / LOCAL_TOKEN
+    return env.get("TWILIO_AUTH_TOKEN") or (local.read_text().strip() if local.is_file() else "")
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
-    data_dir = Path(env.get("RELAIS_DATA_DIR") or "relais-data").resolve()
+    data_dir = data_folder(env)
     database_url = env.get("RELAIS_DATABASE_URL") or f"sqlite:///{data_dir / 'relais.db'}"
     public_url = (env.get("RELAIS_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
     language = env.get("RELAIS_LANGUAGE", "fr")
@@ -96,7 +109,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     auth_token = env.get("TWILIO_AUTH_TOKEN", "")
     local = not auth_token
     if local:
-        auth_token = _local_secret(data_dir, "local-auth-token")
+        auth_token = _local_secret(data_dir, LOCAL_TOKEN)
         problems.append(
             "TWILIO_AUTH_TOKEN is not set: only the built-in simulator can call Relais "
             "(real Twilio requests will be refused with 403)."

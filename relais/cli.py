@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.content_dirs import content_root, language_dirs
-from core.settings import Settings, load_settings
+from core.settings import Settings, data_folder, existing_auth_token, load_settings
 from dialogues.loader import check_content
+
+from .cli_mediators import cmd_mediators
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -187,25 +189,59 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _simulator(args: argparse.Namespace):
-    """A simulator against --url, or against a Relais started here in the background."""
+    """A simulator against --url, or against a Relais started here in the background;
+    (None, None) when there is no token to sign the requests to --url with (said why)."""
     from dataclasses import replace
 
     from .server import BackgroundServer
     from .simulator import RecordingServer, TwilioSimulator
 
-    settings = load_settings()
     if args.url:  # spoken answers reach it only if its RELAIS_RECORDINGS_URL says this host
+        token = existing_auth_token()
+        if not token:
+            print(
+                f"relais {args.command} : pas de jeton pour signer les requêtes, car il n'y a "
+                f"pas de dossier de données ici ({data_folder(dict(os.environ))}). Lancez "
+                "cette commande depuis le dossier où tourne Relais, ou donnez-lui le même "
+                "RELAIS_DATA_DIR ou TWILIO_AUTH_TOKEN.",
+                file=sys.stderr,
+            )
+            return None, None
         public = os.environ.get("RELAIS_PUBLIC_URL") or args.url
-        return TwilioSimulator(args.url, settings.auth_token, public), None
+        return TwilioSimulator(args.url, token, public), None
+    settings = load_settings()
     recordings = RecordingServer()
     server = BackgroundServer(replace(settings, recordings_url=recordings.url))
     return TwilioSimulator(server.url, settings.auth_token, recordings=recordings), server
+
+
+def _refused(args: argparse.Namespace, status: int | None) -> int:
+    """Say why a Relais at --url did not take the simulated request."""
+    if status is None:
+        print(
+            f"relais {args.command} : Relais ne répond pas à {args.url}. Est-il lancé "
+            "(relais serve) ? Est-ce la bonne adresse ?",
+            file=sys.stderr,
+        )
+    elif status == 403:
+        print(
+            f"relais {args.command} : Relais a refusé la requête (403) : elle n'est pas "
+            "signée avec son jeton. Lancez cette commande depuis le dossier où tourne "
+            "Relais, ou donnez-lui le même RELAIS_DATA_DIR ou TWILIO_AUTH_TOKEN (et le même "
+            "RELAIS_PUBLIC_URL s'il en a un).",
+            file=sys.stderr,
+        )
+    else:
+        print(f"relais {args.command} : Relais a répondu {status}.", file=sys.stderr)
+    return 1
 
 
 def cmd_call(args: argparse.Namespace) -> int:
     answers = [a for a in (args.keys or "").split(",") if a]
     answers += [f"say:{path}" for path in args.say or []]
     sim, server = _simulator(args)
+    if sim is None:
+        return 2
     try:
         call = sim.call(args.sender, answers)
     finally:
@@ -215,13 +251,27 @@ def cmd_call(args: argparse.Namespace) -> int:
     for line in call.transcript:
         print(line)
     print(f"(fin de l'appel : {call.status})")
+    if args.url and call.status == "failed":
+        said = [line.text for line in call.transcript if line.who == "twilio"]
+        if any(text.startswith("HTTP 403") for text in said):
+            return _refused(args, 403)
+        if any(text.startswith("no answer") for text in said):
+            return _refused(args, None)
     return 0 if call.status == "completed" else 1
 
 
 def cmd_sms(args: argparse.Namespace) -> int:
+    import requests
+
     sim, server = _simulator(args)
+    if sim is None:
+        return 2
     try:
         replies = sim.sms(args.sender, args.text)
+    except requests.HTTPError as exc:
+        return _refused(args, exc.response.status_code)
+    except requests.ConnectionError:
+        return _refused(args, None)
     finally:
         sim.close()
         if server:
@@ -327,58 +377,6 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_mediators(args: argparse.Namespace) -> int:
-    import getpass
-
-    from sqlalchemy.exc import IntegrityError
-
-    from core.phones import mask
-    from mediation.roster import MIN_PIN, add_mediator, mediators, valid_pin
-
-    with database() as (_settings, session):
-        if args.action == "list":
-            for mediator in mediators(session):
-                topics = ", ".join(mediator.topics) or "tous les sujets"
-                print(
-                    f"{mediator.name}  {mask(mediator.phone)}  {topics}  "
-                    f"{'actif' if mediator.active else 'inactif'}"
-                )
-            return 0
-        if not (args.name and args.phone):
-            print("relais mediators add: --name and --phone are needed", file=sys.stderr)
-            return 2
-        password = os.environ.get("RELAIS_NEW_PASSWORD") or getpass.getpass(
-            "Mot de passe du tableau de bord : "
-        )
-        if len(password) < 10:
-            print("The password must have at least 10 characters.", file=sys.stderr)
-            return 2
-        pin = None
-        if args.pin:  # read like the password: never a command-line argument (ps shows it)
-            pin = os.environ.get("RELAIS_NEW_PIN") or getpass.getpass(
-                f"Code du téléphone des médiateurs ({MIN_PIN} chiffres ou plus) : "
-            )
-            if not valid_pin(pin):
-                print(f"Le code doit avoir {MIN_PIN} chiffres ou plus.", file=sys.stderr)
-                return 2
-        try:
-            add_mediator(
-                session,
-                args.name,
-                args.phone,
-                password,
-                _split(args.topics),
-                _split(args.languages),
-                pin,
-            )
-            session.commit()
-        except IntegrityError:
-            print(f"A mediator with the number {args.phone} exists already.", file=sys.stderr)
-            return 1
-    print(f"{args.name} is added: the dashboard account is ready.")
-    return 0
-
-
 def cmd_purge(args: argparse.Namespace) -> int:
     from mediation.privacy import purge
 
@@ -399,10 +397,6 @@ def cmd_forget(args: argparse.Namespace) -> int:
             return 0
     print("Everything kept about this number is deleted: calls, messages, recordings, requests.")
     return 0
-
-
-def _split(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -476,6 +470,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--pin",
         action="store_true",
         help="also ask for a PIN for the mediators' phone line (or read RELAIS_NEW_PIN)",
+    )
+    mediators.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input's first line (and the PIN from the next)",
     )
     mediators.set_defaults(func=cmd_mediators)
 

@@ -1,0 +1,161 @@
+"""The `relais` command as the people who run Relais use it: the real command in a
+subprocess, with or without a terminal, and against a real server for `relais sms`."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import Running
+
+RELAIS = str(Path(sys.executable).parent / "relais")
+ADD = ["mediators", "add", "--name", "Amina", "--phone", "06 11 22 33 44"]
+
+
+def clean_env(**env: str) -> dict[str, str]:
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("RELAIS_", "TWILIO_"))}
+    return {**kept, "RELAIS_RENDER_PROMPTS": "0", **env}
+
+
+def run(
+    args: list[str], cwd: Path, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [RELAIS, *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> dict[str, str]:
+    return {"RELAIS_DATA_DIR": str(tmp_path / "data")}
+
+
+def test_mediators_list_says_when_there_is_none(tmp_path: Path, data) -> None:
+    listed = run(["mediators", "list"], tmp_path, **data)
+    assert listed.returncode == 0 and "Aucun médiateur" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    "extra, said",
+    [
+        (["--phone", "12ab"], "« 12ab » n'est pas un numéro de téléphone"),
+        (["--topics", "caf,papiers-magiques"], "Sujet inconnu : papiers-magiques"),
+        (["--pin"], "Le code doit avoir 6 chiffres ou plus."),
+    ],
+)
+def test_mediators_add_refuses_what_would_not_work(tmp_path: Path, data, extra, said) -> None:
+    added = run([*ADD, *extra, "--password-stdin"], tmp_path, "un long mot de passe\n12\n", **data)
+    assert added.returncode == 2 and said in added.stderr
+    assert "Traceback" not in added.stderr
+    assert "Aucun médiateur" in run(["mediators", "list"], tmp_path, **data).stdout
+
+
+def test_mediators_add_reads_the_password_and_pin_from_stdin(tmp_path: Path, data) -> None:
+    added = run(
+        [*ADD, "--topics", "caf,emploi", "--pin", "--password-stdin"],
+        tmp_path,
+        "un long mot de passe\n432198\n",
+        **data,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "Amina est ajouté" in added.stdout
+    listed = run(["mediators", "list"], tmp_path, **data).stdout
+    assert "Amina" in listed and "caf, emploi" in listed and "06 11" not in listed
+    again = run([*ADD, "--password-stdin"], tmp_path, "un long mot de passe\n", **data)
+    assert again.returncode == 1 and "un médiateur a déjà le numéro" in again.stderr
+
+
+def test_without_a_terminal_mediators_add_says_how_to_give_the_password(
+    tmp_path: Path, data
+) -> None:
+    added = run(ADD, tmp_path, **data)  # stdin is not a terminal, nothing set
+    assert added.returncode == 2 and "Traceback" not in added.stderr
+    assert "--password-stdin" in added.stderr and "RELAIS_NEW_PASSWORD" in added.stderr
+
+
+def typed_at_a_terminal(args: list[str], cwd: Path, lines: list[str], env: dict) -> str:
+    """Run the command at a terminal (a pseudo-terminal), typing `lines` at its prompts;
+    everything it wrote there."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [RELAIS, *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        start_new_session=True,  # no other terminal: getpass reads this one
+    )
+    os.close(follower)
+    shown, deadline = b"", time.monotonic() + 60
+    while lines and time.monotonic() < deadline:
+        chunk = os.read(leader, 4096)
+        shown += chunk
+        if shown.rstrip().endswith(b":"):
+            os.write(leader, (lines.pop(0) + "\n").encode())
+            shown += b"\n"
+    process.wait(timeout=60)
+    try:
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    except OSError:  # the command ended: its terminal is closed
+        pass
+    os.close(leader)
+    return shown.decode("utf-8", "replace")
+
+
+def test_the_password_is_typed_twice(tmp_path: Path, data) -> None:
+    shown = typed_at_a_terminal(ADD, tmp_path, ["un long mot de passe", "un autre mot"], data)
+    assert "encore une fois" in shown and "Les deux ne sont pas pareils" in shown
+    assert "Aucun médiateur" in run(["mediators", "list"], tmp_path, **data).stdout
+    shown = typed_at_a_terminal(ADD, tmp_path, ["un long mot de passe"] * 2, data)
+    assert "Amina est ajouté" in shown
+
+
+def test_relais_sms_from_another_folder_says_what_is_wrong(
+    relais_server: Running, tmp_path: Path
+) -> None:
+    url = relais_server.server.url
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    sent = run(["sms", "--url", url, "caf"], elsewhere)
+    assert sent.returncode == 2 and "pas de jeton" in sent.stderr and "Traceback" not in sent.stderr
+    assert list(elsewhere.iterdir()) == []  # no relais-data made here
+    other = tmp_path / "other-data"
+    other.mkdir()
+    (other / "local-auth-token").write_text("not-this-relais-token")
+    refused = run(["sms", "--url", url, "caf"], elsewhere, RELAIS_DATA_DIR=str(other))
+    assert refused.returncode == 1 and "(403)" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    called = run(["call", "--url", url, "--keys", "1"], elsewhere, RELAIS_DATA_DIR=str(other))
+    assert called.returncode == 1 and "(403)" in called.stderr
+    public = relais_server.settings.public_url
+    sent = run(
+        ["sms", "--url", url, "caf"],
+        elsewhere,
+        TWILIO_AUTH_TOKEN="test-auth-token",
+        RELAIS_PUBLIC_URL=public,
+    )
+    assert sent.returncode == 0 and "CAF" in sent.stdout
+    down = run(["sms", "--url", "http://127.0.0.1:9", "caf"], elsewhere, TWILIO_AUTH_TOKEN="x")
+    assert down.returncode == 1 and "Relais ne répond pas" in down.stderr
+
+
+@pytest.fixture
+def relais_server(tmp_path: Path):
+    running = Running(tmp_path / "data")
+    yield running
+    running.close()
