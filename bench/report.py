@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +71,10 @@ def split(result: StackResult) -> str:
     )
 
 
+def bullet(text: str) -> str:
+    return textwrap.fill(text, 90, initial_indent="- ", subsequent_indent="  ")
+
+
 def page(
     results: list[StackResult], understanding: str, before: str, minutes: float, command: str
 ) -> str:
@@ -91,7 +96,7 @@ Relais as an operator runs it (`relais serve`, voice prompts rendered beforehand
 for jobs, links sent by `relais worker` through the tests' stand-in of Twilio's API), and
 the floor (`bench/floor.py`: a Flask app with the `twilio` library and SQLAlchemy that
 checks the signature, reads one row, writes one row and answers TwiML) served by the same
-server on the same kind of database ({"; ".join(stacks)}). The server's CPU is the
+server on the same kind of database. Stacks: {"; ".join(stacks)}. The server's CPU is the
 kernel's accounting (/proc/<pid>/stat, user + system, the process and its children) before
 and after the webhooks, divided by them; the simulated callers run in the bench's process,
 4 at a time. A Relais call is whole: 2, 2, 1, 2 (a procedure, its link by SMS, goodbye) and
@@ -111,9 +116,9 @@ CPU clock, as does the Twilio library's request alone.
 
 {cpu.jobs_table(results)}
 
-{targets(results)}
+{textwrap.fill(targets(results), 90)}
 
-{chr(10).join(f"- {split(r)}" for r in results)}
+{chr(10).join(bullet(split(r)) for r in results)}
 
 Profiles (cProfile on the thread's CPU clock; share of the own time by package, C built-ins
 counted to the package that called them): the jobs as RQ and the embedded runner run them,
