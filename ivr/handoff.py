@@ -1,18 +1,21 @@
 """The voice side of handing a caller to a mediator.
 
-In opening hours, the mediators of the topic are rung at once (<Dial> with a <Number> each).
-Each hears a whisper first: the spoken summary of the call, then "press 1 to take the
-call"; the first who presses 1 is put through. If nobody takes it, or out of hours, the
-caller hears when they will be called back and may leave a short voice message; the
-callback request waits in the queue and a mobile caller gets an SMS confirmation. With no
-mediator registered, nobody is promised a callback: the caller hears where to find help.
-A person in danger (an urgent hand-off) is put through to any mediator on duty, who hears
-"Urgent" before the summary.
+In opening hours, the mediators of the topic are rung one after the other, in turn from
+call to call (`available_mediators`). Each hears a whisper first (call screening): the
+spoken summary of the call, then "press 1 to take the call". Only a key puts the caller
+through: a mediator's phone that is off sends the call to their voicemail, which answers,
+hears the whisper, presses nothing and is hung up; then the next mediator is rung. If
+nobody takes it, or out of hours, the caller hears when they will be called back and may
+leave a short voice message; the callback request waits in the queue and a mobile caller
+gets an SMS confirmation. With no mediator registered, nobody is promised a callback: the
+caller hears where to find help. A person in danger (an urgent hand-off) is put through
+to any mediator on duty, who hears "Urgent" before the summary.
 
-- POST /voice/whisper?r=ID          a mediator answered: the whisper
-- POST /voice/whisper/answer?r=ID   the mediator's key
-- POST /voice/dialed?r=ID           the <Dial> ended (taken, or nobody)
-- POST /voice/voicemail?r=ID        the caller's voice message (fetched and transcribed in a job)
+- POST /voice/whisper?r=ID&m=M          mediator M answered: the whisper
+- POST /voice/whisper/answer?r=ID&m=M   their key (1: taken, recorded at once)
+- POST /voice/dialed?r=ID&m=M&next=N.O  the <Dial> to M ended: taken, or ring N, then O
+- POST /voice/voicemail?r=ID            the caller's voice message (fetched and transcribed
+                                        in a job)
 """
 
 from __future__ import annotations
@@ -23,9 +26,8 @@ from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from core.models import CallbackRequest, Mediator, now
-from core.phones import e164
 from core.signature import twilio_signed
-from core.web import form_text, query_number, services
+from core.web import form_sid, form_text, query_number, services, whole_number
 from dialogues.engine import HandOff
 from mediation.handoff import (
     available_mediators,
@@ -37,13 +39,15 @@ from mediation.handoff import (
 )
 from mediation.voicemail import keep_voicemail
 
-from .twiml import CallRendering, say_language, speak
+from .twiml import CallRendering, speaker
 
 blueprint = Blueprint("handoff", __name__)
 log = logging.getLogger(__name__)
 
-DIAL_TIMEOUT = 20  # seconds of ringing before nobody is taken as an answer
+DIAL_TIMEOUT = 20  # seconds a mediator's phone rings before the next one is tried
+WHISPER_KEY_TIMEOUT = 10  # seconds after the whisper to press 1
 VOICEMAIL_SECONDS = 60
+TAKEN_NOTE = "En direct : personne jointe."
 
 
 def _twiml(response: VoiceResponse) -> Response:
@@ -57,46 +61,48 @@ def hand_off(
     conversation = app.store.conversation(conversation_id)
     callback = open_request(app.session, app.engine, conversation, action, app.settings)
     if action.text and has_mediators(app.session):  # "Je cherche une personne..."
-        speak(response, action.text, how)
+        how.speaker.speak(response, action.text)
     # A person in danger is put through to any mediator on duty, whatever their topics.
     topic = "humain" if action.urgent else action.topic
-    mediators = available_mediators(app.session, app.settings, topic, app.engine.content.lang)
+    lang = app.engine.content.lang
+    mediators = available_mediators(app.session, app.settings, topic, lang, conversation_id)
     if not mediators:
-        _take_a_message(response, callback, how)
+        _take_a_message(response, callback)
         return
-    base = app.settings.public_url
+    _ring(response, callback, mediators)
+
+
+def _ring(response: VoiceResponse, callback: CallbackRequest, mediators: list[Mediator]) -> None:
+    """Ring the first of `mediators`, with the whisper; the <Dial>'s action rings the next
+    one when this one does not take the call."""
+    base = services().settings.public_url
+    mediator, rest = mediators[0], ".".join(str(m.id) for m in mediators[1:])
     dial = response.dial(
-        action=f"{base}/voice/dialed?r={callback.id}", method="POST", timeout=DIAL_TIMEOUT
+        action=f"{base}/voice/dialed?r={callback.id}&m={mediator.id}&next={rest}",
+        method="POST",
+        timeout=DIAL_TIMEOUT,
     )
-    for mediator in mediators:
-        dial.number(mediator.phone, url=f"{base}/voice/whisper?r={callback.id}", method="POST")
+    dial.number(
+        mediator.phone, url=f"{base}/voice/whisper?r={callback.id}&m={mediator.id}", method="POST"
+    )
 
 
-def _take_a_message(
-    response: VoiceResponse, callback: CallbackRequest, how: CallRendering | None = None
-) -> None:
+def _take_a_message(response: VoiceResponse, callback: CallbackRequest) -> None:
     """Nobody can take the call: when they will be called back, a voice message. With no
     mediator registered at all, nobody would ever call back or hear the message: the
     caller is told so, and where to find help instead (and gets it by SMS too)."""
     app = services()
     content = app.engine.content
-    language = say_language(content.lang)
-
-    def say(text: str) -> None:
-        if how:
-            speak(response, text, how)
-        else:
-            response.say(text, language=language)
-
+    say = speaker().speak
     if not has_mediators(app.session):
-        say(callback_promise(app.session, app.settings, content, now(), "voice"))
-        say(content.phrase("goodbye"))
+        say(response, callback_promise(app.session, app.settings, content, now(), "voice"))
+        say(response, content.phrase("goodbye"))
         response.hangup()
         confirm_by_sms(app.session, app.settings, app.engine, callback)
         return
-    say(content.phrase("nobody_free"))
-    say(callback_promise(app.session, app.settings, content, now(), "voice"))
-    say(content.phrase("voicemail_invite"))
+    say(response, content.phrase("nobody_free"))
+    say(response, callback_promise(app.session, app.settings, content, now(), "voice"))
+    say(response, content.phrase("voicemail_invite"))
     response.record(
         action=f"{app.settings.public_url}/voice/voicemail?r={callback.id}",
         method="POST",
@@ -105,7 +111,7 @@ def _take_a_message(
         finish_on_key="#",
         play_beep=True,
     )
-    say(content.phrase("voicemail_thanks"))
+    say(response, content.phrase("voicemail_thanks"))
     response.hangup()
     confirm_by_sms(app.session, app.settings, app.engine, callback)
 
@@ -118,24 +124,39 @@ def _request() -> CallbackRequest:
     return callback
 
 
+def _mediator() -> Mediator:
+    mediator = services().session.get(Mediator, query_number("m"))
+    if mediator is None:
+        abort(404)
+    return mediator
+
+
+def _accepted_key(leg_sid: str) -> str:
+    """The reply remembered for a mediator's leg that took the call (its CallSid, which the
+    <Dial>'s action gets as DialCallSid)."""
+    return f"voice:{leg_sid}:accepted"
+
+
 @blueprint.post("/voice/whisper")
 @twilio_signed
 def whisper() -> Response:
+    """The mediator's leg answered (a person, or their voicemail): the summary, then a key
+    to take the call; no key and the leg hangs up, so the <Dial> moves on."""
     app = services()
-    callback = _request()
+    callback, mediator = _request(), _mediator()
     response = VoiceResponse()
-    language = say_language(app.engine.content.lang)
     gather = response.gather(
         input="dtmf",
         num_digits=1,
-        timeout=10,
+        timeout=WHISPER_KEY_TIMEOUT,
         method="POST",
-        action=f"{app.settings.public_url}/voice/whisper/answer?r={callback.id}",
+        action=f"{app.settings.public_url}/voice/whisper/answer?r={callback.id}&m={mediator.id}",
     )
+    say = speaker().say  # one voice: the summary cannot be rendered in advance
     if is_urgent(callback):
-        gather.say(app.engine.content.phrase("whisper_urgent"), language=language)
-    gather.say(callback.summary, language=language)
-    gather.say(app.engine.content.phrase("whisper_accept"), language=language)
+        say(gather, app.engine.content.phrase("whisper_urgent"))
+    say(gather, callback.summary)
+    say(gather, app.engine.content.phrase("whisper_accept"))
     response.hangup()  # no key: the call is not taken by this mediator
     return _twiml(response)
 
@@ -143,38 +164,56 @@ def whisper() -> Response:
 @blueprint.post("/voice/whisper/answer")
 @twilio_signed
 def whisper_answer() -> Response:
+    """The mediator's key: 1 takes the call, which is recorded now (a voicemail presses
+    nothing, so a leg that answered does not mean that someone took the call)."""
     app = services()
-    callback = _request()
+    callback, mediator = _request(), _mediator()
+    leg = form_sid("CallSid")
     response = VoiceResponse()
-    mediator = (
-        app.session.query(Mediator).filter_by(phone=e164(request.form.get("To", ""))).one_or_none()
-    )
-    if (
-        request.form.get("Digits") != "1"
-        or mediator is None
-        or (callback.taken_by not in (None, mediator.id))
-    ):
+    if not leg or form_text("Digits", 8) != "1" or not mediator.active:
         response.hangup()
         return _twiml(response)
-    callback.taken_by, callback.status, callback.updated_at = mediator.id, "en_cours", now()
-    app.session.commit()
+    if app.store.reply(_accepted_key(leg)) is None:
+        callback.taken_by, callback.status, callback.updated_at = mediator.id, "en_cours", now()
+        callback.notes = f"{callback.notes}\n{TAKEN_NOTE}".strip()
+        app.store.remember_reply(_accepted_key(leg), str(response), callback.person_id)
+        app.session.commit()
+        log.info("request %s taken live by mediator %s", callback.id, mediator.id)
     return _twiml(response)  # an empty answer: the two calls are joined
 
 
 @blueprint.post("/voice/dialed")
 @twilio_signed
 def dialed() -> Response:
+    """The <Dial> to one mediator ended. Taken (their key came on the leg that answered):
+    the call has ended, the request is closed. Otherwise the next mediator still on duty
+    is rung, and after the last the caller may leave a message."""
     app = services()
     callback = _request()
     response = VoiceResponse()
-    if callback.taken_by is not None:  # a mediator took the call, which has now ended
+    leg = form_sid("DialCallSid")
+    if leg and app.store.reply(_accepted_key(leg)) is not None:
         callback.status, callback.updated_at = "clos", now()
-        callback.notes = (callback.notes + "\nPris en direct.").strip()
         response.hangup()
     else:
-        _take_a_message(response, callback)
+        waiting = _next_mediators(request.args.get("next", ""))
+        if waiting:
+            _ring(response, callback, waiting)
+        else:
+            _take_a_message(response, callback)
     app.session.commit()
     return _twiml(response)
+
+
+def _next_mediators(ids: str) -> list[Mediator]:
+    """The mediators still to ring, in order (`next` of the action URL, which Relais wrote
+    and Twilio signed), without those who left the roster since."""
+    numbers = [whole_number(part) for part in ids.split(".") if part]
+    if None in numbers:
+        abort(400)
+    session = services().session
+    found = [session.get(Mediator, number) for number in numbers]
+    return [mediator for mediator in found if mediator is not None and mediator.active]
 
 
 @blueprint.post("/voice/voicemail")
@@ -187,9 +226,6 @@ def voicemail() -> Response:
         keep_voicemail(app.session, callback, url)
         app.session.commit()
     response = VoiceResponse()
-    response.say(
-        app.engine.content.phrase("voicemail_thanks"),
-        language=say_language(app.engine.content.lang),
-    )
+    speaker().speak(response, app.engine.content.phrase("voicemail_thanks"))
     response.hangup()
     return _twiml(response)

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
 from sqlalchemy import case, select
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core.models import CallbackRequest, Mediator, now
 from core.phones import e164
 from core.signature import twilio_signed
 from core.web import query_number, services
 from mediation.roster import PIN_LOCK, check_pin, pin_locked
+
+from .twiml import speaker
 
 blueprint = Blueprint("mediator_line", __name__)
 
@@ -38,8 +40,8 @@ def mediator_calling(caller: str) -> Mediator | None:
     )
 
 
-def _say(verb, text: str) -> None:
-    verb.say(text, language="fr-FR")
+def _say(verb: VoiceResponse | Gather, text: str) -> None:
+    speaker().say(verb, text)
 
 
 def _url(path: str, **query: int) -> str:

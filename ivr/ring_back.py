@@ -37,7 +37,7 @@ from core.twilio_status import keep_early, reported
 from core.web import form_sid, form_text, query_number, services
 from mediation.calls import AFTER_GREETING, RING_SECONDS, call_ended, note_outcome
 
-from .twiml import say_language
+from .twiml import speaker
 
 blueprint = Blueprint("ring_back", __name__)
 
@@ -67,7 +67,6 @@ def answered() -> Response:
     app = services()
     call = _placed()
     content = app.engine.content
-    language = say_language(content.lang)
     if call.purpose == "mediator":
         # A key first: the mediator's voicemail must not be put through to the person.
         response = VoiceResponse()
@@ -78,7 +77,7 @@ def answered() -> Response:
             method="POST",
             action=f"{app.settings.public_url}/voice/outbound/confirm?o={call.id}",
         )
-        gather.say(content.phrase("bridge_intro"), language=language)
+        speaker().speak(gather, content.phrase("bridge_intro"))
         response.hangup()
         call.status, call.updated_at = "answered", now()
         app.session.commit()
@@ -87,7 +86,7 @@ def answered() -> Response:
     if answered_by in (*AFTER_GREETING, "fax"):
         response = VoiceResponse()
         if answered_by != "fax":  # after the greeting: the message is recorded
-            response.say(content.phrase("ring_back_machine"), language=language)
+            speaker().speak(response, content.phrase("ring_back_machine"))
         response.hangup()
         call.status, call.updated_at = ("fax" if answered_by == "fax" else "machine"), now()
         app.session.commit()
@@ -111,9 +110,7 @@ def confirm() -> Response:
         response.hangup()
         return _twiml(response)
     callback = app.session.get(CallbackRequest, call.callback_id)
-    response.say(
-        app.engine.content.phrase("bridge_calling"), language=say_language(app.engine.content.lang)
-    )
+    speaker().speak(response, app.engine.content.phrase("bridge_calling"))
     dial = response.dial(
         caller_id=app.settings.from_number,
         action=f"{app.settings.public_url}/voice/bridged?o={call.id}",

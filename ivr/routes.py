@@ -46,7 +46,7 @@ from speech.recordings import RecordingUnavailable, fetch_recording, from_host
 from .handoff import hand_off
 from .mediator_line import mediator_calling, welcome
 from .ring_back import reject_busy
-from .twiml import CallRendering, render
+from .twiml import CallRendering, render, speaker
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +66,9 @@ def _rendering(conversation_id: int, step: int) -> CallRendering:
     def url(kind: str) -> str:
         return f"{base}/voice/{kind}?c={conversation_id}&s={step}"
 
-    def audio(text: str, node: str | None) -> str | None:
-        name = app.speech.audio(text, node)
-        return f"{base}/audio/{name}" if name else None
-
     return CallRendering(
         url,
-        audio,
-        app.engine.content.lang,
+        speaker(),
         app.speech.listening,
         lambda response, action, how: hand_off(response, action, how, conversation_id),
     )

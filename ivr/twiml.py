@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from core.web import services
 from dialogues.engine import Action, Ask, End, HandOff, Say
 
 KEY_TIMEOUT = 5  # seconds to wait for a key after the prompt
@@ -14,11 +15,45 @@ NUMBER_TIMEOUT = 10  # seconds to wait between keys of a phone number
 RECORD_SECONDS = 5  # a spoken answer is a word or two
 RECORD_SILENCE = 2  # seconds of silence that end a spoken answer
 SAY_LANGUAGES = {"fr": "fr-FR", "ko": "ko-KR"}
+# Twilio's <Say> speaks English in its default voice: each language names a voice of its
+# own (Amazon Polly's neural voices, listed in Twilio's text-to-speech docs).
+SAY_VOICES = {"fr": "Polly.Lea-Neural", "ko": "Polly.Seoyeon-Neural"}
 
 
-def say_language(lang: str) -> str:
-    """The language attribute of Twilio's <Say> for a content language."""
-    return SAY_LANGUAGES.get(lang, lang)
+@dataclass(frozen=True)
+class Speaker:
+    """How Relais speaks on a call: a prompt's rendered audio (`<Play>`) when there is one,
+    otherwise Twilio's `<Say>` in the voice and language set for the content's language."""
+
+    audio: Callable[[str, str | None], str | None]  # a prompt's audio URL, if rendered
+    language: str  # <Say language>, e.g. fr-FR
+    voice: str  # <Say voice>, e.g. Polly.Lea-Neural
+
+    @classmethod
+    def of(
+        cls,
+        lang: str,
+        voice: str = "",
+        audio: Callable[[str, str | None], str | None] | None = None,
+    ) -> Speaker:
+        """The speaker for a content language; `voice` (RELAIS_SAY_VOICE) overrides the
+        language's default voice."""
+        return cls(
+            audio or (lambda _text, _node: None),
+            SAY_LANGUAGES.get(lang, lang),
+            voice or SAY_VOICES.get(lang, ""),
+        )
+
+    def say(self, verb: VoiceResponse | Gather, text: str) -> None:
+        """Twilio's synthetic voice, whatever is rendered (a text said in one voice)."""
+        verb.say(text, language=self.language, voice=self.voice or None)
+
+    def speak(self, verb: VoiceResponse | Gather, text: str, node: str | None = None) -> None:
+        audio = self.audio(text, node)
+        if audio:
+            verb.play(audio)
+        else:
+            self.say(verb, text)
 
 
 @dataclass(frozen=True)
@@ -26,28 +61,29 @@ class CallRendering:
     """How this call's prompts sound and whether anyone listens to spoken answers."""
 
     url: Callable[[str], str]  # the absolute URL of the next webhook: key, record, silence
-    audio: Callable[[str, str | None], str | None]  # a prompt's audio URL, if rendered
-    lang: str
+    speaker: Speaker
     listening: bool  # a speech model can understand a spoken answer
     # Dial a mediator, or take a callback request: (response, the hand-off, this rendering).
     hand_off: Callable[[VoiceResponse, HandOff, CallRendering], None]
 
 
-def speak(
-    verb: VoiceResponse | Gather, text: str, how: CallRendering, node: str | None = None
-) -> None:
-    audio = how.audio(text, node)
-    if audio:
-        verb.play(audio)
-    else:
-        verb.say(text, language=say_language(how.lang))
+def speaker() -> Speaker:
+    """The speaker of this request's call: the prompts rendered for the content, served
+    under /audio/, and Twilio's voice set for its language (no database needed)."""
+    app = services()
+
+    def audio(text: str, node: str | None) -> str | None:
+        name = app.speech.audio(text, node)
+        return f"{app.settings.public_url}/audio/{name}" if name else None
+
+    return Speaker.of(app.engine.content.lang, app.settings.say_voice, audio)
 
 
 def render(actions: list[Action], how: CallRendering) -> str:
     response = VoiceResponse()
     for action in actions:
         if isinstance(action, Say):
-            speak(response, action.text, how)
+            how.speaker.speak(response, action.text)
         elif isinstance(action, Ask):
             _ask(response, action, how)
         elif isinstance(action, HandOff):
@@ -66,12 +102,12 @@ def _ask(response: VoiceResponse, ask: Ask, how: CallRendering) -> None:
             action=how.url("key"),
             method="POST",
         )
-        speak(gather, ask.text, how)
+        how.speaker.speak(gather, ask.text)
     else:
         gather = response.gather(
             input="dtmf", num_digits=1, timeout=KEY_TIMEOUT, action=how.url("key"), method="POST"
         )
-        speak(gather, ask.text, how, ask.node)
+        how.speaker.speak(gather, ask.text, ask.node)
         if how.listening:
             # No key: a short recording after a beep for a spoken answer; a key ends it.
             response.record(

@@ -5,7 +5,7 @@ confirmation SMS, and the alert to the mediators on duty when the person is in d
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ OPEN = ("nouveau", "en_cours", "injoignable")  # a request that still waits for 
 
 log = logging.getLogger(__name__)
 
-MAX_DIALLED = 5  # mediators rung at once for one call
+MAX_RUNG = 3  # mediators rung one after the other for one call (about 30 s each)
 URGENT = 2  # priority of a person in danger: above a call (1) and an SMS (0)
 
 
@@ -160,21 +160,41 @@ def callback_promise(
     return f"{content.phrase('no_mediator')} {place_text(content, None, channel)}"
 
 
+def callback_texts(settings: Settings, content: Content, at: datetime, days: int = 14) -> list[str]:
+    """Every "you will be called back ..." a caller may hear in the coming `days` (a quarter
+    of an hour apart), to render in advance: said by Twilio between two rendered prompts,
+    the voice would change in the middle of a sentence."""
+    moments = (at + timedelta(minutes=15 * step) for step in range(days * 24 * 4))
+    whens = dict.fromkeys(settings.hours.when_fr(moment) for moment in moments)
+    return [content.phrase("callback", when=when) for when in whens]
+
+
 def available_mediators(
-    session: Session, settings: Settings, topic: str, lang: str, at: datetime | None = None
+    session: Session,
+    settings: Settings,
+    topic: str,
+    lang: str,
+    turn: int = 0,
+    at: datetime | None = None,
 ) -> list[Mediator]:
-    """The mediators to ring now for this topic and language (none out of hours)."""
+    """The mediators to ring now for this topic and language, in the order to ring them
+    (none out of hours). The order turns with `turn` (the conversation's id): from one
+    call to the next, each mediator is rung first in turn, so that calls are shared and a
+    phone that is off does not delay every caller."""
     if not settings.hours.is_open(at or now()):
         return []
-    found = []
-    for mediator in session.scalars(
-        select(Mediator).where(Mediator.active.is_(True)).order_by(Mediator.id)
-    ):
-        if (not mediator.topics or topic in mediator.topics or topic == "humain") and (
-            not mediator.languages or lang in mediator.languages
-        ):
-            found.append(mediator)
-    return found[:MAX_DIALLED]
+    found = [
+        mediator
+        for mediator in session.scalars(
+            select(Mediator).where(Mediator.active.is_(True)).order_by(Mediator.id)
+        )
+        if (not mediator.topics or topic in mediator.topics or topic == "humain")
+        and (not mediator.languages or lang in mediator.languages)
+    ]
+    if not found:
+        return []
+    first = turn % len(found)
+    return (found[first:] + found[:first])[:MAX_RUNG]
 
 
 def confirm_by_sms(

@@ -12,11 +12,13 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from core.db import health, make_engine, migrate, session_factory
 from core.jobs import wire_jobs
+from core.models import now
 from core.settings import Settings, load_settings
 from core.web import close_services
 from dialogues.engine import Engine
 from dialogues.loader import load_content
 from mediation.dashboard import init_dashboard
+from mediation.handoff import callback_texts
 from speech.recognition import Recognisers
 from speech.service import Speech
 from speech.voice import PromptCache
@@ -40,7 +42,11 @@ def speech_for(settings: Settings, engine: Engine) -> Speech:
 
 def prompt_texts(settings: Settings, engine: Engine) -> list[str]:
     """Every text callers may hear in the synthetic voice (rendered in advance)."""
-    return [*engine.voice_prompts(), *fallback_texts(engine.content, settings.fallback_phone)]
+    return [
+        *engine.voice_prompts(),
+        *callback_texts(settings, engine.content, now()),
+        *fallback_texts(engine.content, settings.fallback_phone),
+    ]
 
 
 def voice_prompts(settings: Settings) -> tuple[PromptCache | None, list[str]]:

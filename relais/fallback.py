@@ -19,7 +19,7 @@ from core.phones import national
 from core.signature import twilio_signed
 from core.web import services
 from dialogues.model import Content
-from ivr.twiml import say_language
+from ivr.twiml import speaker
 
 blueprint = Blueprint("fallback", __name__)
 
@@ -39,12 +39,9 @@ def voice() -> Response:
     content = app.engine.content
     response = VoiceResponse()
     texts = fallback_texts(content, app.settings.fallback_phone)
+    say = speaker().speak  # rendered prompts are files: no database needed
     for text in [*texts, *texts[1:]]:  # the phone line twice
-        audio = app.speech.audio(text)  # rendered prompts are files: no database needed
-        if audio:
-            response.play(f"{app.settings.public_url}/audio/{audio}")
-        else:
-            response.say(text, language=say_language(content.lang))
+        say(response, text)
     response.hangup()
     return Response(str(response), mimetype="text/xml")
 

@@ -8,7 +8,12 @@ parameter names, and TwiML followed with Twilio's semantics:
   key, falls through to the next verb unless actionOnEmptyResult is true;
 - Record posts RecordingUrl/RecordingDuration when something was said, posts Digits when a
   key ended it, and makes no request at all when nothing was recorded;
-- Redirect fetches new TwiML; Dial posts DialCallStatus to its action when it has one;
+- Redirect fetches new TwiML; Dial rings its numbers at once (the first leg to answer is
+  connected, the others hung up; a phone that is off sends the call to its voicemail, which
+  answers at once), runs a <Number url> (a whisper: the TwiML the answering party hears
+  before the parties are connected; a <Hangup> there ends that leg), and posts
+  DialCallStatus, DialCallSid and DialCallDuration to its action when it has one (an
+  answered leg is "completed", whatever its whisper did: audio went through);
 - Hangup and Reject end the call; the end of a document ends the call too;
 - at the end, the status callback gets CallStatus and CallDuration, once (Twilio does not
   send it again: `status_lost` plays Relais being down when it came);
@@ -16,7 +21,6 @@ parameter names, and TwiML followed with Twilio's semantics:
   with Enable, a machine is "machine_start", while its greeting still plays (what is said
   then is not recorded); with DetectMessageEnd, "machine_end_beep" (or _silence, _other)
   once the greeting is over; "human", "fax" or "unknown" with either.
-
 
 Recordings are WAV files served by a small local HTTP server, like Twilio's RecordingUrl.
 A caller's answers are strings: "1" (a key), "0612345678#" (keys then #), "say:FILE.wav",
@@ -155,9 +159,13 @@ class Call:
     webhooks: int = 0
     ended: bool = False
     status: str = "in-progress"
-    # What the mediators rung by a <Dial> do: "accept" (the first presses 1 after the
-    # whisper), "decline" (they answer but press nothing), "no-answer" or "busy".
-    mediators: str = "accept"
+    # What the parties rung by a <Dial> do: "accept" (answers and presses 1 during the
+    # whisper), "decline" (answers but presses nothing), "voicemail" (the phone is off: its
+    # voicemail answers at once and presses nothing), "no-answer" or "busy". One for every
+    # party, or a list: each party rung, in turn, does the next (then "no-answer").
+    mediators: str | list[str] = "accept"
+    # Each <Say> heard on this call or its legs: (voice, language).
+    voices: set[tuple[str | None, str | None]] = field(default_factory=set)
     # Interactive (the web simulator): with no answer left, wait for the next one instead
     # of hanging up.
     interactive: bool = False
@@ -178,6 +186,7 @@ class Call:
     _verbs: deque = field(default_factory=deque)
     _next: tuple[str, dict] | None = None
     _seconds: int = 0
+    _rung: int = 0  # parties rung so far
 
     def params(self, **extra: str) -> dict[str, str]:
         return {
@@ -263,6 +272,7 @@ class Call:
     def _do(self, verb: ET.Element) -> None:
         tag = verb.tag
         if tag == "Say":
+            self.voices.add((verb.get("voice"), verb.get("language")))
             self.say((verb.text or "").strip())
             self._seconds += 1 + len((verb.text or "").split()) // 3
         elif tag == "Play":
@@ -283,13 +293,14 @@ class Call:
             self.transcript.append(
                 Line("twilio", f"appel vers {', '.join(shown)}, numéro affiché {seen}")
             )
-            status = self._dial(numbers)
+            status, leg_sid, seconds = self._dial(numbers or [verb], seen)
             if verb.get("action"):
                 self._next = (
                     verb.get("action"),
                     {
                         "DialCallStatus": status,
-                        "DialCallDuration": "30" if status == "completed" else "0",
+                        "DialCallSid": leg_sid,
+                        "DialCallDuration": str(seconds),
                     },
                 )
         elif tag == "Hangup":
@@ -297,48 +308,70 @@ class Call:
         elif tag == "Reject":
             self._end("busy" if verb.get("reason") == "busy" else "no-answer")
 
-    def _dial(self, numbers: list[ET.Element]) -> str:
-        """Ring the numbers at once; a <Number url> is a whisper the answering party hears
-        first: the call is put through unless that TwiML hangs up."""
-        if self.mediators in ("no-answer", "busy"):
+    def _party(self) -> str:
+        """What the next party rung does (see `mediators`)."""
+        if isinstance(self.mediators, str):
             return self.mediators
-        for number in numbers:
-            url = number.get("url")
-            if not url:
-                return "completed"
-            leg = {
-                "AccountSid": ACCOUNT_SID,
-                "CallSid": _sid("CA"),
-                "ParentCallSid": self.sid,
-                "From": self.to,
-                "To": (number.text or "").strip(),
-                "Direction": "outbound-dial",
-                "CallStatus": "in-progress",
-                "ApiVersion": "2010-04-01",
-            }
-            if self._whisper(url, leg):
-                self.transcript.append(Line("mediator", "prend l'appel"))
-                return "completed"
-        return "no-answer"
+        self._rung += 1
+        return (self.mediators[self._rung - 1 :] or ["no-answer"])[0]
 
-    def _whisper(self, url: str, leg: dict[str, str]) -> bool:
+    def _dial(self, numbers: list[ET.Element], seen: str) -> tuple[str, str, int]:
+        """Ring the numbers at once: (DialCallStatus, DialCallSid, DialCallDuration). The
+        first leg to answer is connected, the others hung up; a voicemail answers before
+        anyone can pick up. A <Number url> is a whisper the answering party hears first:
+        the parties are connected unless that TwiML hangs up."""
+        legs = [(number, self._party(), _sid("CA")) for number in numbers]
+        answering = [leg for leg in legs if leg[1] in ("accept", "decline", "voicemail")]
+        if not answering:
+            busy = all(party == "busy" for _, party, _ in legs)
+            return ("busy" if busy else "no-answer"), legs[-1][2], 0
+        answering.sort(key=lambda leg: leg[1] != "voicemail")
+        number, party, sid = answering[0]
+        if party == "voicemail":
+            self.transcript.append(Line("mediator", "la messagerie répond"))
+        url = number.get("url")
+        leg = {
+            "AccountSid": ACCOUNT_SID,
+            "CallSid": sid,
+            "ParentCallSid": self.sid,
+            "From": seen,
+            "To": (number.text or "").strip(),
+            "Direction": "outbound-dial",
+            "CallStatus": "in-progress",
+            "ApiVersion": "2010-04-01",
+        }
+        if url is None or self._whisper(url, leg, party):
+            if party == "voicemail":
+                self.transcript.append(Line("mediator", "la messagerie enregistre l'appel"))
+            else:
+                self.transcript.append(Line("mediator", "prend l'appel"))
+            return "completed", sid, 30
+        return "completed", sid, 15  # answered, then hung up by its whisper
+
+    def _whisper(self, url: str, leg: dict[str, str], party: str) -> bool:
+        """Run a whisper on the answering leg: whether the parties are then connected."""
         verbs = deque(self._leg_twiml(url, leg))
         while verbs:
             verb = verbs.popleft()
-            if verb.tag == "Say":
-                self.transcript.append(Line("mediator", f"entend : {(verb.text or '').strip()}"))
+            if verb.tag in ("Say", "Play"):
+                self._whispered(verb)
             elif verb.tag == "Gather":
                 for child in verb:
-                    if child.tag == "Say":
-                        self.transcript.append(
-                            Line("mediator", f"entend : {(child.text or '').strip()}")
-                        )
-                if self.mediators == "accept":
+                    self._whispered(child)
+                if party == "accept":
                     self.transcript.append(Line("mediator", "tape 1"))
                     verbs = deque(self._leg_twiml(verb.get("action"), {**leg, "Digits": "1"}))
+                # No key: on to the next verb, as Twilio does after a Gather's timeout.
             elif verb.tag == "Hangup":
                 return False
         return True
+
+    def _whispered(self, verb: ET.Element) -> None:
+        if verb.tag == "Say":
+            self.voices.add((verb.get("voice"), verb.get("language")))
+        text = (verb.text or "").strip()
+        shown = text if verb.tag == "Say" else f"[son] {text}"
+        self.transcript.append(Line("mediator", f"entend : {shown}"))
 
     def _leg_twiml(self, url: str, params: dict[str, str]) -> list[ET.Element]:
         response = self.sim.post(url, params)
@@ -484,7 +517,7 @@ class TwilioSimulator:
         answers: Iterable[str] = (),
         to: str | None = None,
         max_webhooks: int | None = None,
-        mediators: str = "accept",
+        mediators: str | list[str] = "accept",
     ) -> Call:
         call = Call(self, caller, to or self.service_number, mediators=mediators)
         return call.run(answers, max_webhooks)
@@ -494,7 +527,7 @@ class TwilioSimulator:
         placed: dict[str, Any],
         who: str = "human",
         answers: Iterable[str] = (),
-        dialled: str = "accept",
+        dialled: str | list[str] = "accept",
         status_lost: bool = False,
     ) -> Call | None:
         """Play a call Relais placed (a Calls request kept by TwilioApi) as Twilio does:
@@ -715,6 +748,11 @@ class TwilioApi:
                         self._error(400, code, "; ".join(problems))
                     else:
                         self._error(404, 20404, "The requested resource was not found")
+                elif self.path == messages and checked.params.get("To") in api.sim.opted_out:
+                    api.sim.undelivered.append(
+                        (checked.params["To"], checked.params.get("Body", ""), UNSUBSCRIBED)
+                    )
+                    self._error(400, UNSUBSCRIBED, "Attempt to send to unsubscribed recipient")
                 elif deleting:
                     if api._delete_recording(deleting.group(1)):
                         self.send_response(204)
@@ -722,11 +760,6 @@ class TwilioApi:
                         self.end_headers()
                     else:
                         self._error(404, 20404, "The requested resource was not found")
-                elif self.path == messages and checked.params.get("To") in api.sim.opted_out:
-                    api.sim.undelivered.append(
-                        (checked.params["To"], checked.params.get("Body", ""), UNSUBSCRIBED)
-                    )
-                    self._error(400, UNSUBSCRIBED, "Attempt to send to unsubscribed recipient")
                 elif fetching:
                     self._fetched(fetching.group(1))
                 elif self.path == messages:

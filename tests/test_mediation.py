@@ -55,8 +55,8 @@ def lines(call, who: str) -> list[str]:
 def test_in_hours_the_mediators_hear_a_whisper_and_one_takes_the_call(relais) -> None:
     call = relais.sim.call(MOBILE, ["2", "1", "0"])  # aides, CAF, then "a person"
     assert "Je cherche une personne pour vous aider." in lines(call, "relais")
-    (dialled,) = lines(call, "twilio")
-    assert AMINA in dialled and BRUNO in dialled  # both handle the CAF
+    (dialled,) = lines(call, "twilio")  # one mediator at a time: the first takes it
+    first = AMINA if AMINA in dialled else BRUNO  # both handle the CAF
     heard = lines(call, "mediator")
     summary = heard[0].removeprefix("entend : ")
     assert summary.startswith("Appel du numéro qui finit par 78, ")
@@ -71,11 +71,38 @@ def test_in_hours_the_mediators_hear_a_whisper_and_one_takes_the_call(relais) ->
     assert summary.count(". ") + summary.endswith(".") <= 4  # three short sentences
     assert heard[1:] == ["entend : Pour prendre l'appel, tapez 1.", "tape 1", "prend l'appel"]
     (request,) = relais.rows(
-        "SELECT r.status, r.topic, m.name, r.priority "
+        "SELECT r.status, r.topic, m.phone, r.priority, r.notes "
         "FROM callback_requests r JOIN mediators m ON m.id = r.taken_by"
     )
-    assert tuple(request) == ("clos", "caf", "Amina", 1)
+    assert tuple(request) == ("clos", "caf", first, 1, "En direct : personne jointe.")
     assert relais.count("outbound_messages") == 0  # taken live: no SMS needed
+
+
+def test_a_voicemail_that_answers_never_takes_the_call_the_next_mediator_does(relais) -> None:
+    # The first mediator's phone is off: their voicemail answers at once, hears the
+    # whisper and presses nothing. Rung at once, it would have taken the call from the
+    # second mediator; rung in turn, it is hung up and the second is rung.
+    call = relais.sim.call(MOBILE, ["2", "1", "0"], mediators=["voicemail", "accept"])
+    first, second = lines(call, "twilio")
+    assert {AMINA, BRUNO} == {first.split()[2].rstrip(","), second.split()[2].rstrip(",")}
+    heard = lines(call, "mediator")
+    assert len(heard) == 7 and heard[0] == "la messagerie répond"
+    assert heard[2] == "entend : Pour prendre l'appel, tapez 1."  # and nothing pressed
+    assert heard[-3:] == ["entend : Pour prendre l'appel, tapez 1.", "tape 1", "prend l'appel"]
+    assert "Personne n'est libre pour le moment." not in lines(call, "relais")
+    (request,) = relais.rows(
+        "SELECT r.status, m.phone, r.notes FROM callback_requests r "
+        "JOIN mediators m ON m.id = r.taken_by"
+    )
+    assert tuple(request) == ("clos", second.split()[2].rstrip(","), "En direct : personne jointe.")
+
+
+def test_calls_are_shared_each_mediator_is_rung_first_in_turn(relais) -> None:
+    firsts = set()
+    for caller in (MOBILE, OTHER):
+        call = relais.sim.call(caller, ["2", "1", "0"], mediators="no-answer")
+        firsts.add(lines(call, "twilio")[0].split()[2].rstrip(","))
+    assert firsts == {AMINA, BRUNO}
 
 
 def test_only_the_mediators_of_the_topic_are_rung(relais) -> None:
@@ -84,7 +111,7 @@ def test_only_the_mediators_of_the_topic_are_rung(relais) -> None:
     assert BRUNO in dialled and AMINA not in dialled
 
 
-@pytest.mark.parametrize("mediators", ["no-answer", "busy", "decline"])
+@pytest.mark.parametrize("mediators", ["no-answer", "busy", "decline", "voicemail"])
 def test_nobody_takes_it_the_caller_leaves_a_message_and_gets_an_sms(
     relais, mediators, tmp_path
 ) -> None:
@@ -95,6 +122,7 @@ def test_nobody_takes_it_the_caller_leaves_a_message_and_gets_an_sms(
         wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(8000)
         wav.writeframes(b"\x00\x01" * 16000)
     call = relais.sim.call(MOBILE, ["4", f"say:{message}"], mediators=mediators)
+    assert len(lines(call, "twilio")) == 2  # each mediator was rung, one after the other
     said = lines(call, "relais")
     assert said[-4:-1] == [
         "Personne n'est libre pour le moment.",
@@ -104,11 +132,12 @@ def test_nobody_takes_it_the_caller_leaves_a_message_and_gets_an_sms(
     assert said[-1] == "Merci. Au revoir."
     (request,) = eventually(  # the message is fetched by a job, after the webhook
         lambda: relais.rows(
-            "SELECT status, taken_by, voicemail_ref FROM callback_requests"
+            "SELECT status, taken_by, voicemail_ref, notes FROM callback_requests"
             " WHERE voicemail_ref NOT LIKE 'http%'"
         )
     )
-    assert request.status == "nouveau" and request.taken_by is None
+    # A leg that answered ("completed", a voicemail's too) is no mediator who took the call.
+    assert request.status == "nouveau" and request.taken_by is None and request.notes == ""
     kept = relais.settings.data_dir / request.voicemail_ref
     assert kept.read_bytes() == message.read_bytes()
     (sms,) = relais.rows('SELECT "to", body FROM outbound_messages')
@@ -403,7 +432,7 @@ def test_an_urgent_request_comes_first_and_the_mediators_on_duty_are_told(relais
     heard = lines(relais.sim.call("+33622334455", ["432198#"]), "relais")
     assert heard[1].startswith("Demande 1 sur 2. SMS du numéro qui finit par 32")
     whisper = relais.sim.post(
-        f"{relais.sim.public_url}/voice/whisper?r={urgent}",
+        f"{relais.sim.public_url}/voice/whisper?r={urgent}&m=1",
         {"CallSid": "CA" + "7" * 32, "To": AMINA, "From": relais.sim.service_number},
     )
     assert "Urgent. Une personne est en danger." in whisper.text

@@ -66,9 +66,9 @@ WEBHOOKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "/voice/record": ((*VOICE, "Digits", *RECORDING), ("c", "s")),
     "/voice/silence": (VOICE, ("c", "s")),
     "/voice/status": ((*VOICE, "CallDuration"), ()),
-    "/voice/whisper": ((*VOICE, "ParentCallSid"), ("r",)),
-    "/voice/whisper/answer": ((*VOICE, "ParentCallSid", "Digits"), ("r",)),
-    "/voice/dialed": ((*VOICE, *DIAL), ("r",)),
+    "/voice/whisper": ((*VOICE, "ParentCallSid"), ("r", "m")),
+    "/voice/whisper/answer": ((*VOICE, "ParentCallSid", "Digits"), ("r", "m")),
+    "/voice/dialed": ((*VOICE, *DIAL), ("r", "m", "next")),
     "/voice/voicemail": ((*VOICE, "Digits", *RECORDING), ("r",)),
     "/voice/mediator/pin": ((*VOICE, "Digits"), ("t",)),
     "/voice/mediator/queue": (VOICE, ("i",)),
@@ -334,6 +334,8 @@ GOOD_ARGS: dict[str, st.SearchStrategy[Value]] = {
     "i": st.integers(0, 3).map(str),
     "t": st.integers(0, 2).map(str),
     "o": st.integers(1, 3).map(str),
+    "m": st.integers(1, 3).map(str),  # a mediator rung
+    "next": st.sampled_from(["", "1", "2.1"]),  # the mediators to ring after
 }
 BAD_ARG = st.one_of(st.integers(-3, 5).map(str), st.integers(-(2**70), 2**70).map(str), VALUE)
 URL_SAFE = string.ascii_letters + string.digits + "-._~%&=;+,/?:@!$'()*[]"
