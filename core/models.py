@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -51,6 +52,9 @@ class Person(Base):
         return self.autonomy if at - given <= timedelta(days=30 * months) else None
 
     language: Mapped[str] = mapped_column(String(8), default="fr")
+    # The dashboard's simulator (a number ARCEP reserves for fiction): never counted in the
+    # figures or the queue, its SMS never leave (see core.web.services).
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
@@ -253,3 +257,18 @@ class EarlyStatus(Base):
     duration: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class SimulatorSession(Base):
+    """One mediator's try of Relais in the dashboard's simulator: the call as the Twilio
+    player left it and the SMS exchanged, kept here so that every server process shows
+    the same conversation."""
+
+    __tablename__ = "simulator_sessions"
+
+    mediator_id: Mapped[int] = mapped_column(
+        ForeignKey("mediators.id", ondelete="CASCADE"), primary_key=True
+    )
+    call: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    texts: Mapped[list] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from dialogues.engine import Engine
@@ -29,11 +29,27 @@ class Services:
     store: Store
 
 
+# Set in the WSGI environ of the webhooks the dashboard's simulator sends in-process (a
+# client cannot set it: HTTP headers arrive as HTTP_*).
+SANDBOX = "relais.sandbox"
+
+
+def sandboxed(settings: Settings) -> Settings:
+    """The settings of the simulator's webhooks: SMS kept in the outbox, never sent;
+    no call placed (no ring-back, no Twilio account)."""
+    return settings.replace(sms_transport="outbox", missed_call=False, account_sid="")
+
+
+def _in_sandbox() -> bool:
+    return has_request_context() and bool(request.environ.get(SANDBOX))
+
+
 def services() -> Services:
     if "relais" not in g:
         session = current_app.config["RELAIS_SESSIONS"]()
+        settings = current_app.config["RELAIS"]
         g.relais = Services(
-            settings=current_app.config["RELAIS"],
+            settings=sandboxed(settings) if _in_sandbox() else settings,
             engine=current_app.config["RELAIS_ENGINE"],
             speech=current_app.config["RELAIS_SPEECH"],
             session=session,

@@ -33,7 +33,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import and_, case, select
 
-from core.models import CallbackRequest, Mediator, OutboundMessage, Turn, now
+from core.models import CallbackRequest, Mediator, OutboundMessage, Person, Turn, now
 from core.phones import e164, mask
 from core.web import services
 
@@ -251,6 +251,7 @@ def queue() -> str:
         CallbackRequest.priority.desc(),
         CallbackRequest.created_at,
     )
+    query = query.where(CallbackRequest.person.has(Person.sandbox.is_(False)))
     if not show_all:
         query = query.where(CallbackRequest.status.in_(OPEN))
     requests_ = list(app.session.scalars(query.limit(200)))
@@ -260,11 +261,19 @@ def queue() -> str:
     )
 
 
+def _real_request(request_id: int) -> CallbackRequest:
+    """A person's request (the simulator's are nobody's to call back)."""
+    callback = services().session.get(CallbackRequest, request_id)
+    if callback is None or callback.person.sandbox:
+        abort(404)
+    return callback
+
+
 @blueprint.get("/requests/<int:request_id>")
 @login_required
 def request_page(request_id: int) -> str:
     app = services()
-    callback = app.session.get(CallbackRequest, request_id) or abort(404)
+    callback = _real_request(request_id)
     conversation = callback.conversation
     turns, messages = [], []
     if conversation is not None:
@@ -297,7 +306,7 @@ def request_page(request_id: int) -> str:
 @login_required
 def update_request(request_id: int) -> Response:
     app = services()
-    callback = app.session.get(CallbackRequest, request_id) or abort(404)
+    callback = _real_request(request_id)
     status = request.form.get("status", callback.status)
     if status not in STATUSES:
         abort(400)
@@ -323,7 +332,7 @@ def call_person(request_id: int) -> Response:
     from .calls import click_to_call
 
     app = services()
-    callback = app.session.get(CallbackRequest, request_id) or abort(404)
+    callback = _real_request(request_id)
     if not app.settings.can_place_calls:
         abort(409)
     mediator = app.session.get(Mediator, current_user.id)
@@ -355,25 +364,23 @@ def diagram_svg() -> Response:
 @blueprint.get("/simulator")
 @login_required
 def simulator() -> str:
-    session = web_simulator.session_of(current_user.id)
-    heard = list(session.call.transcript) if session.call else []
-    played = [line.text.removeprefix("[son] ") for line in heard if line.text.startswith("[son] ")]
-    audio = played[-1].removeprefix(services().settings.public_url) if played else None
-    sent = [line.text for line in session.texts if line.who == "caller"]
+    tried = web_simulator.tried(current_user.id)
+    heard = tried.call.transcript if tried.call else []
+    sent = [line.text for line in tried.texts if line.who == "caller"]
     engine = services().engine
     candidates, followup = engine.understanding.top(sent[-1]) if sent else ([], 0.0)
     return render_template(
         "mediation/simulator.html",
-        call=session.call,
-        heard=heard,
-        texts=session.texts,
+        call=tried.call,
+        heard=web_simulator.shown(heard, words()),
+        texts=web_simulator.shown(tried.texts, words()),
         last_sent=sent[-1] if sent else "",
         candidates=[(label(engine, c.target), c) for c in candidates],
         followup=followup,
         danger=engine.danger(sent[-1]) if sent else None,
         keys=web_simulator.KEYS,
-        audio=audio,
-        caller=web_simulator.CALLER,
+        audio=web_simulator.last_sound(heard),
+        caller=web_simulator.caller_of(current_user.id),
     )
 
 
@@ -383,8 +390,6 @@ def simulator_call() -> Response:
     action = request.form.get("action", "")
     if action == "start":
         web_simulator.start_call(current_user.id)
-    elif action == "hangup":
-        web_simulator.hang_up(current_user.id)
     else:
         web_simulator.press(current_user.id, action)
     return redirect(url_for("mediation.simulator") + "#appel")
@@ -421,7 +426,7 @@ def recording(reference: str) -> Response:
 def summary_audio(request_id: int) -> Response:
     """The summary of a request, spoken by the synthetic voice."""
     app = services()
-    callback = app.session.get(CallbackRequest, request_id) or abort(404)
+    callback = _real_request(request_id)
     cache = app.speech.cache
     if cache is None:
         abort(404)

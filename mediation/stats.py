@@ -15,13 +15,15 @@ from pygal.style import CleanStyle
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.models import Conversation, Turn, now
+from core.models import Conversation, Person, Turn, now
 from dialogues.engine import Engine
 
 from .words import Words
 
 DAYS = 14
 INPUTS = ("key", "words", "text", "no_input", "recording")
+# The conversations counted: people's, not the dashboard simulator's.
+REAL = Conversation.person.has(Person.sandbox.is_(False))
 OUTCOMES = ("sent", "handoff", "ended", "hangup")  # how a conversation ended (else: going)
 WIDTH = 420  # drawn at this width, shown at the page's: 390 px phones to desks
 LABEL_WIDTH = 24  # characters on a line of a box of the diagram
@@ -41,7 +43,7 @@ def per_day(session: Session) -> dict[str, Counter]:
     since = now() - timedelta(days=DAYS)
     rows = session.execute(
         select(func.date(Conversation.started_at), Conversation.channel, func.count())
-        .where(Conversation.started_at >= since)
+        .where(Conversation.started_at >= since, REAL)
         .group_by(func.date(Conversation.started_at), Conversation.channel)
     )
     counts: dict[str, Counter] = {"voice": Counter(), "sms": Counter()}
@@ -53,7 +55,7 @@ def per_day(session: Session) -> dict[str, Counter]:
 def outcomes(session: Session) -> Counter:
     """How many conversations ended each way (None: still going)."""
     rows = session.execute(
-        select(Conversation.outcome, func.count()).group_by(Conversation.outcome)
+        select(Conversation.outcome, func.count()).where(REAL).group_by(Conversation.outcome)
     )
     return Counter(dict(rows.all()))
 
@@ -61,7 +63,7 @@ def outcomes(session: Session) -> Counter:
 def hang_ups(session: Session) -> Counter:
     rows = session.execute(
         select(Conversation.end_node, func.count())
-        .where(Conversation.status == "hangup")
+        .where(Conversation.status == "hangup", REAL)
         .group_by(Conversation.end_node)
     )
     return Counter({node: count for node, count in rows if node})
@@ -70,7 +72,9 @@ def hang_ups(session: Session) -> Counter:
 def visits(session: Session) -> Counter:
     """How many answers (or silences) were given at each node."""
     rows = session.execute(
-        select(Turn.node, func.count()).where(Turn.kind.in_(INPUTS)).group_by(Turn.node)
+        select(Turn.node, func.count())
+        .where(Turn.kind.in_(INPUTS), Turn.conversation.has(REAL))
+        .group_by(Turn.node)
     )
     return Counter({node: count for node, count in rows if node})
 
