@@ -16,7 +16,16 @@ from functools import cached_property
 from .danger import DangerMatcher, DangerModel
 from .examples_model import trained, word_features
 from .matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW, Matcher, MatchResult
-from .model import Choice, Content, Danger, Node
+from .model import (
+    Choice,
+    Content,
+    Danger,
+    HandoffNode,
+    MessageNode,
+    Node,
+    ProcedureNode,
+    QuestionNode,
+)
 from .normalise import sound, words_of
 from .procedure_text import capitalised, sentence, written_phone
 from .pronounce import in_pairs
@@ -198,11 +207,11 @@ class State:
 def render_question(
     content: Content, prompt: str, choices: tuple[Choice, ...], channel: str
 ) -> str:
-    keyed = [c for c in choices if c.key]
+    keyed = [(c.key, c.label) for c in choices if c.key]
     if channel == "sms":
-        lines = [content.phrase("choice_sms", key=c.key, label=c.label) for c in keyed]
+        lines = [content.phrase("choice_sms", key=key, label=label) for key, label in keyed]
         return "\n".join([prompt, *lines, content.phrase("sms_hint")]).strip()
-    lines = [content.phrase("choice_voice", key=c.key, label=c.label) for c in keyed]
+    lines = [content.phrase("choice_voice", key=key, label=label) for key, label in keyed]
     return " ".join([prompt, *lines]).strip()
 
 
@@ -237,7 +246,7 @@ def catalogue_phrases(content: Content) -> list[Phrase]:
                 if c.goto != content.start and content.nodes[c.goto].type != "end"
             )
             phrases += _choice_phrases(node, subjects)
-        elif node.type == "procedure" and node.procedure in content.procedures:
+        elif isinstance(node, ProcedureNode) and node.procedure in content.procedures:
             procedure = content.procedures[node.procedure]
             where = f"{content.lang}/procedures.yaml"
             for word in (*procedure.keywords, *procedure.old_names, procedure.title):
@@ -477,7 +486,7 @@ class Engine:
                 for tries in range(MAX_TRIES):
                     state.tries = tries
                     texts.append(self._ask(state, simple=tries > 0).text)
-            elif node.type == "procedure":
+            elif isinstance(node, ProcedureNode):
                 procedure = content.procedures[node.procedure]
                 for kind in (Question.AUTONOMY, Question.NO_LINK, Question.NUMBER):
                     state.pending = Pending(kind)
@@ -486,7 +495,8 @@ class Engine:
                 texts += [procedure.voice, content.phrase("sms_sent")]
                 texts += [a.text for a in self._told(procedure.id) if isinstance(a, Say)]
                 if procedure.followup:
-                    texts += [a.text for a in self._followup(state, node.id)]
+                    followup = self._followup(state, node.id)
+                    texts += [a.text for a in followup if isinstance(a, Say | Ask)]
                 texts.append(place_text(content, procedure.topic))
             elif node.text:
                 texts.append(node.text)
@@ -524,11 +534,14 @@ class Engine:
                 if event.key in command.keys:
                     return "@" + command.name
             return next((c.goto for c in choices if c.key == event.key), None)
+        if not isinstance(event, Words | Text):  # no words: nothing more to understand
+            return None
         if isinstance(event, Words) and event.confidence < SPEECH_REJECT_BELOW:
             return None
         for command in self.content.commands.values():
             if command.alone and self._whole(event.text, command.alone):
                 return "@" + command.name
+        result: MatchResult
         if self._at_start(state):
             result = self.understanding.understand(event.text)
         else:
@@ -607,7 +620,7 @@ class Engine:
         followups = frozenset(
             n.id
             for n in content.nodes.values()
-            if n.type == "procedure" and content.procedures[n.procedure].followup
+            if isinstance(n, ProcedureNode) and content.procedures[n.procedure].followup
         )
         menus = frozenset(n.id for n in content.nodes.values() if n.type == "question")
         return Understanding(self.catalogue_matcher, model, same, followups, menus, self._covers)
@@ -628,7 +641,7 @@ class Engine:
                 if choice.label:
                     labels.setdefault(choice.goto, choice.label)
         for node in self.content.nodes.values():
-            if node.procedure in self.content.procedures:
+            if isinstance(node, ProcedureNode) and node.procedure in self.content.procedures:
                 labels.setdefault(node.id, self.content.procedures[node.procedure].title)
         phrase, answers = self.content.phrase, self.content.answers
         for name in self.content.commands:
@@ -697,7 +710,7 @@ class Engine:
             spoken = in_pairs(pending.number)
             return content.phrase("number_confirm", number=spoken), self._yes_no()
         # kind == "no_link": other ways than a link
-        procedure = content.procedures[content.nodes[state.node].procedure]
+        procedure = content.procedure_of(state.node)
         choices = []
         if procedure.phone:
             choices.append(Choice("1", content.phrase("listen_label"), (), "@phone"))
@@ -739,8 +752,9 @@ class Engine:
 
     def _ask(self, state: State, simple: bool = False) -> Ask:
         prompt, choices = self._question(state)
-        if simple and state.pending is None:
-            prompt = self.content.nodes[state.node].simple
+        node = self.content.nodes[state.node]
+        if simple and state.pending is None and isinstance(node, QuestionNode):
+            prompt = node.simple
         offers_a_person = any(c.goto == "@human" or c.goto in self._people for c in choices)
         if state.tries >= MAX_TRIES - 1 and not offers_a_person:
             choices = (*choices, Choice("0", self.content.phrase("human_label"), (), "@human"))
@@ -785,7 +799,7 @@ class Engine:
             return self._enter(state, content.start, push=False)
         if goto == "@human":
             if pending is not None and pending.kind == Question.NO_LINK:
-                title = content.procedures[content.nodes[state.node].procedure].title
+                title = content.procedure_of(state.node).title
                 return self._hand_off(state, content.phrase("reason_no_link", title=title))
             return self._hand_off(state, content.phrase("reason_asked"))
         if pending is None:
@@ -801,7 +815,7 @@ class Engine:
             return self._retry(state, "no_match")
         if kind == Question.FOLLOWUP:
             if goto == "@yes":
-                title = content.procedures[content.nodes[pending.target].procedure].title
+                title = content.procedure_of(pending.target).title
                 return self._hand_off(state, content.phrase("reason_followup", title=title))
             state.pending = None
             return self._enter(state, content.after_procedure)
@@ -815,7 +829,7 @@ class Engine:
             state.pending = Pending(Question.NUMBER)
             return [self._ask(state)]
         if kind == Question.NO_LINK:
-            procedure = content.procedures[content.nodes[state.node].procedure]
+            procedure = content.procedure_of(state.node)
             if goto == "@phone" and procedure.phone:
                 told = self._told(procedure.id)
             else:
@@ -828,7 +842,7 @@ class Engine:
         the offer of a person."""
         content = self.content
         node = content.nodes[nid]
-        procedure = content.procedures[node.procedure]
+        procedure = content.procedure_of(nid)
         state.node, state.tries = nid, 0
         state.topic = node.topic or state.topic
         said = [
@@ -876,9 +890,9 @@ class Engine:
             if nid == content.start:
                 state.history = []
             return [self._ask(state)]
-        if node.type == "message":
-            return [Say(node.text), *self._enter(state, node.next, push=False)]
-        if node.type == "handoff":
+        if isinstance(node, MessageNode):
+            return [Say(node.text), *self._enter(state, self._after(nid), push=False)]
+        if isinstance(node, HandoffNode):
             return self._hand_off(state, node.reason, node.text)
         if node.type == "end":
             state.status = ENDED
@@ -893,7 +907,7 @@ class Engine:
         if not state.can_sms and not state.sms_to:  # a landline: ask for a mobile number
             state.pending = Pending(Question.NUMBER)
             return [self._ask(state)]
-        procedure = content.procedures[node.procedure]
+        procedure = content.procedure_of(nid)
         state.sent.append(procedure.id)
         if state.channel == "sms":
             actions: list[Action] = [SendProcedure(procedure.id)]
@@ -926,7 +940,7 @@ class Engine:
         waiting = node is not None and (
             (node.type == "question" and state.pending is None)
             or (
-                node.type == "procedure"
+                isinstance(node, ProcedureNode)
                 and state.pending is not None
                 and node.procedure in self.content.procedures
             )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -257,13 +256,16 @@ class ExampleModel:
         column = self.targets.index(target)
         contribution = dict(zip(rows.tolist(), values * self._weights[rows, column], strict=True))
         words = model_words(text)
-        by_word: Counter[str] = Counter()
+        by_word: dict[str, float] = {}
         for word in words:
             rows_of_word = set(self._word_rows(word))
-            by_word[word] += float(sum(contribution.get(r, 0.0) for r in rows_of_word))
+            by_word[word] = by_word.get(word, 0.0) + float(
+                sum(contribution.get(r, 0.0) for r in rows_of_word)
+            )
         for (a, b), pair in zip(pairwise(words), pair_features(words), strict=True):
             row = self._vocabulary.get(pair)
             if row is not None and row in contribution:
-                by_word[a] += float(contribution[row]) / 2
-                by_word[b] += float(contribution[row]) / 2
-        return [(w, round(s, 2)) for w, s in by_word.most_common(limit) if s > 0]
+                by_word[a] = by_word.get(a, 0.0) + float(contribution[row]) / 2
+                by_word[b] = by_word.get(b, 0.0) + float(contribution[row]) / 2
+        best = sorted(by_word.items(), key=lambda item: -item[1])[:limit]
+        return [(w, round(s, 2)) for w, s in best if s > 0]

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from .matching import Matcher
@@ -27,17 +28,31 @@ from .model import (
     Command,
     Content,
     Danger,
+    EndNode,
     Example,
+    HandoffNode,
+    MessageNode,
     Node,
     Phone,
     Place,
     Procedure,
+    ProcedureNode,
+    QuestionNode,
 )
 from .normalise import normalise
 from .procedure_text import procedure_sms, written_phone
 from .pronounce import spelt_out
 from .sms_encoding import PLAIN, sms_size, to_gsm7, ucs2_characters
 from .source import ContentError, LocatedList, LocatedMap, Problem, read_yaml
+
+
+class NodeFields(TypedDict):
+    """What every node has, wherever it is read."""
+
+    id: str
+    file: str
+    line: int
+
 
 FILES = ("dialogue.yaml", "procedures.yaml", "places.yaml", "language.yaml")
 DANGER_FILE = "danger.yaml"  # optional: without it, no danger route (a warning says so)
@@ -279,8 +294,9 @@ class _Checker:
             return None
 
     def run(self) -> Content | None:
-        files = {name: self.read(name) for name in FILES}
-        if any(data is None for data in files.values()):
+        read = {name: self.read(name) for name in FILES}
+        files = {name: data for name, data in read.items() if data is not None}
+        if len(files) < len(read):
             return None
         dialogue, catalogue = files["dialogue.yaml"], files["procedures.yaml"]
         places_file, language = files["places.yaml"], files["language.yaml"]
@@ -313,8 +329,8 @@ class _Checker:
             self.place(pid, b) for pid, b in self.entries(places_file, "places", "le lieu")
         )
         node_blocks = dict(self.entries(dialogue, "nodes", "le nœud"))
-        nodes = {nid: self.node(nid, b, procedures) for nid, b in node_blocks.items()}
-        nodes = {nid: node for nid, node in nodes.items() if node is not None}
+        read_nodes = {nid: self.node(nid, b, procedures) for nid, b in node_blocks.items()}
+        nodes = {nid: node for nid, node in read_nodes.items() if node is not None}
         examples = self.examples(procedure_blocks, node_blocks, nodes)
         start = self.text(dialogue, "start", "le fichier")
         after = self.text(dialogue, "after_procedure", "le fichier")
@@ -381,7 +397,11 @@ class _Checker:
     ) -> tuple[Example, ...]:
         """What people say about each place: a node's own examples, and for a procedure
         node its procedure's examples and follow-up examples."""
-        shown = {n.procedure: n.id for n in reversed(list(nodes.values())) if n.procedure}
+        shown = {
+            n.procedure: n.id
+            for n in reversed(list(nodes.values()))
+            if isinstance(n, ProcedureNode)
+        }
         out: list[Example] = []
         for pid, block in procedure_blocks.items():
             if pid not in shown:
@@ -802,19 +822,16 @@ class _Checker:
             )
             return None
         self.unknown_fields(block, _FIELDS[kind], what)
-        common = {
-            "id": nid,
-            "type": kind,
-            "file": block.file,
-            "line": block.line,
-            "topic": self.text(block, "topic", what, required=False) or None,
-        }
+        common = NodeFields(id=nid, file=block.file, line=block.line)
+        topic = self.text(block, "topic", what, required=False) or None
         if kind == "question":
             prompt = self.text(block, "prompt", what)
             simple = self.text(block, "simple", what, required=False)
             self.spoken(block, "prompt", prompt, what)
             self.spoken(block, "simple", simple, what)
-            return Node(**common, text=prompt, simple=simple, choices=self.choices(block, what))
+            return QuestionNode(
+                **common, topic=topic, text=prompt, simple=simple, choices=self.choices(block, what)
+            )
         if kind == "message":
             text = self.text(block, "text", what)
             self.spoken(block, "text", text, what)
@@ -823,7 +840,7 @@ class _Checker:
                 self.error(
                     block, block.line, f"{what} n'a pas de suite : donnez-lui un nœud 'next'"
                 )
-            return Node(**common, text=text, next=nxt or None)
+            return MessageNode(**common, topic=topic, text=text, next=nxt or None)
         if kind == "procedure":
             pid = self.text(block, "procedure", what)
             if pid and pid not in procedures:
@@ -832,23 +849,24 @@ class _Checker:
                     block.line_of("procedure"),
                     f"{what} : la démarche '{pid}' n'existe pas",
                 )
-            topic = procedures[pid].topic if pid in procedures else None
-            return Node(
-                **{**common, "topic": topic},
+            return ProcedureNode(
+                **common,
+                topic=procedures[pid].topic if pid in procedures else None,
                 procedure=pid,
                 next=self.text(block, "next", what, required=False) or None,
             )
         if kind == "handoff":
             text = self.text(block, "text", what, required=False)
             self.spoken(block, "text", text, what)
-            if not common["topic"]:
+            if not topic:
                 self.error(
                     block, block.line, f"{what} : un passage à un conseiller a besoin d'un 'topic'"
                 )
-            return Node(**common, text=text, reason=self.text(block, "reason", what))
+            reason = self.text(block, "reason", what)
+            return HandoffNode(**common, topic=topic, text=text, reason=reason)
         text = self.text(block, "text", what, required=False)
         self.spoken(block, "text", text, what)
-        return Node(**{**common, "topic": None}, text=text)
+        return EndNode(**common, text=text)
 
     def choices(self, block: LocatedMap, what: str) -> tuple[Choice, ...]:
         raw = block.get("choices")
@@ -859,7 +877,8 @@ class _Checker:
                 f"{what} n'a pas de suite : une question a besoin de choix (choices)",
             )
             return ()
-        out, keys = [], {}
+        out: list[Choice] = []
+        keys: dict[str, int] = {}
         for index, item in enumerate(raw):
             line = raw.line_of(index)
             if not isinstance(item, LocatedMap):
@@ -917,7 +936,7 @@ class _Checker:
                     node.line,
                     f"le nœud '{node.id}' : 'next' mène au nœud '{node.next}', qui n'existe pas",
                 )
-            if node.procedure:
+            if isinstance(node, ProcedureNode):
                 used.add(node.procedure)
         for pid, procedure in procedures.items():
             if pid not in used:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 NODE_TYPES = ("question", "message", "procedure", "handoff", "end")
 COMMANDS = ("repeat", "back", "menu", "human")
@@ -19,19 +20,52 @@ class Choice:
     goto_line: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Node:
+    """A place of the dialogue; each type is a class of its own below. Every node may lead
+    on, by the choices of a question or the `next` of a message or procedure."""
+
+    type: ClassVar[str]
     id: str
-    type: str
     file: str
     line: int
     topic: str | None = None
     text: str = ""  # question prompt, message, words before a hand-off, goodbye
-    simple: str = ""  # question: the simpler re-prompt
-    choices: tuple[Choice, ...] = ()
-    next: str | None = None  # message, procedure: where to go after
-    procedure: str | None = None
-    reason: str = ""  # handoff: why a human is needed, for the mediator
+    choices: tuple[Choice, ...] = ()  # a question's
+    next: str | None = None  # a message's (always), a procedure's (where to go after)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuestionNode(Node):
+    type: ClassVar[str] = "question"
+    simple: str = ""  # the simpler re-prompt
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageNode(Node):
+    type: ClassVar[str] = "message"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcedureNode(Node):
+    type: ClassVar[str] = "procedure"
+    procedure: str  # the id of a procedure of procedures.yaml
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandoffNode(Node):
+    type: ClassVar[str] = "handoff"
+    reason: str = ""  # why a human is needed, for the mediator
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndNode(Node):
+    type: ClassVar[str] = "end"
+
+
+NODE_CLASSES: dict[str, type[Node]] = {
+    cls.type: cls for cls in (QuestionNode, MessageNode, ProcedureNode, HandoffNode, EndNode)
+}
 
 
 @dataclass(frozen=True)
@@ -134,3 +168,10 @@ class Content:
 
     def phrase(self, phrase_name: str, /, **values: str) -> str:
         return self.phrases[phrase_name].format(**values)
+
+    def procedure_of(self, nid: str) -> Procedure:
+        """The procedure of the procedure node `nid` (KeyError for any other node)."""
+        node = self.nodes[nid]
+        if not isinstance(node, ProcedureNode):
+            raise KeyError(f"{nid} is a {node.type}, not a procedure")
+        return self.procedures[node.procedure]

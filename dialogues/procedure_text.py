@@ -11,28 +11,13 @@ keep their correct French spelling for the voice.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
 
+from .model import Procedure
 from .sms_encoding import to_gsm7
 
 # Words a paper's name starts with that an SMS list does without: "votre RIB" reads
 # "RIB" after "A préparer :", as the papers on a checklist do.
 _LEADING_WORDS = ("votre ", "vos ", "le ", "la ", "les ", "un ", "une ", "des ", "l'", "l’")
-
-
-class _Phone(Protocol):
-    number: str
-    cost: str
-
-
-class _Procedure(Protocol):
-    title: str
-    sms_title: str
-    url: str
-    phone: _Phone | None
-    documents: tuple[str, ...]
-    steps: tuple[str, ...]
-    warning: str
 
 
 def written_phone(digits: str) -> str:
@@ -68,10 +53,9 @@ def capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def procedure_sms(phrases: Mapping[str, str] | object, procedure: _Procedure) -> str:
+def procedure_sms(table: Mapping[str, str], procedure: Procedure) -> str:
     """The SMS of `procedure`: title, link, papers, numbered steps, phone line, warning.
-    `phrases` is the language's phrases (a mapping, or the Content that holds them)."""
-    table: Mapping[str, str] = getattr(phrases, "phrases", phrases)  # type: ignore[assignment]
+    `table` is the language's phrases."""
     lines = [capitalised(procedure.sms_title or procedure.title), procedure.url]
     if procedure.documents:
         papers = ", ".join(sms_document(d) for d in procedure.documents)
