@@ -111,38 +111,40 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if local:
         auth_token = _local_secret(data_dir, LOCAL_TOKEN)
         problems.append(
-            "TWILIO_AUTH_TOKEN is not set: only the built-in simulator can call Relais "
-            "(real Twilio requests will be refused with 403)."
+            "TWILIO_AUTH_TOKEN n'est pas réglé : seul le simulateur intégré peut appeler "
+            "Relais (les vraies requêtes de Twilio seront refusées, 403)."
         )
     if "RELAIS_PUBLIC_URL" not in env:
         problems.append(
-            "RELAIS_PUBLIC_URL is not set: the local address is used; real Twilio requests "
-            "are signed for the public URL Twilio calls, so set it before connecting a number."
+            "RELAIS_PUBLIC_URL n'est pas réglé : l'adresse locale sert ; Twilio signe ses "
+            "requêtes pour l'adresse publique qu'il appelle : réglez-la avant de brancher "
+            "un numéro."
         )
     transport = env.get("RELAIS_SMS_TRANSPORT", "outbox")
     if transport not in SMS_TRANSPORTS:
-        problems.append(f"RELAIS_SMS_TRANSPORT={transport!r} is unknown: using 'outbox'.")
+        problems.append(f"RELAIS_SMS_TRANSPORT={transport!r} est inconnu : 'outbox' sert.")
         transport = "outbox"
     if transport == "outbox":
         problems.append(
-            "RELAIS_SMS_TRANSPORT is 'outbox': links are stored (see `relais outbox`), "
-            "not sent to callers' phones."
+            "RELAIS_SMS_TRANSPORT vaut 'outbox' : les SMS sont gardés (voir `relais "
+            "outbox`), pas envoyés aux téléphones des personnes."
         )
     elif not (env.get("TWILIO_ACCOUNT_SID") and env.get("RELAIS_FROM_NUMBER")):
         problems.append(
-            "RELAIS_SMS_TRANSPORT is 'twilio' but TWILIO_ACCOUNT_SID or RELAIS_FROM_NUMBER "
-            "is missing: sending an SMS will fail and be recorded as failed."
+            "RELAIS_SMS_TRANSPORT vaut 'twilio' mais TWILIO_ACCOUNT_SID ou "
+            "RELAIS_FROM_NUMBER manque : chaque SMS échouera (noté comme échoué)."
         )
     if not env.get("RELAIS_FALLBACK_PHONE"):
         problems.append(
-            "RELAIS_FALLBACK_PHONE is not set: when Relais cannot answer (database away), "
-            "callers hear an apology but no phone number to call instead."
+            "RELAIS_FALLBACK_PHONE n'est pas réglé : quand Relais ne peut pas répondre "
+            "(base de données absente), les personnes entendent une excuse, sans numéro "
+            "à appeler à la place."
         )
     missed_call = env.get("RELAIS_MISSED_CALL", "0") == "1"
     if missed_call and not (env.get("TWILIO_ACCOUNT_SID") and env.get("RELAIS_FROM_NUMBER")):
         problems.append(
-            "RELAIS_MISSED_CALL=1 needs TWILIO_ACCOUNT_SID and RELAIS_FROM_NUMBER to call "
-            "people back: calls are answered as usual instead."
+            "RELAIS_MISSED_CALL=1 a besoin de TWILIO_ACCOUNT_SID et RELAIS_FROM_NUMBER "
+            "pour rappeler les personnes : les appels sont décrochés comme d'habitude."
         )
         missed_call = False
     try:
@@ -150,7 +152,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             env.get("RELAIS_OPENING_HOURS") or DEFAULT_HOURS, env.get("RELAIS_CLOSED_DAYS", "")
         )
     except HoursError as exc:
-        problems.append(f"{exc}: using {DEFAULT_HOURS}.")
+        problems.append(f"{exc} : les horaires {DEFAULT_HOURS} servent.")
         hours = OpeningHours.parse()
     return Settings(
         hours=hours,

@@ -162,7 +162,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for line in describe(settings):
         print(line, flush=True)
     print(
-        f"Listening on {local_url(args.host, args.port)} with {args.workers} process(es)",
+        f"À l'écoute sur {local_url(args.host, args.port)}, {args.workers} processus",
         flush=True,
     )
     serve(settings, args.host, args.port, args.workers)

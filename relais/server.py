@@ -42,44 +42,55 @@ def local_url(host: str, port: int) -> str:
 
 
 def describe(settings: Settings) -> list[str]:
-    """What is configured, what is missing, and what that means for callers."""
+    """What is configured, what is missing, and what that means for callers (in French,
+    for whoever runs Relais)."""
     lines = [
-        f"Relais: public URL {settings.public_url}",
-        f"  data folder     {settings.data_dir}",
-        f"  database        {settings.database_url.split('@')[-1]}",
-        f"  content         {settings.content_dir}",
-        f"  SMS transport   {settings.sms_transport}",
+        f"Relais : adresse publique {settings.public_url}",
+        f"  dossier des données  {settings.data_dir}",
+        f"  base de données      {settings.database_url.split('@')[-1]}",
+        f"  contenu              {settings.content_dir}",
+        f"  envoi des SMS        {settings.sms_transport}",
     ]
     if settings.redis_url:
         lines.append(
-            f"  jobs            RQ at {settings.redis_url.split('@')[-1]}: "
-            "run `relais worker` beside the server (SMS sending, voice messages, purge)"
+            f"  tâches               RQ sur {settings.redis_url.split('@')[-1]} : lancez "
+            "`relais worker` à côté du serveur (envoi des SMS, messages vocaux, purge)"
         )
     else:
-        lines.append("  jobs            in this process (set RELAIS_REDIS_URL to scale out)")
+        lines.append(
+            "  tâches               dans ce processus (RELAIS_REDIS_URL pour en lancer ailleurs)"
+        )
     if settings.missed_call:
         lines.append(
-            "  missed-call mode: calls are rejected (free for the caller) and rung back, "
-            f"at most {settings.ring_backs_per_day} times a day per number"
+            "  appel manqué : les appels sont rejetés (gratuits pour la personne) et "
+            f"rappelés, {settings.ring_backs_per_day} fois par jour au plus par numéro"
         )
-    lines += [f"  note: {problem}" for problem in settings.problems]
-    if tts_available():
+    lines += [f"  à savoir : {problem}" for problem in settings.problems]
+    if not tts_available():
         lines.append(
-            f"  voice prompts: espeak-ng through pyttsx3 at {settings.voice_rate} "
-            "words a minute, rendered in the background; <Say> until then."
+            "  ATTENTION : pas de synthèse vocale (pyttsx3 avec espeak-ng) : les personnes "
+            "entendent la voix <Say> de Twilio."
+        )
+    elif settings.render_prompts:
+        lines.append(
+            f"  phrases dites : espeak-ng par pyttsx3, {settings.voice_rate} mots par "
+            "minute, préparées en arrière-plan ; la voix <Say> de Twilio en attendant."
         )
     else:
         lines.append(
-            "  WARNING: no speech synthesis (pyttsx3 with espeak-ng): callers hear "
-            "Twilio's <Say> voice."
+            "  phrases dites : pas préparées au démarrage (RELAIS_RENDER_PROMPTS=0) ; "
+            "celles qui manquent sont dites par la voix <Say> de Twilio (`relais prompts` "
+            "les prépare)."
         )
     model = settings.vosk_model(settings.language)
     if Recognisers(settings.vosk_model).available(settings.language):
-        lines.append(f"  speech recognition: the Vosk model in {model}; callers may speak.")
+        lines.append(
+            f"  reconnaissance vocale : le modèle Vosk de {model} ; on peut parler à Relais."
+        )
     else:
         lines.append(
-            f"  speech recognition: no model in {model}: callers answer with keys "
-            f"only (`relais models install {settings.language}`)."
+            f"  reconnaissance vocale : pas de modèle dans {model} : les personnes "
+            f"répondent avec les touches (`relais models install {settings.language}`)."
         )
     return lines
 

@@ -53,7 +53,7 @@ def _login(relais: Running, password: str = PASSWORD) -> tuple[requests.Session,
 
 # Routes anyone may reach: the health check, the login page, and the voice prompts Twilio
 # plays (rendered content, no personal data).
-PUBLIC = {"healthz", "audio", "mediation.login", "static"}
+PUBLIC = {"healthz", "audio", "mediation.login", "static", "home"}  # home: to the login
 
 
 def test_every_route_needs_a_login_or_a_twilio_signature(tmp_path: Path) -> None:

