@@ -88,7 +88,9 @@ Written by `{command}`, in {minutes:.0f} minutes (`--quick` for a short try).
   {load()} after: other engineers' tests shared the cores.
 
 CPU times and their ratios stay meaningful on a busy machine; wall times do not, so none
-is given. Nothing here is asserted by the tests.
+is given. From one run to the next on this shared machine, a CPU time per webhook or job
+moved by up to a fifth (three runs, December 2026): read the ratios within a run. Nothing
+here is asserted by the tests.
 
 ## CPU per webhook, beside the floor (`python -m bench.cpu`)
 
