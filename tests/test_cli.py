@@ -34,7 +34,7 @@ def run(
         stdin=None if stdin is not None else subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # the content loads first; the machine may be busy
     )
 
 
@@ -100,14 +100,14 @@ def typed_at_a_terminal(args: list[str], cwd: Path, lines: list[str], env: dict)
         start_new_session=True,  # no other terminal: getpass reads this one
     )
     os.close(follower)
-    shown, deadline = b"", time.monotonic() + 60
+    shown, deadline = b"", time.monotonic() + 300
     while lines and time.monotonic() < deadline:
         chunk = os.read(leader, 4096)
         shown += chunk
         if shown.rstrip().endswith(b":"):
             os.write(leader, (lines.pop(0) + "\n").encode())
             shown += b"\n"
-    process.wait(timeout=60)
+    process.wait(timeout=300)
     try:
         while chunk := os.read(leader, 4096):
             shown += chunk
