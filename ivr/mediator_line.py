@@ -12,13 +12,14 @@ it is done, 9 to hear it again.
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import case, select
+from sqlalchemy import select
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core.models import CallbackRequest, Mediator, now
 from core.phones import e164
 from core.signature import twilio_signed
 from core.web import query_number, services
+from mediation.handoff import callback_queue
 from mediation.roster import PIN_LOCK, check_pin, pin_locked
 
 from .twiml import speaker
@@ -99,17 +100,7 @@ def pin() -> Response:
 
 
 def _open_queue() -> list[CallbackRequest]:
-    return list(
-        services().session.scalars(
-            select(CallbackRequest)
-            .where(CallbackRequest.status.in_(WAITING))
-            .order_by(
-                case((CallbackRequest.status == "nouveau", 0), else_=1),
-                CallbackRequest.priority.desc(),
-                CallbackRequest.created_at,
-            )
-        )
-    )
+    return list(services().session.scalars(callback_queue(WAITING)))
 
 
 def queue_at(position: int) -> Response:

@@ -31,14 +31,14 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import and_, case, select
+from sqlalchemy import select
 
-from core.models import CallbackRequest, Mediator, OutboundMessage, Person, Turn, now
+from core.models import CallbackRequest, Mediator, OutboundMessage, Turn, now
 from core.phones import e164, mask
 from core.web import services
 
 from . import web_simulator
-from .handoff import OPEN, URGENT, is_urgent
+from .handoff import OPEN, callback_queue, is_urgent
 from .roster import check_login
 from .stats import charts, diagram
 from .summary import label, paris_time, render_summary_audio, when_fr
@@ -238,22 +238,7 @@ def logout() -> Response:
 def queue() -> str:
     app = services()
     show_all = request.args.get("tout") == "1"
-    # A person in danger first while their request is open, then the new requests.
-    query = select(CallbackRequest).order_by(
-        case(
-            (
-                and_(CallbackRequest.priority >= URGENT, CallbackRequest.status.in_(OPEN)),
-                0,
-            ),
-            (CallbackRequest.status == "nouveau", 1),
-            else_=2,
-        ),
-        CallbackRequest.priority.desc(),
-        CallbackRequest.created_at,
-    )
-    query = query.where(CallbackRequest.person.has(Person.sandbox.is_(False)))
-    if not show_all:
-        query = query.where(CallbackRequest.status.in_(OPEN))
+    query = callback_queue(None if show_all else OPEN)
     requests_ = list(app.session.scalars(query.limit(200)))
     names = {m.id: m.name for m in app.session.scalars(select(Mediator))}
     return render_template(

@@ -5,9 +5,10 @@ confirmation SMS, and the alert to the mediators on duty when the person is in d
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, and_, case, exists, select
 from sqlalchemy.orm import Session
 
 from core.jobs import submit
@@ -27,6 +28,29 @@ log = logging.getLogger(__name__)
 
 MAX_RUNG = 3  # mediators rung one after the other for one call (about 30 s each)
 URGENT = 2  # priority of a person in danger: above a call (1) and an SMS (0)
+
+
+def callback_queue(statuses: Sequence[str] | None = OPEN) -> Select[tuple[CallbackRequest]]:
+    """The requests mediators work through, on the dashboard and on their phone line (with
+    these statuses; None: all): a person in danger first while their request is open, then
+    the new ones, by priority and age. The dashboard simulator's requests never show."""
+    query = (
+        select(CallbackRequest)
+        .where(CallbackRequest.person.has(Person.sandbox.is_(False)))
+        .order_by(
+            case(
+                (
+                    and_(CallbackRequest.priority >= URGENT, CallbackRequest.status.in_(OPEN)),
+                    0,
+                ),
+                (CallbackRequest.status == "nouveau", 1),
+                else_=2,
+            ),
+            CallbackRequest.priority.desc(),
+            CallbackRequest.created_at,
+        )
+    )
+    return query if statuses is None else query.where(CallbackRequest.status.in_(statuses))
 
 
 def open_request(

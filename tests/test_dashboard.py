@@ -97,7 +97,8 @@ def test_the_queue_and_a_request_for_a_logged_in_mediator(relais: Running) -> No
     page = browser.get(base + link).text
     assert f'href="tel:{MOBILE}"' in page  # the number, to call back
     assert "Sujet : la CAF, la caisse d&#39;allocations familiales." in page
-    assert "puis le RSA, le revenu de solidarité active." in page and "Personne : 2" in page
+    assert "puis le RSA, le revenu de solidarité active." in page
+    assert 'Personne : <span class="said">2</span>' in page  # what the caller pressed
     recording = re.search(r'src="(/mediation/recordings/[^"]+)"', page).group(1)
     audio = browser.get(base + recording)
     assert audio.status_code == 200 and audio.content.startswith(b"RIFF")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.db import make_engine, migrate
@@ -244,6 +245,27 @@ def test_the_mediator_phone_line_end_to_end(tmp_path: Path) -> None:
         )
         assert [tuple(r) for r in rows] == [("nouveau", None), ("rappele", "Chloé")]
         assert relais.count("conversations") == 2  # the mediator's call is no conversation
+    finally:
+        relais.close()
+
+
+def test_the_mediator_phone_line_never_reads_a_simulator_request(tmp_path: Path) -> None:
+    """A mediator who tried Relais in the dashboard's simulator left a request there: the
+    phone line's queue, like the dashboard's, holds real people only."""
+    today = datetime.now(PARIS).date().isoformat()
+    relais = _relais(tmp_path, RELAIS_CLOSED_DAYS=today)
+    try:
+        with Session(relais.db) as session:
+            add_mediator(
+                session, "Chloé", "+33622334455", "encore un mot de passe", [], [], pin="432198"
+            )
+            session.commit()
+        relais.sim.sms("+33639980001", "je veux parler a quelqu'un")  # the simulator's
+        with relais.db.begin() as conn:
+            conn.execute(text("UPDATE people SET sandbox = :yes"), {"yes": True})
+        assert relais.count("callback_requests") == 1
+        call = relais.sim.call("+33622334455", ["432198#"])
+        assert lines(call, "relais")[1] == "Personne n'attend. Merci. Au revoir."
     finally:
         relais.close()
 
