@@ -186,12 +186,27 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
             raise Retry(f"SMS {message.id} not accepted yet: {exc}") from exc
         log.warning("SMS %s refused: %s", message.id, exc)
         message.status, message.error = "failed", str(exc)[:500]
+        if getattr(exc, "code", None) == UNSUBSCRIBED:  # Twilio has this number opted out
+            opt_out(session, message.to)
         return
     message.provider_id, message.status = sent.sid, sent.status or "queued"
     message.updated_at = now()
     session.commit()  # then its status callbacks that came before the sid was known
     for early in reported(session, sent.sid):
         note_status(message, early.status, early.error)
+
+
+UNSUBSCRIBED = 21610  # Twilio's error: the recipient texted STOP to this number
+
+
+def opt_out(session: Session, number: str) -> None:
+    """Twilio refuses to send to `number` (it texted an opt-out word, maybe before Relais
+    saw it): Relais counts it as opted out too, so nothing more is queued for it."""
+    person = session.scalar(select(Person).where(Person.phone == number))
+    if person is None:
+        session.add(Person(phone=number, opted_out=True))
+    else:
+        person.opted_out = True
 
 
 def note_status(message: OutboundMessage, status: str, error: str | None = None) -> None:

@@ -320,6 +320,22 @@ def test_links_go_through_the_twilio_messages_api_and_its_status_callback(tmp_pa
         api.close()
 
 
+def test_a_number_twilio_has_opted_out_is_opted_out_for_relais_too(tmp_path) -> None:
+    """The person texted STOP while Relais was away (Twilio blocks them anyway): the link
+    is refused with 21610, and Relais counts the number as opted out from then on."""
+    api, relais = _sending_through_twilio(tmp_path, "test-auth-token")
+    try:
+        relais.sim.opted_out.add(MOBILE)
+        relais.sim.call(MOBILE, [*PATHS["impots"], "1", "2"])
+        eventually(lambda: relais.rows("SELECT 1 FROM outbound_messages WHERE status = 'failed'"))
+        assert [to for to, _body, code in relais.sim.undelivered if code == 21610] == [MOBILE]
+        ((opted_out,),) = relais.rows("SELECT opted_out FROM people WHERE phone = :p", p=MOBILE)
+        assert opted_out
+    finally:
+        relais.close()
+        api.close()
+
+
 def test_a_failing_twilio_api_is_recorded_and_the_call_goes_on(tmp_path) -> None:
     # The stand-in expects another token: it refuses Relais's credentials.
     api, relais = _sending_through_twilio(tmp_path, "another-token")
