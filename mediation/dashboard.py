@@ -214,10 +214,10 @@ def login() -> Response | str:
         if right:
             session["login_at"] = now().timestamp()
             login_user(MediatorLogin(mediator))
-            target = request.args.get("next", "")
-            return redirect(
-                target if target.startswith("/mediation/") else url_for("mediation.queue")
-            )
+            target = request.args.get("next", "")  # a path of the dashboard, nothing else
+            if target.startswith("/mediation/"):  # under the proxy's prefix, if any
+                return redirect(request.script_root + target)
+            return redirect(url_for("mediation.queue"))
         flash("Numéro ou mot de passe incorrect.")
         return render_template("mediation/login.html"), 401
     return render_template("mediation/login.html")

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy.orm import Session
 
+from mediation.roster import add_mediator
 from relais.simulator import TwilioSimulator
 
-from .conftest import Running
+from .conftest import Running, csrf_token
 
 MOBILE = "+33612345678"
 KEY_ID = "webhooks_sharedkey_01JTESTKEY0000000000000000"
@@ -65,6 +67,27 @@ def test_a_proxy_that_keeps_the_path_prefix_reaches_relais(prefixed: Running) ->
     # A browser at the public address lands on the dashboard, under the prefix.
     home = requests.get(prefixed.server.url + "/relais/", allow_redirects=False)
     assert home.status_code == 302 and home.headers["Location"].endswith("/relais/mediation/")
+
+
+def test_a_mediator_logs_in_under_the_prefix_and_stays_under_it(tmp_path: Path) -> None:
+    """The page asked for before the login comes after it, prefix included (plain HTTP
+    here: under https the session cookie is Secure and this client would not send it)."""
+    prefixed = Running(tmp_path / "data", RELAIS_PUBLIC_URL="http://relais.example.org/relais")
+    try:
+        with Session(prefixed.db) as session:
+            add_mediator(session, "Amina", "+33611223344", "un mot de passe solide", [], [])
+            session.commit()
+        browser = requests.Session()
+        login = browser.get(prefixed.server.url + "/relais/mediation/stats")
+        assert login.url.endswith("/relais/mediation/login?next=/mediation/stats")
+        form = {"phone": "0611223344", "password": "un mot de passe solide"}
+        answer = browser.post(
+            login.url, data={"csrf_token": csrf_token(login.text), **form}, allow_redirects=False
+        )
+        assert answer.status_code == 302
+        assert answer.headers["Location"].endswith("/relais/mediation/stats")
+    finally:
+        prefixed.close()
 
 
 def test_the_root_address_leads_to_the_dashboard(relais: Running) -> None:
