@@ -663,7 +663,7 @@ class TwilioApi:
     the message or call (its status callback overtakes the answer: Relais does not know the
     sid yet); a call that "overtakes" with an end (busy, failed...) is not handed on.
 
-    `check_one_in`: under load (bench/load.py), checking each request would cost this
+    `check_one_in`: under load (bench/stack.py), checking each request would cost this
     stand-in more CPU than the server it serves (openapi-core takes ~10 ms a message, and
     Twilio's API does not run on Relais's machine); then only the first and one request in
     `check_one_in` are checked, the others kept with their parameters as sent.

@@ -26,7 +26,7 @@ import soxr
 PHONE_RATE = 8000
 FRAME = 0.01  # seconds: the step at which speech is told from silence
 SPEECH_WITHIN_DB = 20.0  # a frame this close to the loudest one of a short answer is speech
-NOISE_FLOOR_DB = 45.0  # below the speech: chosen on bench/speech.py's development words
+NOISE_FLOOR_DB = 45.0  # below the speech: chosen on the development words (tests/test_speech.py)
 
 
 class AudioError(ValueError):

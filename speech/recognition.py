@@ -18,7 +18,7 @@ between accepting, asking "did you say ...?" and not understood.
 
 Before decoding, an answer gets a noise floor (speech.audio): with espeak-ng's Korean words
 through a phone line, it took the development words' answers right from 27 % to 50 %, and
-left the held-out test words' at 7 of 12 (bench/speech.py).
+left the held-out test words' at 7 of 12 (tests/test_speech.py measures it).
 """
 
 from __future__ import annotations

@@ -211,7 +211,7 @@ def test_words_unknown_to_the_model_are_reported_per_question(tmp_path: Path, re
 
 
 def test_recognition_and_false_acceptance_rates(recogniser, phone_audio) -> None:
-    """bench/speech.py prints the same rates. The targets are 80 % of answers right and
+    """The targets are 80 % of answers right and
     20 % or less of other words accepted. The model transcribes none of espeak-ng's Korean
     words freely, so answers right stay near 60 %; the floor of 50 % catches a broken
     pipeline. Vosk dithers its features with random noise, but the noise floor added before
