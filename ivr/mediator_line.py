@@ -41,8 +41,9 @@ def mediator_calling(caller: str) -> Mediator | None:
     )
 
 
-def _say(verb: VoiceResponse | Gather, text: str) -> None:
-    speaker().say(verb, text)
+def _say(verb: VoiceResponse | Gather, phrase_name: str, **values: str) -> None:
+    """Say one of the content's phrases (language.yaml, `line_...`)."""
+    speaker().say(verb, services().engine.content.phrase(phrase_name, **values))
 
 
 def _url(path: str, **query: int) -> str:
@@ -55,12 +56,12 @@ def _twiml(response: VoiceResponse) -> Response:
 
 
 def welcome(tries: int = 0) -> str:
-    """TwiML asking a mediator for their PIN."""
+    """TwiML asking a mediator for their PIN (again after a wrong one)."""
     response = VoiceResponse()
     gather = response.gather(
         input="dtmf", finish_on_key="#", timeout=10, method="POST", action=_url("pin", t=tries)
     )
-    _say(gather, "Bonjour. Espace des médiateurs. Tapez votre code, puis dièse.")
+    _say(gather, "line_pin_again" if tries else "line_welcome")
     response.hangup()
     return str(response)
 
@@ -85,18 +86,15 @@ def pin() -> Response:
     if pin_locked(mediator, now()):
         response = VoiceResponse()
         minutes = int(PIN_LOCK.total_seconds() // 60)
-        _say(response, f"Trop de codes faux. Le service est bloqué {minutes} minutes. Au revoir.")
+        _say(response, "line_locked", minutes=str(minutes))
         response.hangup()
         return _twiml(response)
     if tries >= PIN_TRIES:
         response = VoiceResponse()
-        _say(response, "Code incorrect. Au revoir.")
+        _say(response, "line_pin_wrong")
         response.hangup()
         return _twiml(response)
-    return Response(
-        welcome(tries).replace("Bonjour. Espace des médiateurs. ", "Code incorrect. "),
-        mimetype="text/xml",
-    )
+    return Response(welcome(tries), mimetype="text/xml")
 
 
 def _open_queue() -> list[CallbackRequest]:
@@ -108,11 +106,11 @@ def queue_at(position: int) -> Response:
     waiting = _open_queue()
     response = VoiceResponse()
     if not waiting:
-        _say(response, "Personne n'attend. Merci. Au revoir.")
+        _say(response, "line_empty")
         response.hangup()
         return _twiml(response)
     if position >= len(waiting):
-        _say(response, "C'était la dernière demande. On reprend au début.")
+        _say(response, "line_restart")
         position = 0
     current = waiting[position]
     gather = response.gather(
@@ -122,12 +120,14 @@ def queue_at(position: int) -> Response:
         method="POST",
         action=_url("choice", r=current.id, i=position),
     )
-    _say(gather, f"Demande {position + 1} sur {len(waiting)}. {current.summary}")
     _say(
         gather,
-        "Pour appeler la personne, tapez 1. Pour la suivante, tapez 2. "
-        "Si c'est réglé, tapez 3. Pour réécouter, tapez 9.",
+        "line_request",
+        position=str(position + 1),
+        count=str(len(waiting)),
+        summary=current.summary,
     )
+    _say(gather, "line_keys")
     response.redirect(_url("queue", i=position), method="POST")
     return _twiml(response)
 
@@ -150,7 +150,7 @@ def choice() -> Response:
         callback.status, callback.taken_by, callback.updated_at = "en_cours", mediator.id, now()
         app.session.commit()
         response = VoiceResponse()
-        _say(response, "J'appelle la personne.")
+        _say(response, "line_calling")
         # The person sees the service number, never the mediator's own.
         dial = response.dial(
             caller_id=e164(request.form.get("To", "")) or None,

@@ -748,7 +748,7 @@ class TwilioApi:
                         self._error(400, code, "; ".join(problems))
                     else:
                         self._error(404, 20404, "The requested resource was not found")
-                elif self.path == messages and checked.params.get("To") in api.sim.opted_out:
+                elif self.path == messages and checked.params.get("To") in api.opted_out:
                     api.sim.undelivered.append(
                         (checked.params["To"], checked.params.get("Body", ""), UNSUBSCRIBED)
                     )
@@ -802,6 +802,11 @@ class TwilioApi:
         # A short poll interval: close() waits for it, once per test.
         serve = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         serve.start()
+
+    @property
+    def opted_out(self) -> set[str]:
+        """The numbers Twilio blocks (they texted STOP): the simulator's, if any."""
+        return self.sim.opted_out if self.sim is not None else set()
 
     def _delete_recording(self, sid: str) -> bool:
         """Deletes a recording the simulator made: whether there was one."""
