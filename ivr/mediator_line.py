@@ -18,10 +18,12 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from core.models import CallbackRequest, Mediator, now
 from core.phones import e164
 from core.signature import twilio_signed
-from core.web import query_number, services
+from core.web import form_sid, form_text, query_number, services
+from mediation.calls import dial_outcome
 from mediation.handoff import callback_queue
 from mediation.roster import PIN_LOCK, check_pin, pin_locked
 
+from .ring_back import screened
 from .twiml import speaker
 
 blueprint = Blueprint("mediator_line", __name__)
@@ -158,7 +160,7 @@ def choice() -> Response:
             method="POST",
             action=_url("called", r=callback.id, i=position),
         )
-        dial.number(callback.person.phone)
+        dial.number(callback.person.phone, **screened(app.settings.public_url))
         return _twiml(response)
     if key == "3":
         callback.status, callback.updated_at = "clos", now()
@@ -175,7 +177,8 @@ def called() -> Response:
     _caller()
     app = services()
     callback = app.session.get(CallbackRequest, query_number("r")) or abort(404)
-    reached = request.form.get("DialCallStatus") == "completed"
+    status = form_text("DialCallStatus", 32)
+    reached = dial_outcome(app.session, status, form_sid("DialCallSid")) == "completed"
     callback.status = "rappele" if reached else "injoignable"
     callback.updated_at = now()
     app.session.commit()

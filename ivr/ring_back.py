@@ -35,7 +35,14 @@ from core.models import CallbackRequest, OutboundCall, Person, now
 from core.signature import twilio_signed
 from core.twilio_status import keep_early, reported
 from core.web import form_sid, form_text, query_number, services
-from mediation.calls import AFTER_GREETING, RING_SECONDS, call_ended, note_outcome
+from mediation.calls import (
+    AFTER_GREETING,
+    RING_SECONDS,
+    answered_by_machine,
+    call_ended,
+    dial_outcome,
+    note_outcome,
+)
 
 from .twiml import speaker
 
@@ -117,8 +124,31 @@ def confirm() -> Response:
         method="POST",
         timeout=RING_SECONDS,
     )
-    dial.number(callback.person.phone)
+    dial.number(callback.person.phone, **screened(app.settings.public_url))
     return _twiml(response)
+
+
+def screened(public_url: str) -> dict[str, str]:
+    """A <Number>'s attributes so that the person's voicemail is told from the person
+    (Twilio's answering-machine detection on that leg, its result to /voice/dial/answered)."""
+    return {
+        "machine_detection": "Enable",
+        "amd_status_callback": f"{public_url}/voice/dial/answered",
+        "amd_status_callback_method": "POST",
+    }
+
+
+@blueprint.post("/voice/dial/answered")
+@twilio_signed
+def dial_answered() -> Response:
+    """Who answered a dialled person's leg (human, machine_start, fax...)."""
+    app = services()
+    leg = form_sid("CallSid")
+    if not leg:
+        abort(400)
+    answered_by_machine(app.session, leg, form_text("AnsweredBy", 32))
+    app.session.commit()
+    return Response("", status=204)
 
 
 @blueprint.post("/voice/outbound/status")
@@ -157,7 +187,8 @@ def bridged() -> Response:
     call = services().session.get(OutboundCall, query_number("o"))
     if call is None or call.callback_id is None:
         abort(404)
-    note_outcome(app.session, call.callback_id, form_text("DialCallStatus", 32))
+    outcome = dial_outcome(app.session, form_text("DialCallStatus", 32), form_sid("DialCallSid"))
+    note_outcome(app.session, call.callback_id, outcome)
     app.session.commit()
     response = VoiceResponse()
     response.hangup()

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException
 
 from core.jobs import BACKOFF, MAX_ATTEMPTS, JobContext, Retry, job, submit
-from core.models import CallbackRequest, Mediator, OutboundCall, Person, now
+from core.models import CallbackRequest, EarlyStatus, Mediator, OutboundCall, Person, now
 from core.outbound import retryable, twilio_client
 from core.phones import can_ring_back
 from core.settings import Settings
-from core.twilio_status import CallStatus, reported
+from core.twilio_status import CallStatus, keep_early, reported
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ UNDER_WAY = ("waiting", "calling")
 # What answering-machine detection (DetectMessageEnd) says once a machine's greeting has
 # ended, by a beep, a silence or otherwise: a message said now is recorded whole.
 AFTER_GREETING = ("machine_end_beep", "machine_end_silence", "machine_end_other")
+# What answering-machine detection (Enable) says when no person answered.
+MACHINES = ("machine_start", *AFTER_GREETING, "fax")
 NOT_REACHED = ("no-answer", "busy", "failed", "canceled")
 
 
@@ -217,7 +219,27 @@ RESULTS = {  # DialCallStatus -> (status of the request, note in French)
     "busy": ("injoignable", "Rappel : occupé."),
     "failed": ("injoignable", "Rappel : l'appel n'a pas pu partir."),
     "canceled": ("injoignable", "Rappel : appel annulé."),
+    "machine": ("injoignable", "Rappel : la messagerie a répondu, pas la personne."),
 }
+
+
+def answered_by_machine(session: Session, leg_sid: str, answered_by: str) -> None:
+    """Twilio's answering-machine detection on a dialled person's leg: a machine is kept
+    with the leg's sid (Relais has no row for a <Dial>'s leg), for `dial_outcome`."""
+    if answered_by in MACHINES:
+        keep_early(session, leg_sid, "machine")
+
+
+def dial_outcome(session: Session, dial_status: str, leg_sid: str) -> str:
+    """How a mediator's <Dial> to a person ended: a DialCallStatus, or "machine" when the
+    leg was completed by the person's voicemail (which Twilio counts as completed)."""
+    if dial_status == "completed" and leg_sid:
+        machine = select(EarlyStatus.id).where(
+            EarlyStatus.sid == leg_sid, EarlyStatus.status == "machine"
+        )
+        if session.scalar(machine) is not None:
+            return "machine"
+    return dial_status
 
 
 def note_outcome(session: Session, callback_id: int, outcome: str) -> None:

@@ -318,7 +318,8 @@ class Call:
     def _dial(self, numbers: list[ET.Element], seen: str) -> tuple[str, str, int]:
         """Ring the numbers at once: (DialCallStatus, DialCallSid, DialCallDuration). The
         first leg to answer is connected, the others hung up; a voicemail answers before
-        anyone can pick up. A <Number url> is a whisper the answering party hears first:
+        anyone can pick up. A <Number machineDetection amdStatusCallback> gets who answered
+        (human or machine_start) there. A <Number url> is a whisper the answering party hears first:
         the parties are connected unless that TwiML hangs up."""
         legs = [(number, self._party(), _sid("CA")) for number in numbers]
         answering = [leg for leg in legs if leg[1] in ("accept", "decline", "voicemail")]
@@ -329,6 +330,13 @@ class Call:
         number, party, sid = answering[0]
         if party == "voicemail":
             self.transcript.append(Line("mediator", "la messagerie répond"))
+        detected = number.get("amdStatusCallback")
+        if number.get("machineDetection") and detected:  # while the parties talk
+            answered_by = "machine_start" if party == "voicemail" else "human"
+            self.sim.post(
+                detected, {"AccountSid": ACCOUNT_SID, "CallSid": sid, "AnsweredBy": answered_by}
+            )
+            self.webhooks += 1
         url = number.get("url")
         leg = {
             "AccountSid": ACCOUNT_SID,

@@ -84,6 +84,7 @@ WEBHOOKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "/voice/outbound/status": ((*VOICE, "CallDuration", "AnsweredBy"), ("o",)),
     "/voice/outbound/confirm": ((*VOICE, "Digits"), ("o",)),
     "/voice/bridged": ((*VOICE, *DIAL), ("o",)),
+    "/voice/dial/answered": ((*VOICE, "AnsweredBy"), ()),
     # Twilio's "primary handler fails" URLs: the same parameters, and what failed.
     "/voice/fallback": ((*VOICE, *VOICE_MORE, *FAILED), ()),
     "/sms/fallback": ((*SMS, *FAILED), ()),

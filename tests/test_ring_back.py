@@ -249,6 +249,38 @@ def test_click_to_call_rings_the_mediator_first_then_the_person(tmp_path: Path) 
         running.close()
 
 
+@pytest.mark.parametrize("db_kind", DATABASES)
+def test_click_to_call_that_reaches_a_voicemail_is_not_a_person_reached(
+    tmp_path: Path, db_kind: str
+) -> None:
+    """Twilio counts a <Dial> that a voicemail answered as completed: the answering-machine
+    detection on the person's leg tells Relais it was not the person."""
+    from sqlalchemy.orm import Session
+
+    from core.models import CallbackRequest
+    from mediation.calls import click_to_call
+    from mediation.roster import add_mediator
+
+    running = RingBack(tmp_path / "data", RELAIS_MISSED_CALL="0", db_kind=db_kind)
+    relais = running.relais
+    try:
+        relais.sim.sms(MOBILE, "0")
+        with Session(relais.db) as session:
+            amina = add_mediator(session, "Amina", "+33611223344", "un mot de passe", [], [])
+            session.flush()
+            request = session.scalars(sqlalchemy.select(CallbackRequest)).one()
+            click_to_call(session, request, amina)
+            session.commit()
+        placed = running.next_call()
+        relais.sim.pick_up(placed, "human", ["1"], dialled="voicemail")
+        (request,) = relais.rows("SELECT status, notes FROM callback_requests")
+        assert request.status == "injoignable"
+        assert "Rappel : la messagerie a répondu, pas la personne." in request.notes
+        assert "personne jointe" not in request.notes
+    finally:
+        running.close()
+
+
 def test_click_to_call_that_reaches_nobody_is_noted(tmp_path: Path) -> None:
     from sqlalchemy.orm import Session
 
