@@ -6,6 +6,11 @@ subject matcher, small words are kept ("me tuer" is not "tuer", "il veut me tuer
 "je veux me tuer"), and a phrase's words must come in order, with at most `MAX_GAP` other
 words between two of them. Each word is compared by its sound spelling (see `normalise`),
 so misspellings are tolerated like everywhere else: "sucider", "me tué", "il me frap".
+
+Harmless phrases (danger.yaml's `harmless`: "me tape sur les nerfs", "en danger
+financièrement") are found first, the same way, and their words are then no danger's: "ça
+me tape sur les nerfs" reveals nothing, "ça me tape sur les nerfs, il veut me tuer" still
+reveals a threat.
 """
 
 from __future__ import annotations
@@ -33,13 +38,21 @@ class _Phrase:
     danger: int  # index in the content's order: the first situation wins a tie
 
 
+HARMLESS = -1  # the `danger` of a harmless phrase
+
+
 def sounds(text: str) -> tuple[str, ...]:
     """Every word of `text` (small words kept) in its sound spelling."""
     return tuple(s for s in (sound(w) for w in words_of(text)) if s)
 
 
 class DangerMatcher:
-    def __init__(self, dangers: tuple[Danger, ...], distinct: tuple[tuple[str, str], ...] = ()):
+    def __init__(
+        self,
+        dangers: tuple[Danger, ...],
+        distinct: tuple[tuple[str, str], ...] = (),
+        harmless: tuple[str, ...] = (),
+    ):
         self._dangers = dangers
         # Words that look alike but must never be taken for one another ("volé", "violé").
         self._distinct = {
@@ -54,7 +67,8 @@ class DangerMatcher:
             for form in dict.fromkeys(sounds(p) for p in danger.phrases)
             if form
         ]
-        self._vocabulary = sorted({w for p in self._phrases for w in p.words})
+        self._harmless = [_Phrase(form, HARMLESS) for form in map(sounds, harmless) if form]
+        self._vocabulary = sorted({w for p in self._phrases + self._harmless for w in p.words})
         self._by_first: dict[str, list[_Phrase]] = {}
         for phrase in self._phrases:
             self._by_first.setdefault(phrase.words[0], []).append(phrase)
@@ -95,7 +109,14 @@ class DangerMatcher:
 
     def _phrase_score(self, phrase: _Phrase, heard: list[dict[str, float]]) -> float:
         """The best mean similarity of the phrase's words found in order in the message."""
-        best = 0.0
+        return max((score for score, _ in self._phrase_spans(phrase, heard)), default=0.0)
+
+    def _phrase_spans(
+        self, phrase: _Phrase, heard: list[dict[str, float]]
+    ) -> list[tuple[float, range]]:
+        """Each place the phrase's words are found in order: their mean similarity, and
+        the positions of the message from its first word to its last."""
+        spans = []
         first = phrase.words[0]
         for start, similar in enumerate(heard):
             if first not in similar:
@@ -109,13 +130,21 @@ class DangerMatcher:
                 score, position = max(found, key=lambda item: (item[0], -item[1]))
                 total += score
             else:
-                best = max(best, total / len(phrase.words))
-        return best
+                spans.append((total / len(phrase.words), range(start, position + 1)))
+        return spans
+
+    def _without_harmless(self, heard: list[dict[str, float]]) -> list[dict[str, float]]:
+        """The message with the words of its harmless phrases taken out of play."""
+        for phrase in self._harmless:
+            for score, span in self._phrase_spans(phrase, heard):
+                if score >= PHRASE_MIN_SCORE:
+                    heard = [{} if i in span else similar for i, similar in enumerate(heard)]
+        return heard
 
     def find(self, text: str) -> Danger | None:
         """The situation the text reveals, if any: the longest phrase found wins, then the
         best said, then the situation written first."""
-        heard = [self._similar(word) for word in sounds(text)]
+        heard = self._without_harmless([self._similar(word) for word in sounds(text)])
         if not any(heard):
             return None
         best: tuple[int, float, int] | None = None

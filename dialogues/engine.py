@@ -409,7 +409,8 @@ class Engine:
 
     @cached_property
     def _danger_matcher(self) -> DangerMatcher:
-        return DangerMatcher(self.content.dangers, self.content.distinct)
+        content = self.content
+        return DangerMatcher(content.dangers, content.distinct, content.harmless)
 
     @cached_property
     def _danger_model(self) -> DangerModel | None:
@@ -418,6 +419,7 @@ class Engine:
             return None
         ordinary = [
             *content.ordinary,
+            *content.harmless,
             *(e.text for e in content.examples),
             *(text for text, *_ in catalogue_phrases(content)),
         ]

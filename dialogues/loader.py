@@ -471,7 +471,7 @@ class _Checker:
         block = self.read(DANGER_FILE)
         if block is None:
             return {}
-        self.unknown_fields(block, {"situations", "distinct", "ordinary"}, DANGER_FILE)
+        self.unknown_fields(block, {"situations", "distinct", "ordinary", "harmless"}, DANGER_FILE)
         found = []
         for did, entry in self.entries(block, "situations", "situation"):
             what = f"la situation d'urgence '{did}'"
@@ -518,6 +518,7 @@ class _Checker:
             "dangers": tuple(found),
             "distinct": self.distinct(block),
             "ordinary": self.texts(block, "ordinary", DANGER_FILE),
+            "harmless": self.texts(block, "harmless", DANGER_FILE),
         }
 
     def distinct(self, block: LocatedMap) -> tuple[tuple[str, str], ...]:

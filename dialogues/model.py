@@ -159,6 +159,7 @@ class Content:
     dangers: tuple[Danger, ...] = ()  # in order: the first wins a tie
     distinct: tuple[tuple[str, str], ...] = ()  # danger words never taken for one another
     ordinary: tuple[str, ...] = ()  # messages that look like danger and are not (danger.yaml)
+    harmless: tuple[str, ...] = ()  # phrases whose words are no danger ("me tape sur les nerfs")
     closings: tuple[str, ...] = ()  # a whole message that ends politely ("merci")
     cannot_read: tuple[str, ...] = ()  # phrases of a person who says they cannot read
     # Whole SMS that stop Relais's messages ("stop") or ask for help ("help").

@@ -101,6 +101,23 @@ def test_ordinary_words_close_to_danger_are_not_danger() -> None:
         assert ENGINE.danger(message) is None, message
 
 
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        ("ça me tape sur les nerfs ce dossier", None),
+        ("je suis en danger financièrement", None),
+        ("je veux en finir avec mon dossier caf", None),
+        # The words of a harmless phrase are out of play; the rest of the message is not.
+        ("ça me tape sur les nerfs et il veut me tuer", "threat"),
+        ("je veux en finir avec la vie", "suicide"),
+        ("mon mari me tape", "violence"),
+    ],
+)
+def test_harmless_phrases_take_their_words_out_of_danger(message, danger) -> None:
+    found = ENGINE.danger(message)
+    assert (found.id if found else None) == danger, message
+
+
 def test_the_speech_grammar_hears_danger_words_at_every_question() -> None:
     state, _ = talk("voice", "#2")
     words = ENGINE.expected_words(state)
