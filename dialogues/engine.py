@@ -515,7 +515,7 @@ class Engine:
         fixed = [
             name
             for name, text in content.phrases.items()
-            if "{" not in text and not name.startswith(("sms_", "reason_"))
+            if "{" not in text and not name.startswith(("sms_", "reason_", "summary_"))
         ]
         texts += [content.phrase(name) for name in fixed]
         return list(dict.fromkeys(t for t in texts if t))

@@ -28,6 +28,7 @@ from core.models import (
 )
 from core.phones import e164
 from core.recordings import delete_at_twilio
+from dialogues.model import Content
 
 from .summary import summary_audio_path, without_spoken_words
 from .voicemail import voicemail_path
@@ -43,10 +44,11 @@ def _remove(data_dir: Path, reference: str | None) -> None:
             path.unlink(missing_ok=True)
 
 
-def purge(session: Session, data_dir: Path, retention_days: int) -> int:
+def purge(session: Session, data_dir: Path, retention_days: int, content: Content) -> int:
     """Delete what people typed, texted and said, their recordings (here and at Twilio),
     voice messages and spoken summaries, when older than `retention_days`; the choices
-    made and the requests stay, for the figures and the queue. How many went."""
+    made and the requests stay, for the figures and the queue (`content`: the words of the
+    summaries). How many went."""
     limit = now() - timedelta(days=retention_days)
     count = 0
     old_turns = session.scalars(
@@ -68,7 +70,7 @@ def purge(session: Session, data_dir: Path, retention_days: int) -> int:
             delete_at_twilio(session, request.voicemail_ref)
             request.voicemail_ref, request.voicemail_text = None, None
             count += 1
-        if (summary := without_spoken_words(request.summary)) != request.summary:
+        if (summary := without_spoken_words(request.summary, content)) != request.summary:
             request.summary = summary  # the rest of it stays with the request
             count += 1
         spoken = data_dir / summary_audio_path(request.id)
@@ -168,6 +170,7 @@ def schedule_purge(session: Session, day: date | None = None) -> None:
 @job("purge")
 def daily_purge(context: JobContext, session: Session, args: dict) -> None:
     """The day's purge; finished jobs older than a week go too; then the next day's."""
-    purge(session, context.settings.data_dir, context.settings.retention_days)
+    settings = context.settings
+    purge(session, settings.data_dir, settings.retention_days, context.engine.content)
     forget_finished_jobs(session)
     schedule_purge(session, date.fromisoformat(args["day"]) + timedelta(days=1))

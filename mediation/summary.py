@@ -15,7 +15,8 @@ from core.hours import PARIS, day_fr
 from core.jobs import JobContext, job
 from core.models import CallbackRequest, Turn
 from core.store import Exchange
-from dialogues.engine import Engine, State
+from dialogues.engine import ALONE, HELPED, NO_LINK, Engine, State
+from dialogues.model import Content
 from speech.voice import PromptCache
 
 
@@ -40,40 +41,55 @@ def label(engine: Engine, target: str) -> str:
 
 
 def summarise(engine: Engine, conversation: Exchange, turns: list[Turn], reason: str) -> str:
+    """At most three sentences, in the content's words (language.yaml, `summary_...`)."""
     state = State.from_dict(conversation.state)
-    channel = "Appel" if conversation.channel == "voice" else "SMS"
+    phrase = engine.content.phrase
+    channel = phrase("summary_call" if conversation.channel == "voice" else "summary_sms")
     ending = conversation.person.phone[-2:]
-    first = f"{channel} du numéro qui finit par {ending}, {when_fr(conversation.started_at)}."
-    topic = label(engine, state.topic) if state.topic else "pas de sujet choisi"
-    second = f"Sujet : {topic}. {reason}"
+    first = phrase(
+        "summary_start", channel=channel, ending=ending, when=when_fr(conversation.started_at)
+    )
+    topic = label(engine, state.topic) if state.topic else phrase("summary_no_topic")
+    second = phrase("summary_topic", topic=topic, reason=reason)
     chosen = [
         label(engine, t.recognised)
         for t in turns
         if t.recognised and not t.recognised.startswith("@") and t.kind in ("key", "words", "text")
     ]
     said = [f"« {t.raw} »" for t in turns if t.kind == "words" and t.raw]
-    parts = []
+    facts = []
     if chosen:
-        parts.append("a choisi " + ", puis ".join(dict.fromkeys(chosen)))
+        then = f", {phrase('summary_then')} "
+        facts.append(phrase("summary_chose", choices=then.join(dict.fromkeys(chosen))))
     if said:
-        parts.append("a dit " + ", ".join(said[-2:]))
-    if state.autonomy is not None:
-        parts.append("peut ouvrir un lien" if state.autonomy else "ne peut pas ouvrir de lien")
+        facts.append(phrase("summary_said", words=", ".join(said[-2:])))
+    if state.autonomy in AUTONOMY_FACTS:
+        facts.append(phrase(AUTONOMY_FACTS[state.autonomy]))
     if state.sent:
         titles = [engine.content.procedures[p].title for p in state.sent]
-        parts.append("a reçu par SMS " + ", ".join(titles))
-    third = ("La personne " + " ; ".join(parts) + ".") if parts else ""
+        facts.append(phrase("summary_sent", titles=", ".join(titles)))
+    third = phrase("summary_person", facts=FACTS.join(facts)) if facts else ""
     return " ".join(s for s in (first, second, third) if s)
 
 
-_SAID = r"a dit « [^»]* »(?:, « [^»]* »)*"
+FACTS = " ; "  # between two facts about the person
+AUTONOMY_FACTS = {ALONE: "summary_alone", HELPED: "summary_helped", NO_LINK: "summary_no_link"}
+QUOTED = r"« [^»]* »(?:, « [^»]* »)*"  # the words said, as summarise quotes them
 
 
-def without_spoken_words(summary: str) -> str:
+def without_spoken_words(summary: str, content: Content) -> str:
     """The summary without the words the person said (what the purge keeps of it)."""
-    text = re.sub(r" ?La personne " + _SAID + r"\.", "", summary)  # the only thing told
-    text = re.sub(_SAID + " ; ", "", text)  # told first, or between others
-    return re.sub(" ; " + _SAID, "", text)  # told last
+    said = _pattern(content.phrases["summary_said"], "words", QUOTED)
+    person = _pattern(content.phrases["summary_person"], "facts", said)
+    text = re.sub(" ?" + person, "", summary)  # the only fact told
+    text = re.sub(said + re.escape(FACTS), "", text)  # told first, or between others
+    return re.sub(re.escape(FACTS) + said, "", text)  # told last
+
+
+def _pattern(template: str, field: str, inner: str) -> str:
+    """A regular expression for `template` with `inner` in place of {field}."""
+    before, after = template.split("{" + field + "}")
+    return re.escape(before) + inner + re.escape(after)
 
 
 def summary_audio_path(request_id: int) -> str:

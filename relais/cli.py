@@ -378,12 +378,15 @@ def cmd_prompts(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
+    from dialogues.loader import load_content
     from mediation.privacy import purge
 
     with database() as (settings, session):
-        count = purge(session, settings.data_dir, settings.retention_days)
+        content = load_content(settings.content_dir)
+        count = purge(session, settings.data_dir, settings.retention_days, content)
     print(
-        f"{count} recording(s) and transcript(s) older than {settings.retention_days} days deleted."
+        f"{count} enregistrement(s) et texte(s) de plus de {settings.retention_days} jours "
+        "supprimé(s)."
     )
     return 0
 

@@ -53,6 +53,24 @@ def lines(call, who: str) -> list[str]:
     return [line.text for line in call.transcript if line.who == who]
 
 
+@pytest.mark.parametrize(
+    ("answer", "fact"),
+    [
+        ("1", "peut ouvrir un lien seule"),
+        ("2", "peut ouvrir un lien avec de l'aide"),
+        ("3", "ne peut pas ouvrir de lien"),
+    ],
+)
+def test_the_summary_says_what_the_person_can_do_with_a_link(relais, answer, fact) -> None:
+    """The three answers about links, each told as it was given (a person who cannot open
+    one was told "peut ouvrir un lien" before)."""
+    relais.sim.call(MOBILE, ["2", "1", "1", answer, "0"])  # RSA, the link question, a person
+    (summary,) = [s for (s,) in relais.rows("SELECT summary FROM callback_requests")]
+    told = ["peut ouvrir un lien seule", "peut ouvrir un lien avec de l'aide"]
+    told.append("ne peut pas ouvrir de lien")
+    assert [each for each in told if each in summary] == [fact], summary
+
+
 def test_in_hours_the_mediators_hear_a_whisper_and_one_takes_the_call(relais) -> None:
     call = relais.sim.call(MOBILE, ["2", "1", "0"])  # aides, CAF, then "a person"
     assert "Je cherche une personne pour vous aider." in lines(call, "relais")

