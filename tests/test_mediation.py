@@ -56,7 +56,7 @@ def lines(call, who: str) -> list[str]:
 @pytest.mark.parametrize(
     ("answer", "fact"),
     [
-        ("1", "peut ouvrir un lien seule"),
+        ("1", "peut ouvrir un lien sans aide"),
         ("2", "peut ouvrir un lien avec de l'aide"),
         ("3", "ne peut pas ouvrir de lien"),
     ],
@@ -66,7 +66,7 @@ def test_the_summary_says_what_the_person_can_do_with_a_link(relais, answer, fac
     one was told "peut ouvrir un lien" before)."""
     relais.sim.call(MOBILE, ["2", "1", "1", answer, "0"])  # RSA, the link question, a person
     (summary,) = [s for (s,) in relais.rows("SELECT summary FROM callback_requests")]
-    told = ["peut ouvrir un lien seule", "peut ouvrir un lien avec de l'aide"]
+    told = ["peut ouvrir un lien sans aide", "peut ouvrir un lien avec de l'aide"]
     told.append("ne peut pas ouvrir de lien")
     assert [each for each in told if each in summary] == [fact], summary
 
