@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import subprocess
 import sys
 import time
@@ -87,8 +88,9 @@ def test_without_a_terminal_mediators_add_says_how_to_give_the_password(
 
 
 def typed_at_a_terminal(args: list[str], cwd: Path, lines: list[str], env: dict) -> str:
-    """Run the command at a terminal (a pseudo-terminal), typing `lines` at its prompts;
-    everything it wrote there."""
+    """Run the command at a terminal (a pseudo-terminal), typing `lines` at its prompts
+    (getpass's, which end with " : "); everything it wrote there. Never waits for ever: a
+    command that asks nothing more within 120 s is stopped and the test sees its output."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [RELAIS, *args],
@@ -100,18 +102,24 @@ def typed_at_a_terminal(args: list[str], cwd: Path, lines: list[str], env: dict)
         start_new_session=True,  # no other terminal: getpass reads this one
     )
     os.close(follower)
-    shown, deadline = b"", time.monotonic() + 300
-    while lines and time.monotonic() < deadline:
-        chunk = os.read(leader, 4096)
-        shown += chunk
-        if shown.rstrip().endswith(b":"):
+    shown, answered, deadline = b"", 0, time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if select.select([leader], [], [], 0.2)[0]:
+            try:
+                shown += os.read(leader, 4096)
+            except OSError:  # the command ended: its terminal is closed
+                break
+        prompts = shown.count(b" : ")
+        if lines and prompts > answered and shown.endswith(b" : "):
             os.write(leader, (lines.pop(0) + "\n").encode())
-            shown += b"\n"
-    process.wait(timeout=300)
+            answered = prompts
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
     try:
-        while chunk := os.read(leader, 4096):
+        while select.select([leader], [], [], 0.2)[0] and (chunk := os.read(leader, 4096)):
             shown += chunk
-    except OSError:  # the command ended: its terminal is closed
+    except OSError:
         pass
     os.close(leader)
     return shown.decode("utf-8", "replace")
