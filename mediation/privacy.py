@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -44,11 +45,13 @@ def _remove(data_dir: Path, reference: str | None) -> None:
             path.unlink(missing_ok=True)
 
 
-def purge(session: Session, data_dir: Path, retention_days: int, content: Content) -> int:
+def purge(
+    session: Session, data_dir: Path, retention_days: int, content: Callable[[], Content]
+) -> int:
     """Delete what people typed, texted and said, their recordings (here and at Twilio),
     voice messages and spoken summaries, when older than `retention_days`; the choices
-    made and the requests stay, for the figures and the queue (`content`: the words of the
-    summaries). How many went."""
+    made and the requests stay, for the figures and the queue. `content` gives the words
+    of the summaries, loaded only when a summary quotes a person. How many went."""
     limit = now() - timedelta(days=retention_days)
     count = 0
     old_turns = session.scalars(
@@ -70,9 +73,11 @@ def purge(session: Session, data_dir: Path, retention_days: int, content: Conten
             delete_at_twilio(session, request.voicemail_ref)
             request.voicemail_ref, request.voicemail_text = None, None
             count += 1
-        if (summary := without_spoken_words(request.summary, content)) != request.summary:
-            request.summary = summary  # the rest of it stays with the request
-            count += 1
+        if "«" in request.summary:  # words the person said, quoted
+            summary = without_spoken_words(request.summary, content())
+            if summary != request.summary:
+                request.summary = summary  # the rest of it stays with the request
+                count += 1
         spoken = data_dir / summary_audio_path(request.id)
         if spoken.is_file():  # the summary's audio
             spoken.unlink()
@@ -171,6 +176,6 @@ def schedule_purge(session: Session, day: date | None = None) -> None:
 def daily_purge(context: JobContext, session: Session, args: dict) -> None:
     """The day's purge; finished jobs older than a week go too; then the next day's."""
     settings = context.settings
-    purge(session, settings.data_dir, settings.retention_days, context.engine.content)
+    purge(session, settings.data_dir, settings.retention_days, lambda: context.engine.content)
     forget_finished_jobs(session)
     schedule_purge(session, date.fromisoformat(args["day"]) + timedelta(days=1))

@@ -382,8 +382,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from mediation.privacy import purge
 
     with database() as (settings, session):
-        content = load_content(settings.content_dir)
-        count = purge(session, settings.data_dir, settings.retention_days, content)
+        words = lambda: load_content(settings.content_dir)  # noqa: E731 - only if needed
+        count = purge(session, settings.data_dir, settings.retention_days, words)
     print(
         f"{count} enregistrement(s) et texte(s) de plus de {settings.retention_days} jours "
         "supprimé(s)."

@@ -223,7 +223,11 @@ class BackgroundServer:
         self.app = create_app(self.settings)
         self.jobs = start_jobs(self.app)
         self.server = create_server(
-            self.app, host="127.0.0.1", port=port, **server_options(self.settings)
+            self.app,
+            host="127.0.0.1",
+            port=port,
+            **server_options(self.settings),
+            asyncore_loop_timeout=0.05,  # close() waits for the loop to notice, once
         )
         self._closing = False
         self.thread = threading.Thread(target=self._run, daemon=True)

@@ -117,7 +117,7 @@ def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path, db_ki
         data = relais.settings.data_dir
         assert len(_files(data / "summaries")) == 1
         with Session(relais.db) as session:
-            assert purge(session, data, 90, FRENCH) == 0  # nothing is old yet
+            assert purge(session, data, 90, lambda: FRENCH) == 0  # nothing is old yet
             old = now() - timedelta(days=91)
             session.execute(update(Turn).values(created_at=old))
             session.execute(update(CallbackRequest).values(created_at=old))
@@ -125,7 +125,7 @@ def test_purge_deletes_old_recordings_and_transcripts_only(tmp_path: Path, db_ki
         relais.sim.call(OTHER, [f"say:{spoken}", "hangup"])  # a recent one stays
         (recent,) = relais.rows("SELECT call_sid FROM conversations WHERE id = 2")
         with Session(relais.db) as session:
-            assert purge(session, data, 90, FRENCH) >= 2
+            assert purge(session, data, 90, lambda: FRENCH) >= 2
         assert (
             relais.rows(
                 "SELECT count(*) FROM turns WHERE recording_ref IS NOT NULL AND conversation_id = 1"
@@ -246,7 +246,7 @@ def test_twilios_copies_of_recordings_are_deleted(tmp_path: Path, db_kind: str) 
                 .values(recording_ref=url, created_at=now() - timedelta(days=91))
             )
             session.commit()
-            purge(session, relais.settings.data_dir, 90, FRENCH)
+            purge(session, relais.settings.data_dir, 90, lambda: FRENCH)
         relais.settled()
         assert api.deleted_recordings[-1] == sid
         assert relais.sim.recordings.files == {}
@@ -271,7 +271,7 @@ def test_the_purge_leaves_no_text_typed_or_said(relais: Running) -> None:
         session.execute(update(Turn).values(created_at=old))
         session.execute(update(CallbackRequest).values(created_at=old))
         session.commit()
-        assert purge(session, relais.settings.data_dir, 90, FRENCH) >= 3
+        assert purge(session, relais.settings.data_dir, 90, lambda: FRENCH) >= 3
     assert relais.rows("SELECT raw FROM turns WHERE raw IS NOT NULL") == []
     assert relais.rows("SELECT count(*) FROM turns WHERE recognised IS NOT NULL")[0][0]
     (request,) = relais.rows("SELECT summary FROM callback_requests")
