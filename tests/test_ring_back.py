@@ -250,11 +250,18 @@ def test_click_to_call_rings_the_mediator_first_then_the_person(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("db_kind", DATABASES)
-def test_click_to_call_that_reaches_a_voicemail_is_not_a_person_reached(
-    tmp_path: Path, db_kind: str
+@pytest.mark.parametrize(
+    ("dialled", "note"),
+    [
+        ("no-answer", "Rappel : pas de réponse."),  # the person does not pick up
+        # Twilio counts a <Dial> a voicemail answered as completed: the answering-machine
+        # detection on the person's leg tells Relais it was not the person.
+        ("voicemail", "Rappel : la messagerie a répondu, pas la personne."),
+    ],
+)
+def test_click_to_call_that_reaches_nobody_is_noted(
+    tmp_path: Path, db_kind: str, dialled: str, note: str
 ) -> None:
-    """Twilio counts a <Dial> that a voicemail answered as completed: the answering-machine
-    detection on the person's leg tells Relais it was not the person."""
     from sqlalchemy.orm import Session
 
     from core.models import CallbackRequest
@@ -272,36 +279,10 @@ def test_click_to_call_that_reaches_a_voicemail_is_not_a_person_reached(
             click_to_call(session, request, amina)
             session.commit()
         placed = running.next_call()
-        relais.sim.pick_up(placed, "human", ["1"], dialled="voicemail")
+        relais.sim.pick_up(placed, "human", ["1"], dialled=dialled)
         (request,) = relais.rows("SELECT status, notes FROM callback_requests")
-        assert request.status == "injoignable"
-        assert "Rappel : la messagerie a répondu, pas la personne." in request.notes
+        assert request.status == "injoignable" and note in request.notes
         assert "personne jointe" not in request.notes
-    finally:
-        running.close()
-
-
-def test_click_to_call_that_reaches_nobody_is_noted(tmp_path: Path) -> None:
-    from sqlalchemy.orm import Session
-
-    from core.models import CallbackRequest
-    from mediation.calls import click_to_call
-    from mediation.roster import add_mediator
-
-    running = RingBack(tmp_path / "data", RELAIS_MISSED_CALL="0")
-    relais = running.relais
-    try:
-        relais.sim.sms(MOBILE, "0")
-        with Session(relais.db) as session:
-            amina = add_mediator(session, "Amina", "+33611223344", "un mot de passe", [], [])
-            session.flush()
-            request = session.scalars(sqlalchemy.select(CallbackRequest)).one()
-            click_to_call(session, request, amina)
-            session.commit()
-        placed = running.next_call()
-        relais.sim.pick_up(placed, "human", ["1"], dialled="no-answer")  # the person does not
-        (request,) = relais.rows("SELECT status, notes FROM callback_requests")
-        assert request.status == "injoignable" and "Rappel : pas de réponse." in request.notes
     finally:
         running.close()
 
