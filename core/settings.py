@@ -15,6 +15,7 @@ from .hours import DEFAULT_HOURS, HoursError, OpeningHours
 from .phones import SMS_COUNTRIES
 
 SMS_TRANSPORTS = ("outbox", "twilio")
+VOICE_MODES = ("record", "stream")
 LOCAL_TOKEN = "local-auth-token"  # in the data folder, when TWILIO_AUTH_TOKEN is not set
 
 
@@ -53,6 +54,8 @@ class Settings:
     sms_per_caller_per_day: int = 10  # ...asked for by one person in a day,
     sms_per_number_per_day: int = 5  # ...and to one number in a day
     client_timeout: int = 15  # seconds a connection may stay idle or half-sent
+    voice_mode: str = "record"  # "record" (Gather, Record) or "stream" (Media Streams)
+    stream_port: int = 8001  # the websocket server of stream mode (the proxy's /voice/stream)
     problems: list[str] = field(default_factory=list)
 
     def replace(self, **changes) -> Settings:
@@ -147,6 +150,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             "pour rappeler les personnes : les appels sont décrochés comme d'habitude."
         )
         missed_call = False
+    voice_mode = env.get("RELAIS_VOICE_MODE", "record").strip() or "record"
+    if voice_mode not in VOICE_MODES:
+        problems.append(f"RELAIS_VOICE_MODE={voice_mode!r} est inconnu : 'record' sert.")
+        voice_mode = "record"
     try:
         hours = OpeningHours.parse(
             env.get("RELAIS_OPENING_HOURS") or DEFAULT_HOURS, env.get("RELAIS_CLOSED_DAYS", "")
@@ -190,6 +197,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sms_per_caller_per_day=int(env.get("RELAIS_SMS_PER_CALLER_PER_DAY") or 10),
         sms_per_number_per_day=int(env.get("RELAIS_SMS_PER_NUMBER_PER_DAY") or 5),
         client_timeout=int(env.get("RELAIS_CLIENT_TIMEOUT") or 15),
+        voice_mode=voice_mode,
+        stream_port=int(env.get("RELAIS_STREAM_PORT") or 8001),
         secret_key=env.get("RELAIS_SECRET_KEY") or _local_secret(data_dir, "secret-key"),
         vosk_models={
             key.removeprefix("RELAIS_VOSK_MODEL_").lower(): Path(value)

@@ -16,7 +16,7 @@ signature.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 
 from flask import abort, current_app, request
@@ -30,6 +30,7 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
+from .settings import Settings
 from .web import close_services
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,23 @@ def public_request_url() -> str:
 
 def signed_by_twilio() -> bool:
     """The request carries a valid Twilio signature, with the auth token or a SharedKey."""
-    signature = request.headers.get(SIGNATURE_HEADER, "")
+    return valid_signature(
+        current_app.config["RELAIS"],
+        public_request_url(),
+        request.form,
+        request.headers.get(SIGNATURE_HEADER, ""),
+        request.headers.get(SIGNATURE_SETTINGS_HEADER),
+    )
+
+
+def valid_signature(
+    settings: Settings, url: str, params: Mapping, signature: str, signing: str | None
+) -> bool:
+    """`signature` (X-Twilio-Signature) is Twilio's for `url` and `params`, made with the
+    auth token, or with the SharedKey that `signing` (X-Twilio-Webhooks-Signature-Settings)
+    names. Also for requests outside Flask: the upgrade to a Media Stream's websocket."""
     if not signature:
         return False
-    settings = current_app.config["RELAIS"]
-    signing = request.headers.get(SIGNATURE_SETTINGS_HEADER)
     if signing is None:
         secret, algorithm = settings.auth_token, HMAC_SHA1
     else:
@@ -63,7 +76,7 @@ def signed_by_twilio() -> bool:
             )
             return False
     validator = RequestValidator(secret)
-    return validator.validate(public_request_url(), request.form, signature, algorithm)
+    return validator.validate(url, params, signature, algorithm)
 
 
 def _worth_another_try(exc: Exception) -> bool:

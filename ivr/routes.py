@@ -46,6 +46,7 @@ from speech.recordings import RecordingUnavailable, fetch_recording, from_host
 from .handoff import hand_off
 from .mediator_line import mediator_calling, welcome
 from .ring_back import reject_busy
+from .stream_twiml import Prompts, connect_call
 from .twiml import CallRendering, render, speaker
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,9 @@ def begin_call(call_sid: str, person: Person, opening: str | None = None) -> Res
         actions = [Say(opening), *actions]
     conversation = app.store.start(person, "voice", state, call_sid=call_sid)
     record_actions(app.store, conversation, actions)
+    prompts = Prompts.of(actions)
+    if app.settings.voice_mode == "stream" and prompts is not None:  # heard on a Media Stream
+        return _twiml(connect_call(conversation, prompts, _start_key(call_sid)))
     return _respond(conversation, actions, _start_key(call_sid))
 
 

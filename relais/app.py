@@ -109,9 +109,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from ivr.mediator_line import blueprint as mediator_line
     from ivr.ring_back import blueprint as ring_back
     from ivr.routes import blueprint as voice
+    from ivr.stream_turns import blueprint as stream
     from sms.routes import blueprint as sms
 
     app.register_blueprint(voice)
+    app.register_blueprint(stream)
     app.register_blueprint(handoff)
     app.register_blueprint(sms)
     app.register_blueprint(mediator_line)

