@@ -52,7 +52,7 @@ from speech.audio import PHONE_RATE, wav_bytes
 from speech.recognition import Recognisers
 from speech.voice import tts_available
 
-from .stream_audio import FRAME_SECONDS, SpeechDetector, ulaw_decode, wav_frames
+from .stream_audio import FRAME_SECONDS, SpeechDetector, prompt_frames, ulaw_decode
 from .stream_turns import current_prompts, expected_words, stream_turn
 from .stream_twiml import CONVERSATION_PARAMETER, STREAM_PATH, Prompts, stream_url
 from .twiml import KEY_TIMEOUT, NUMBER_TIMEOUT, RECORD_SECONDS
@@ -318,7 +318,7 @@ class StreamSession:
             path = Path(self.speech.human_dir) / name.removeprefix("human/")
         else:
             path = self.settings.data_dir / "audio" / name
-        return wav_frames(path.read_bytes())
+        return prompt_frames(path)
 
     # -- to Twilio ----------------------------------------------------------------------
     def _send(self, message: dict) -> None:
@@ -339,6 +339,8 @@ class StreamServer:
         self.app = app
         self.settings: Settings = app.config["RELAIS"]
         self.public_url = stream_url(self.settings)
+        speech = app.config["RELAIS_SPEECH"]  # the model, loaded before the first call
+        threading.Thread(target=speech.recognisers.get, args=(speech.lang,), daemon=True).start()
         paths = {STREAM_PATH, urlsplit(self.public_url).path}
         self.paths = paths
         listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -55,11 +56,20 @@ def frames_of(ulaw: bytes) -> list[bytes]:
     return [padded[i : i + FRAME_BYTES] for i in range(0, len(padded), FRAME_BYTES)]
 
 
-@lru_cache(maxsize=512)
 def wav_frames(wav: bytes) -> tuple[bytes, ...]:
-    """A prompt's WAV (any rate or subtype) as mu-law frames (kept: prompts come back)."""
+    """A prompt's WAV (any rate or subtype) as mu-law frames."""
     samples, rate = decode(wav)
     return tuple(frames_of(ulaw_encode(resample(samples, rate, PHONE_RATE))))
+
+
+def prompt_frames(path: Path) -> tuple[bytes, ...]:
+    """A prompt file's frames, encoded once while the file stays the same."""
+    return _file_frames(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _file_frames(path: str, _mtime: int) -> tuple[bytes, ...]:
+    return wav_frames(Path(path).read_bytes())
 
 
 def level_db(samples: np.ndarray) -> float:

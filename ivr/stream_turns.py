@@ -8,7 +8,8 @@ the record mode's own rendering and remembered under the call's leave key before
 stream server closes the websocket: Twilio then asks `<Connect>`'s action,
 POST /voice/streamed?c=ID, which answers that TwiML. A stream that ended any other way (a
 server restart, a network cut) while the conversation is still active gets a new
-`<Connect>`: the call resumes at the question it was at.
+`<Connect>`: the call resumes at the question it was at; after MAX_RESUMES, the question
+is asked as record mode asks it, whose webhooks take the call on.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from core.phones import e164
 from core.signature import twilio_signed
 from core.store import Exchange
 from core.web import Services, close_services, query_number, services
-from dialogues.engine import ACTIVE, Action, Input, SendProcedure, State
+from dialogues.engine import ACTIVE, Action, Ask, Input, Say, SendProcedure, State
 
 from .routes import _rendering
 from .stream_twiml import Prompts, connect, leave_key, prompts_key, remember_prompts
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("stream", __name__)
 
 TRIES = 3  # a turn that lost a race with another webhook of the call is taken again
+MAX_RESUMES = 3  # streams lost in one call before record mode takes it on
 
 
 def apply_turn(
@@ -146,9 +148,28 @@ def streamed() -> Response:
     left = app.store.reply(leave_key(conversation.call_sid))
     if left is not None:
         return Response(left, mimetype="text/xml")
-    if State.from_dict(conversation.state).status == ACTIVE:
-        log.info("stream of conversation %s ended early: connecting again", conversation.id)
-        return Response(connect(conversation.id), mimetype="text/xml")
-    response = VoiceResponse()
-    response.hangup()
-    return Response(str(response), mimetype="text/xml")
+    if State.from_dict(conversation.state).status != ACTIVE:
+        response = VoiceResponse()
+        response.hangup()
+        return Response(str(response), mimetype="text/xml")
+    for attempt in range(MAX_RESUMES):
+        key = f"{leave_key(conversation.call_sid)}:resume:{attempt}"
+        if app.store.reply(key) is None:
+            log.info("stream of conversation %s ended early: connecting again", conversation.id)
+            body = connect(conversation.id)
+            app.store.remember_reply(key, body, conversation.person_id)
+            app.session.commit()
+            return Response(body, mimetype="text/xml")
+    log.warning("stream of conversation %s lost again: record mode goes on", conversation.id)
+    return Response(_in_record_mode(conversation), mimetype="text/xml")
+
+
+def _in_record_mode(conversation: Exchange) -> str:
+    """The question the conversation waits on, asked as record mode asks it (<Gather>,
+    <Record>): its webhooks take the call on from this step."""
+    body = services().store.reply(prompts_key(conversation.call_sid or "", conversation.step))
+    prompts = Prompts.loads(body) if body else Prompts(())
+    *said, (text, node) = prompts.texts or (("", None),)
+    actions: list[Action] = [Say(each) for each, _ in said]
+    actions.append(Ask(node or "", text, (), (), prompts.number))
+    return render(actions, _rendering(conversation.id, conversation.step))

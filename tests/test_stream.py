@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -216,6 +217,20 @@ def test_a_restart_during_a_call_resumes_it_at_the_same_question(relais, korean_
         assert call.after[-1].tag == "Hangup"
     finally:
         call.close()
+
+
+def test_a_stream_lost_again_and_again_goes_on_in_record_mode(relais) -> None:
+    sim, sid = relais.sim, "CA" + "7" * 32
+    params = {"CallSid": sid, "From": "+33612345678", "To": "+33900000000"}
+    first = ET.fromstring(sim.post(sim.public_url + "/voice", params).text)
+    action = first.find("Connect").get("action")
+    answers = [ET.fromstring(sim.post(action, params).text) for _ in range(4)]
+    assert [a[0].tag for a in answers] == ["Connect", "Connect", "Connect", "Gather"]
+    gather = answers[-1].find("Gather")
+    assert "/voice/key?" in gather.get("action") and "&s=0" in gather.get("action")
+    assert answers[-1].find("Record") is not None  # a spoken answer, as record mode takes it
+    music = sim.post(gather.get("action"), {**params, "Digits": "2"}).text
+    assert "음악입니다." in music
 
 
 def test_stream_mode_refuses_to_start_without_a_speech_model(tmp_path: Path) -> None:
