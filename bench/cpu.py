@@ -33,9 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import requests
 from flask import Flask
 
 from bench.floor import create_floor
@@ -57,8 +55,8 @@ from bench.tables import table
 from core.db import make_engine, session_factory
 from core.jobs import wire_jobs, work
 from core.outbound import twilio_client
+from core.twilio_simulator import InProcessHttp, TwilioSimulator
 from relais.app import create_app, load_job_handlers
-from relais.simulator import TwilioSimulator
 
 RATIO_TARGET = 2.0  # Relais at most 2x the floor's CPU per webhook (issue 15)
 JOB_TARGET_MS = 3.0  # at most 3 ms of CPU per SMS job (issue 15)
@@ -168,34 +166,6 @@ def measure_jobs(stack: Stack, count: int, result: StackResult) -> None:
     result.jobs.append(twilio)
 
 
-@dataclass
-class Answer:
-    """What the simulator reads of an HTTP answer."""
-
-    status_code: int
-    text: str
-
-    def raise_for_status(self) -> None:
-        if self.status_code >= 400:
-            raise requests.HTTPError(f"HTTP {self.status_code}")
-
-
-class TestClientHttp:
-    """The post() TwilioSimulator needs, on a Flask test client: each webhook is handled
-    in this thread, without an HTTP server."""
-
-    def __init__(self, app: Flask):
-        self.client = app.test_client()
-
-    def post(self, url: str, data: dict, timeout: float, headers: dict) -> Answer:
-        parts = urlsplit(url)
-        answer = self.client.post(f"{parts.path}?{parts.query}", data=data, headers=headers)
-        return Answer(answer.status_code, answer.text)
-
-    def close(self) -> None:
-        pass
-
-
 def profile_webhooks(stack: Stack, count: int, result: StackResult) -> None:
     """Profiles of Relais's and the floor's webhooks served in this process."""
     settings = stack.settings()
@@ -208,7 +178,7 @@ def profile_webhooks(stack: Stack, count: int, result: StackResult) -> None:
         ("floor /sms", floor, floor_sms, 1),
     ]
     for name, app, session, webhooks in cases:
-        sim = TwilioSimulator(settings.public_url, TOKEN, http=TestClientHttp(app))
+        sim = TwilioSimulator(settings.public_url, TOKEN, http=InProcessHttp(app))
         session(sim)  # untimed: the first request of an app
         stats = profiled(lambda sim=sim, session=session: [session(sim) for _ in range(count)])
         result.profiles[name] = (stats, count * webhooks)

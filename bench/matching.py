@@ -18,7 +18,11 @@ import argparse
 import time
 from pathlib import Path
 
-from bench.heldout import (
+from bench.tables import table
+from core.content_dirs import DEFAULT_CONTENT_ROOT
+from dialogues.engine import Engine
+from dialogues.loader import load_content
+from testsupport.heldout import (
     DANGER,
     FOLLOWUP_SUFFIX,
     KINDS,
@@ -37,10 +41,6 @@ from bench.heldout import (
     matcher_score,
     relais_score,
 )
-from bench.tables import table
-from core.content_dirs import DEFAULT_CONTENT_ROOT
-from dialogues.engine import Engine
-from dialogues.loader import load_content
 
 # The first held-out lists (tests/data) were used for tuning; the second ones (bench/data)
 # were written blind afterwards and never used for tuning.

@@ -1,7 +1,8 @@
 """Relais as an operator runs it, the floor beside it, and the CPU their processes use.
 
-Built on the tests' helpers: tests.serving (`relais serve`, `relais worker`), tests.conftest
-(a fresh database per run) and relais.simulator (Twilio's webhooks and its REST API)."""
+Built on the test-support package, as the tests are: testsupport.processes (`relais serve`,
+`relais worker`), testsupport.databases (a fresh database per run) and
+testsupport.twilio_api (Twilio's REST API), with core.twilio_simulator (Twilio's webhooks)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from redis import Redis
 
 from core.db import make_engine
 from core.settings import Settings, load_settings
+from core.twilio_simulator import ACCOUNT_SID, TwilioSimulator
 from relais.server import free_port
-from relais.simulator import ACCOUNT_SID, TwilioApi, TwilioSimulator
-from tests.conftest import database_url, drop_database, eventually
-from tests.serving import Process, ServeProcess, child_pids
+from testsupport.databases import database_url, drop_database
+from testsupport.processes import Process, ServeProcess, child_pids, eventually
+from testsupport.twilio_api import TwilioApi
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"

@@ -1,6 +1,6 @@
 """The web simulator, for mediators who write the content: a phone keypad and an SMS box
 in the dashboard. It drives the very webhooks Twilio calls, signed as Twilio signs them,
-through relais.simulator, inside this process (no network).
+through core.twilio_simulator, inside this process (no network).
 
 A sandbox: each mediator tries Relais from their own number of the block ARCEP reserves
 for fiction (06 39 98 xx xx, which no phone can have), a person marked `sandbox`, never
@@ -18,14 +18,14 @@ import xml.etree.ElementTree as ET
 from collections import deque
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import Person, SimulatorSession, now
 from core.phones import mask
+from core.twilio_simulator import Call, InProcessHttp, Line, TwilioSimulator
 from core.web import SANDBOX, services
-from relais.simulator import Call, Line, TwilioSimulator
 
 from .words import Words
 
@@ -40,44 +40,12 @@ def caller_of(mediator_id: int) -> str:
     return f"{FICTION_MOBILES}{mediator_id % 10000:04d}"
 
 
-class _Response:
-    def __init__(self, status_code: int, text: str):
-        self.status_code, self.text = status_code, text
-
-    def raise_for_status(self) -> None:
-        if self.status_code >= 400:
-            raise RuntimeError(f"Relais answered {self.status_code}")
-
-
-class _InProcessHttp:
-    """What TwilioSimulator needs of requests.Session, answered by the app itself, each
-    webhook marked as the sandbox's."""
-
-    def __init__(self, app: Flask):
-        self.app, self.client = app, app.test_client()
-
-    def post(self, url: str, data: dict, timeout: float, headers: dict) -> _Response:
-        # A context of its own: inside the dashboard's, the webhook would reuse its `g`
-        # (its settings and database session) instead of the sandbox's.
-        with self.app.app_context():
-            answer = self.client.post(
-                url.removeprefix(_IN_PROCESS),
-                data=data,
-                headers=headers,
-                environ_base={SANDBOX: True},
-            )
-        return _Response(answer.status_code, answer.get_data(as_text=True))
-
-    def close(self) -> None:
-        pass
-
-
 def _simulator() -> TwilioSimulator:
     app = current_app._get_current_object()
     settings = app.config["RELAIS"]
-    return TwilioSimulator(
-        _IN_PROCESS, settings.auth_token, settings.public_url, http=_InProcessHttp(app)
-    )
+    # Each webhook marked as the sandbox's.
+    http = InProcessHttp(app, environ={SANDBOX: True})
+    return TwilioSimulator(_IN_PROCESS, settings.auth_token, settings.public_url, http=http)
 
 
 # -- the Twilio player's state, as JSON -----------------------------------------------

@@ -2,6 +2,6 @@
 human mediator.
 
 This package is the composition root: the Flask app factory (which registers the job
-handlers and the channels' blueprints), the server, the CLI and the tests' Twilio
-stand-in. Nothing else imports it (a contract in pyproject.toml, `lint-imports`).
+handlers and the channels' blueprints), the server and the CLI. Nothing else imports it
+(a contract in pyproject.toml, `lint-imports`).
 """

@@ -193,8 +193,9 @@ def _simulator(args: argparse.Namespace):
     (None, None) when there is no token to sign the requests to --url with (said why)."""
     from dataclasses import replace
 
+    from core.twilio_simulator import RecordingServer, TwilioSimulator
+
     from .server import BackgroundServer
-    from .simulator import RecordingServer, TwilioSimulator
 
     if args.url:  # spoken answers reach it only if its RELAIS_RECORDINGS_URL says this host
         token = existing_auth_token()

@@ -19,16 +19,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from core.twilio_keywords import TWILIO_KEYWORDS, twilio_keyword
 from dialogues.model import Content
-
-# Twilio's default keywords (its OptOutType values, then the words of each).
-TWILIO_KEYWORDS = {
-    "STOP": frozenset(
-        {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-    ),
-    "START": frozenset({"START", "YES", "UNSTOP"}),
-    "HELP": frozenset({"HELP", "INFO"}),
-}
 
 
 @dataclass(frozen=True)
@@ -42,12 +34,6 @@ def plain_words(body: str) -> str:
     plain = unicodedata.normalize("NFKD", body.lower())
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     return " ".join(re.findall(r"[a-z0-9]+", plain))
-
-
-def twilio_keyword(body: str) -> str | None:
-    """The kind of Twilio's default keyword that the whole message is, or None."""
-    word = body.strip().upper()
-    return next((kind for kind, words in TWILIO_KEYWORDS.items() if word in words), None)
 
 
 def sms_keyword(body: str, opt_out_type: str, content: Content) -> Keyword | None:

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from core.db import make_engine
 from core.models import Job, now
 from core.settings import load_settings
+from core.twilio_simulator import RecordingServer, TwilioSimulator
 from relais.server import BackgroundServer
-from relais.simulator import RecordingServer, TwilioSimulator
+from testsupport.databases import POSTGRES_URL, database_url, drop_database
+from testsupport.processes import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "data" / "mini"
 FRENCH = ROOT / "content" / "fr"
-T = TypeVar("T")
 
 
 def make_content(folder: Path, edits: dict[str, list[tuple[str, str]]] | None = None) -> Path:
@@ -53,44 +50,7 @@ def mini_dir(tmp_path: Path) -> Path:
 
 # -- a real Relais over HTTP, with the Twilio simulator ---------------------------------
 
-POSTGRES_URL = os.environ.get("RELAIS_TEST_POSTGRES_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-
-
-def database_url(kind: str, data_dir: Path) -> str:
-    """A fresh database for one test: a SQLite file, or a new PostgreSQL schema (so that
-    test runs in parallel on one server never share tables)."""
-    if kind == "sqlite":
-        return f"sqlite:///{data_dir / 'relais.db'}"
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-
-
-def drop_database(url: str) -> None:
-    """Drop a test's PostgreSQL schema (a SQLite file goes with its folder)."""
-    if "search_path%3D" in url:
-        schema = url.rsplit("%3D", 1)[1]
-        engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        engine.dispose()
-
-
-def eventually(check: Callable[[], T], timeout: float = 10.0) -> T:
-    """The first true value of `check()` within `timeout` seconds (jobs run in the
-    background); fails the test with the last value otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            assert value, f"still {value!r} after {timeout} s"
-            return value
-        time.sleep(0.05)
 
 
 class Running:

@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy
 
 from dialogues.loader import load_content
+from testsupport.processes import eventually
 
-from .conftest import FRENCH, Running, eventually
+from .conftest import FRENCH, Running
 from .netswitch import Switch
 
 MOBILE = "+33612345678"
@@ -284,7 +285,8 @@ def test_unknown_or_mismatched_call_ids_are_refused(relais: Running) -> None:
 
 # -- SMS sent through Twilio's REST API (a local stand-in) ---------------------------------
 def _sending_through_twilio(tmp_path, api_token: str):
-    from relais.simulator import ACCOUNT_SID, TwilioApi
+    from core.twilio_simulator import ACCOUNT_SID
+    from testsupport.twilio_api import TwilioApi
 
     api = TwilioApi(None, ACCOUNT_SID, api_token)
     relais = Running(
@@ -358,7 +360,8 @@ def test_a_failing_twilio_api_is_recorded_and_the_call_goes_on(tmp_path) -> None
 def test_an_sms_twilio_cannot_take_yet_is_retried_and_sent_once(tmp_path) -> None:
     """Twilio's API unreachable when the link is due: the job waits and tries again; the
     caller's call goes on meanwhile, and the SMS goes exactly once."""
-    from relais.simulator import ACCOUNT_SID, TwilioApi
+    from core.twilio_simulator import ACCOUNT_SID
+    from testsupport.twilio_api import TwilioApi
 
     api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
     switch = Switch(int(api.url.rsplit(":", 1)[1]))

@@ -14,7 +14,9 @@ from collections import Counter
 
 import pytest
 
-from bench.heldout import (
+from dialogues.engine import Engine
+from dialogues.loader import load_content
+from testsupport.heldout import (
     SITUATIONS,
     danger_outcome,
     false_alarms,
@@ -22,8 +24,6 @@ from bench.heldout import (
     load_ordinary,
     names_line,
 )
-from dialogues.engine import Engine
-from dialogues.loader import load_content
 
 from .conftest import FRENCH
 

@@ -456,7 +456,8 @@ def test_the_simulator_is_a_sandbox_shared_by_every_process(tmp_path: Path, db_k
     """With the twilio transport and a mediator on duty, a simulated call and SMS (a link,
     a person asked for, a danger) send nothing to Twilio, ring nobody, open nothing in the
     queue and count in no figure; a second app on the same database shows the same call."""
-    from relais.simulator import ACCOUNT_SID, TwilioApi
+    from core.twilio_simulator import ACCOUNT_SID
+    from testsupport.twilio_api import TwilioApi
 
     api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
     relais = Running(

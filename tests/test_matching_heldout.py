@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.heldout import keyword_score, load_heldout, relais_score
 from dialogues.engine import Engine
 from dialogues.loader import load_content
 from dialogues.normalise import normalise
+from testsupport.heldout import keyword_score, load_heldout, relais_score
 
 from .conftest import FRENCH
 

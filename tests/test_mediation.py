@@ -22,8 +22,9 @@ from mediation.handoff import URGENT, callback_promise, open_request
 from mediation.roster import add_mediator, check_secret
 from mediation.summary import when_fr
 from relais.cli import main as relais_main
+from testsupport.processes import eventually
 
-from .conftest import Running, eventually, make_content
+from .conftest import Running, make_content
 
 MOBILE = "+33612345678"
 LANDLINE = "+33145678901"

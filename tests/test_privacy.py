@@ -13,13 +13,15 @@ from sqlalchemy.orm import Session
 
 from core.hours import PARIS
 from core.models import CallbackRequest, Turn, now
+from core.twilio_simulator import ACCOUNT_SID
 from dialogues.loader import load_content
 from mediation.privacy import forget, purge
 from mediation.roster import add_mediator
 from mediation.summary import without_spoken_words
-from relais.simulator import ACCOUNT_SID, TwilioApi
+from testsupport.processes import eventually
+from testsupport.twilio_api import TwilioApi
 
-from .conftest import DATABASES, Running, eventually
+from .conftest import DATABASES, Running
 from .conftest import FRENCH as FRENCH_DIR
 
 FRENCH = load_content(FRENCH_DIR)  # the words of the summaries

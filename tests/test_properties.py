@@ -34,14 +34,15 @@ from werkzeug.test import TestResponse
 
 from core.phones import e164
 from core.settings import load_settings
+from core.twilio_simulator import ACCOUNT_SID, SERVICE_NUMBER, Call, TwilioSimulator, message_bodies
 from core.web import whole_number
 from dialogues.engine import State
 from dialogues.loader import load_content
 from mediation.roster import add_mediator
 from relais.app import create_app
-from relais.simulator import ACCOUNT_SID, SERVICE_NUMBER, Call, TwilioSimulator, message_bodies
+from testsupport.databases import database_url
 
-from .conftest import DATABASES, FRENCH, database_url
+from .conftest import DATABASES, FRENCH
 from .test_channels import PATHS
 
 PUBLIC = "http://relais.example.org"

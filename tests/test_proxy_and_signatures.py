@@ -14,8 +14,8 @@ import pytest
 import requests
 from sqlalchemy.orm import Session
 
+from core.twilio_simulator import TwilioSimulator
 from mediation.roster import add_mediator
-from relais.simulator import TwilioSimulator
 
 from .conftest import Running, csrf_token
 

@@ -18,12 +18,14 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from core.jobs import RqQueue
+from core.twilio_simulator import ACCOUNT_SID, TwilioSimulator
 from relais.server import free_port
-from relais.simulator import ACCOUNT_SID, TwilioApi, TwilioSimulator
+from testsupport.databases import POSTGRES_URL, database_url, drop_database
+from testsupport.processes import Process, ServeProcess, eventually
+from testsupport.twilio_api import TwilioApi
 
-from .conftest import DATABASES, POSTGRES_URL, Running, database_url, drop_database, eventually
+from .conftest import DATABASES, Running
 from .netswitch import Switch
-from .serving import Process, ServeProcess
 
 MOBILE = "+33612345678"
 REDIS_URL = os.environ.get("RELAIS_TEST_REDIS_URL", "")

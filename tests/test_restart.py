@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from core.twilio_simulator import TwilioSimulator
 from relais.server import free_port
-from relais.simulator import TwilioSimulator
-
-from .serving import ServeProcess
+from testsupport.processes import ServeProcess
 
 TOKEN = "restart-token"
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from relais.simulator import ACCOUNT_SID, Call, TwilioApi
+from core.twilio_simulator import ACCOUNT_SID, Call
+from testsupport.processes import eventually
+from testsupport.twilio_api import TwilioApi
 
-from .conftest import DATABASES, Running, eventually
+from .conftest import DATABASES, Running
 
 MOBILE = "+33612345678"
 SERVICE = "+33900000000"

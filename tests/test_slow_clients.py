@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.twilio_simulator import TwilioSimulator
 from relais.server import free_port
-from relais.simulator import TwilioSimulator
-
-from .conftest import eventually
-from .serving import ServeProcess
+from testsupport.processes import ServeProcess, eventually
 
 HALF_SENT = 1_100  # past the 1,024 sockets select() can watch
 HALF_REQUEST = b"POST /voice HTTP/1.1\r\nHost: relais\r\nContent-Length: 200\r\n\r\nCallSid="

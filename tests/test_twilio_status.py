@@ -16,10 +16,11 @@ import pytest
 import sqlalchemy
 from sqlalchemy.orm import Session
 
+from core.twilio_simulator import Call
 from mediation.roster import add_mediator
-from relais.simulator import Call
+from testsupport.processes import eventually
 
-from .conftest import DATABASES, eventually
+from .conftest import DATABASES
 from .test_ring_back import MOBILE, TO_A_LINK, RingBack
 
 STATUS_URL = "http://relais.example.org/voice/status"

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from bench.heldout import KINDS, load_understanding, matcher_score, relais_score
 from dialogues.engine import Ask, HandOff, Say
 from dialogues.examples_model import joined_letters
 from dialogues.loader import check_content
 from dialogues.normalise import words_of
 from relais.cli import main as relais_main
+from testsupport.heldout import KINDS, load_understanding, matcher_score, relais_score
 
 from .conftest import FRENCH, make_content
 from .test_safe_conversations import ENGINE, talk

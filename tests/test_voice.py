@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.twilio_simulator import Call
 from relais.app import voice_prompts
-from relais.simulator import Call
 
 from .conftest import Running, make_content
 

@@ -1,5 +1,6 @@
 """Relais as an operator runs it, in subprocesses: `relais serve` (waitress or gunicorn
-workers) and `relais worker`, for the tests that kill processes."""
+workers) and `relais worker`, for the tests that kill processes and for the benchmarks;
+and waiting for what runs in the background."""
 
 from __future__ import annotations
 
@@ -9,9 +10,25 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import requests
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T], timeout: float = 10.0) -> T:
+    """The first true value of `check()` within `timeout` seconds (jobs run in the
+    background); fails (AssertionError) with the last value otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            assert value, f"still {value!r} after {timeout} s"
+            return value
+        time.sleep(0.05)
 
 
 def child_pids(pid: int) -> list[int]:

@@ -1,5 +1,6 @@
-"""The held-out list of misspelt and oral-style first messages, and how well a matcher
-does on it. Shared by tests/test_matching_heldout.py and bench/matching.py."""
+"""The held-out lists (first messages misspelt or oral-style, danger and ordinary
+messages), their loaders, and how well a matcher does on them. Shared by the tests
+(test_matching_heldout, test_understanding, test_danger_heldout) and bench/matching.py."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from dialogues.engine import (
 )
 from dialogues.model import Content
 
-HELDOUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "heldout_messages_fr.tsv"
+ROOT = Path(__file__).resolve().parent.parent
+HELDOUT = ROOT / "tests" / "data" / "heldout_messages_fr.tsv"
 
 
 def load_heldout(path: Path = HELDOUT) -> list[tuple[str, str]]:
@@ -97,7 +99,7 @@ def relais_score(engine: Engine, rows: list[tuple[str, str]]) -> Score:
 
 FOLLOWUP_SUFFIX = "/suivi"
 UNDERSTANDING = HELDOUT.parent / "heldout_understanding_fr.tsv"
-UNDERSTANDING_FRESH = Path(__file__).resolve().parent / "data" / "understanding_fresh_fr.tsv"
+UNDERSTANDING_FRESH = ROOT / "bench" / "data" / "understanding_fresh_fr.tsv"
 KINDS = ("situation", "followup", "letters", "named", "person")
 
 
