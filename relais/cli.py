@@ -152,12 +152,17 @@ def cmd_try(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from dialogues.loader import load_content
+    from ivr.stream import stream_problem
 
     from .server import describe, local_url, serve
 
     settings = load_settings()
     if not os.environ.get("RELAIS_PUBLIC_URL"):
         settings = settings.replace(public_url=local_url(args.host, args.port))
+    problem = stream_problem(settings)
+    if problem:  # stream mode without a speech model: refused before anything starts
+        print(problem, file=sys.stderr)
+        return 2
     load_content(settings.content_dir)  # broken content stops here, with file and line
     for line in describe(settings):
         print(line, flush=True)

@@ -22,6 +22,7 @@ from dialogues.engine import Engine, Key
 from dialogues.loader import load_content
 from ivr.stream_audio import wav_frames
 from mediation.roster import add_mediator
+from relais.cli import main as relais_main
 from relais.server import BackgroundServer, StreamModeError, serve
 from speech.audio import decode, through_phone_line
 from speech.voice import PromptCache, Voice
@@ -233,7 +234,9 @@ def test_a_stream_lost_again_and_again_goes_on_in_record_mode(relais) -> None:
     assert "음악입니다." in music
 
 
-def test_stream_mode_refuses_to_start_without_a_speech_model(tmp_path: Path) -> None:
+def test_stream_mode_refuses_to_start_without_a_speech_model(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
     settings = load_settings(
         {
             "RELAIS_DATA_DIR": str(tmp_path),
@@ -247,5 +250,10 @@ def test_stream_mode_refuses_to_start_without_a_speech_model(tmp_path: Path) -> 
     assert "pas de modèle de reconnaissance vocale" in str(refused.value)
     assert "relais models install fr" in str(refused.value)
     assert time.monotonic() - started < 1  # before anything starts
+    monkeypatch.setenv("RELAIS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RELAIS_VOICE_MODE", "stream")
+    assert relais_main(["serve", "--port", "0"]) == 2  # `relais serve`: said, and stopped
+    out, err = capsys.readouterr()
+    assert "pas de modèle de reconnaissance vocale" in err and "À l'écoute" not in out
     record = load_settings({"RELAIS_DATA_DIR": str(tmp_path), "TWILIO_AUTH_TOKEN": "t"})
     assert record.voice_mode == "record"  # the default
