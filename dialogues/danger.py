@@ -11,10 +11,20 @@ Harmless phrases (danger.yaml's `harmless`: "me tape sur les nerfs", "en danger
 financièrement") are found first, the same way, and their words are then no danger's: "ça
 me tape sur les nerfs" reveals nothing, "ça me tape sur les nerfs, il veut me tuer" still
 reveals a threat.
+
+A phrase said with a negation that is not its own ("je ne suis pas en danger", "il ne m'a
+jamais frappée", "on ne me frappe pas") reveals nothing; "je n'arrive pas à respirer" still
+does, its "pas" is the phrase's. A situation that is about right now (a medical emergency,
+an immediate threat: 15, 17) is not revealed by its phrases in a message that places them
+at another time ("il a fait un malaise l'an dernier", "il y a deux ans", "en mars", "quand
+j'étais petit"), nor a night without shelter (115) by one about a later date ("je serai à
+la rue dans trois mois"), unless the message also says now ("ce soir", "encore",
+"maintenant"). The model trained on the examples still reads such messages.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,6 +40,8 @@ PHRASE_MIN_SCORE = 86.0  # the mean similarity of a phrase's words, to count as 
 ELIDED_SCORE = 95.0  # "jveux" for "je veux", "jsuis" for "je suis"
 LONGER_SCORE = 85.0  # "dor" for "dors": a 3-letter word one letter short
 ELIDED = "jmltsdnc"  # letters that stand for a small word glued to the next one
+# "m'a" is one word, as often written: "ma", so "il ma frappée" is "il m'a frappée".
+JOINED_A = frozenset({"m", "l", "s", "t"})
 
 
 @dataclass(frozen=True)
@@ -40,10 +52,57 @@ class _Phrase:
 
 HARMLESS = -1  # the `danger` of a harmless phrase
 
+# A negation inside a phrase, or just after it, that is not one of its words.
+NEGATIONS = frozenset({"pas", "jamais"})
+NOT_NEGATION_AFTER = frozenset({"de", "d", "du", "des"})  # "à la rue, pas de toit"
+
+# Times said in a message, on its plain words (accents off, apostrophes as spaces).
+_COUNT = (
+    r"(?:\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt"
+    r"|trente|quelques|plusieurs)"
+)
+_UNIT = r"(?:jours?|semaines?|mois|ans?|annees?)"
+_MONTH = (
+    r"(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre"
+    r"|decembre)"
+)
+_PAST = (
+    rf"il y a {_COUNT} {_UNIT}|l an (?:dernier|passe)|l annee (?:derniere|passee)"
+    r"|(?:le mois|l ete|l hiver|l automne|le printemps) dernier|la semaine derniere"
+    r"|quand j etais (?:petite?|enfant|jeune|ado)|depuis (?:qu (?:il|elle) est "
+    r"(?:petite?|nee?|bebe)|sa naissance|des annees|toujours)|pendant les vacances"
+    rf"|en (?:19|20)\d\d|(?:en|\d+|mois de) {_MONTH}"
+)
+_LATER = (
+    rf"dans {_COUNT} {_UNIT}|(?:le mois|l an) prochain|(?:la semaine|l annee) prochaine"
+    rf"|(?:en|\d+|mois de) {_MONTH}|a la fin du mois|d ici {_COUNT} {_UNIT}"
+)
+_NOW = (
+    r"maintenant|en ce moment|tout de suite|ce soir|cette nuit|ce matin|aujourd hui"
+    r"|aujourdhui|vient de|viens de|venez|vite|au secours|aidez|encore|a nouveau"
+    r"|de nouveau|recommence"
+)
+PAST = re.compile(rf"\b(?:{_PAST})\b")
+LATER = re.compile(rf"\b(?:{_LATER})\b")
+NOW = re.compile(rf"\b(?:{_NOW})\b")
+# Situations about right now, by their first line: the times that rule them out.
+NOT_AT = {"15": (PAST, LATER), "17": (PAST, LATER), "115": (LATER,)}
+
+
+def small_words_joined(words: list[str]) -> list[str]:
+    """The words with "m a" (from "m'a") written "ma", "l a" "la", as people write them."""
+    out: list[str] = []
+    for word in words:
+        if word == "a" and out and out[-1] in JOINED_A:
+            out[-1] += word
+        else:
+            out.append(word)
+    return out
+
 
 def sounds(text: str) -> tuple[str, ...]:
     """Every word of `text` (small words kept) in its sound spelling."""
-    return tuple(s for s in (sound(w) for w in words_of(text)) if s)
+    return tuple(s for s in (sound(w) for w in small_words_joined(words_of(text))) if s)
 
 
 class DangerMatcher:
@@ -72,10 +131,42 @@ class DangerMatcher:
         self._by_first: dict[str, list[_Phrase]] = {}
         for phrase in self._phrases:
             self._by_first.setdefault(phrase.words[0], []).append(phrase)
+        self._known = frozenset(self._vocabulary)
         self._seen: dict[str, dict[str, float]] = {}
+        self._heard: dict[str, tuple[tuple[str, dict[str, float]], ...]] = {}
 
     def forget_words(self) -> None:
         self._seen.clear()
+        self._heard.clear()
+
+    def _positions(self, word: str) -> tuple[tuple[str, dict[str, float]], ...]:
+        """What one written word may be: one position, or two for a small word glued to
+        the next without its apostrophe ("lair" is "l'air", "jarrive" "j'arrive", "quil"
+        "qu'il"): the glued letter, then the rest."""
+        found = self._heard.get(word)
+        if found is None:
+            if len(self._heard) > 65536:
+                self._heard.clear()
+            found = self._heard[word] = self._split(word)
+        return found
+
+    def _split(self, word: str) -> tuple[tuple[str, dict[str, float]], ...]:
+        whole = sound(word)
+        if not whole:
+            return ()
+        similar = self._similar(whole)
+        glued = None
+        if word.startswith("qu") and len(word) > 3:
+            glued = ("qu", word[2:])
+        elif word[0] in ELIDED and len(word) > 2:
+            glued = (word[0], word[1:])
+        if glued is None or whole in self._known:
+            return ((word, similar),)
+        small, rest = sound(glued[0]), sound(glued[1])
+        if small not in self._known or rest not in self._known:
+            return ((word, similar),)
+        first = {**similar, small: max(similar.get(small, 0.0), ELIDED_SCORE)}
+        return ((word, first), (glued[1], self._similar(rest)))
 
     def _similar(self, word: str) -> dict[str, float]:
         """Content words that `word` may be, with their similarity (0-100)."""
@@ -106,10 +197,6 @@ class DangerMatcher:
                 if len(match) > 3 and frozenset((word, match)) not in self._distinct:
                     similar.setdefault(match, score)
         return similar
-
-    def _phrase_score(self, phrase: _Phrase, heard: list[dict[str, float]]) -> float:
-        """The best mean similarity of the phrase's words found in order in the message."""
-        return max((score for score, _ in self._phrase_spans(phrase, heard)), default=0.0)
 
     def _phrase_spans(
         self, phrase: _Phrase, heard: list[dict[str, float]]
@@ -144,20 +231,59 @@ class DangerMatcher:
     def find(self, text: str) -> Danger | None:
         """The situation the text reveals, if any: the longest phrase found wins, then the
         best said, then the situation written first."""
-        heard = self._without_harmless([self._similar(word) for word in sounds(text)])
+        words = small_words_joined(words_of(text))
+        positions = [p for word in words for p in self._positions(word)]
+        heard = self._without_harmless([similar for _, similar in positions])
         if not any(heard):
             return None
+        said = [word for word, _ in positions]
+        ruled_out = self._ruled_out(" ".join(words))
         best: tuple[int, float, int] | None = None
         starts = {word for similar in heard for word in similar}
         candidates = [p for word in starts for p in self._by_first.get(word, ())]
         for phrase in candidates:
-            score = self._phrase_score(phrase, heard)
+            if phrase.danger in ruled_out:
+                continue
+            score = max(
+                (
+                    score
+                    for score, span in self._phrase_spans(phrase, heard)
+                    if not _negated(phrase, span, said)
+                ),
+                default=0.0,
+            )
             if score < PHRASE_MIN_SCORE:
                 continue
             rank = (len(phrase.words), score, -phrase.danger)
             if best is None or rank > best:
                 best = rank
         return None if best is None else self._dangers[-best[2]]
+
+    def _ruled_out(self, plain: str) -> set[int]:
+        """The situations about right now that the message places at another time."""
+        if not (PAST.search(plain) or LATER.search(plain)) or NOW.search(plain):
+            return set()
+        return {
+            index
+            for index, danger in enumerate(self._dangers)
+            if danger.lines and any(time.search(plain) for time in NOT_AT.get(danger.lines[0], ()))
+        }
+
+
+def _negated(phrase: _Phrase, span: range, said: list[str]) -> bool:
+    """Whether a negation that is not the phrase's own falls inside its span or just
+    after it ("je ne suis pas en danger", "on ne me frappe pas")."""
+    own = {sound(word) for word in NEGATIONS} & set(phrase.words)
+    inside = [said[i] for i in span]
+    if any(word in NEGATIONS and sound(word) not in own for word in inside):
+        return True
+    after = said[span.stop : span.stop + 2]
+    return (
+        bool(after)
+        and after[0] in NEGATIONS
+        and sound(after[0]) not in own
+        and (len(after) == 1 or after[1] not in NOT_NEGATION_AFTER)
+    )
 
 
 NO_DANGER = ""  # the model's class for an ordinary message
