@@ -29,15 +29,9 @@ from core.models import CallbackRequest, Mediator, now
 from core.signature import twilio_signed
 from core.web import form_sid, form_text, query_number, services, whole_number
 from dialogues.engine import HandOff
-from mediation.handoff import (
-    available_mediators,
-    callback_promise,
-    confirm_by_sms,
-    has_mediators,
-    is_urgent,
-    open_request,
-)
+from mediation.handoff import has_mediators, is_urgent, take_a_message
 from mediation.voicemail import keep_voicemail
+from runtime.turns import Handover
 
 from .twiml import CallRendering, speaker
 
@@ -54,57 +48,52 @@ def _twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-def hand_off(
-    response: VoiceResponse, action: HandOff, how: CallRendering, conversation_id: int
+def render_handover(
+    response: VoiceResponse, action: HandOff, handover: Handover, how: CallRendering
 ) -> None:
-    app = services()
-    conversation = app.store.conversation(conversation_id)
-    callback = open_request(app.session, app.engine, conversation, action, app.settings)
-    if action.text and has_mediators(app.session):  # "Je cherche une personne..."
+    """Ring the first mediator who can take the call, or take a message."""
+    if action.text and handover.searching:  # "Je cherche une personne..."
         how.speaker.speak(response, action.text)
-    # A person in danger is put through to any mediator on duty, whatever their topics.
-    topic = "humain" if action.urgent else action.topic
-    lang = app.engine.content.lang
-    mediators = available_mediators(app.session, app.settings, topic, lang, conversation_id)
-    if not mediators:
-        _take_a_message(response, callback)
-        return
-    _ring(response, callback, mediators)
+    if handover.ring:
+        _ring(response, handover.request_id, list(handover.ring))
+    else:
+        _take_a_message(response, handover.request_id, handover.searching, handover.promise)
 
 
-def _ring(response: VoiceResponse, callback: CallbackRequest, mediators: list[Mediator]) -> None:
+def _ring(response: VoiceResponse, request_id: int, mediators: list[Mediator]) -> None:
     """Ring the first of `mediators`, with the whisper; the <Dial>'s action rings the next
     one when this one does not take the call."""
     base = services().settings.public_url
     mediator, rest = mediators[0], ".".join(str(m.id) for m in mediators[1:])
     dial = response.dial(
-        action=f"{base}/voice/dialed?r={callback.id}&m={mediator.id}&next={rest}",
+        action=f"{base}/voice/dialed?r={request_id}&m={mediator.id}&next={rest}",
         method="POST",
         timeout=DIAL_TIMEOUT,
     )
     dial.number(
-        mediator.phone, url=f"{base}/voice/whisper?r={callback.id}&m={mediator.id}", method="POST"
+        mediator.phone, url=f"{base}/voice/whisper?r={request_id}&m={mediator.id}", method="POST"
     )
 
 
-def _take_a_message(response: VoiceResponse, callback: CallbackRequest) -> None:
+def _take_a_message(
+    response: VoiceResponse, request_id: int, searching: bool, promise: str
+) -> None:
     """Nobody can take the call: when they will be called back, a voice message. With no
-    mediator registered at all, nobody would ever call back or hear the message: the
-    caller is told so, and where to find help instead (and gets it by SMS too)."""
+    mediator registered at all (`searching` False), nobody would ever call back or hear the
+    message: `promise` says so, and where to find help instead."""
     app = services()
     content = app.engine.content
     say = speaker().speak
-    if not has_mediators(app.session):
-        say(response, callback_promise(app.session, app.settings, content, now(), "voice"))
+    if not searching:
+        say(response, promise)
         say(response, content.phrase("goodbye"))
         response.hangup()
-        confirm_by_sms(app.session, app.settings, app.engine, callback)
         return
     say(response, content.phrase("nobody_free"))
-    say(response, callback_promise(app.session, app.settings, content, now(), "voice"))
+    say(response, promise)
     say(response, content.phrase("voicemail_invite"))
     response.record(
-        action=f"{app.settings.public_url}/voice/voicemail?r={callback.id}",
+        action=f"{app.settings.public_url}/voice/voicemail?r={request_id}",
         method="POST",
         max_length=VOICEMAIL_SECONDS,
         timeout=5,
@@ -113,7 +102,6 @@ def _take_a_message(response: VoiceResponse, callback: CallbackRequest) -> None:
     )
     say(response, content.phrase("voicemail_thanks"))
     response.hangup()
-    confirm_by_sms(app.session, app.settings, app.engine, callback)
 
 
 def _request() -> CallbackRequest:
@@ -198,9 +186,10 @@ def dialed() -> Response:
     else:
         waiting = _next_mediators(request.args.get("next", ""))
         if waiting:
-            _ring(response, callback, waiting)
+            _ring(response, callback.id, waiting)
         else:
-            _take_a_message(response, callback)
+            promise = take_a_message(app.session, app.settings, app.engine, callback, True)
+            _take_a_message(response, callback.id, has_mediators(app.session), promise)
     app.session.commit()
     return _twiml(response)
 

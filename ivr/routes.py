@@ -18,32 +18,20 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort, request
 from sqlalchemy import select
 
-from core.conversations import record_actions, take_turn
-from core.models import Conversation, Person, now
-from core.outbound import send_sms
-from core.phones import can_receive_sms, e164
+from core.models import Conversation, Person
+from core.phones import can_receive_sms
 from core.recordings import delete_at_twilio
 from core.signature import twilio_signed
 from core.store import Exchange
 from core.twilio_status import CallStatus, keep_early
 from core.web import form_sid, form_text, query_number, services, whole_number
-from dialogues.engine import (
-    Action,
-    Digits,
-    HangUp,
-    Input,
-    Key,
-    NoInput,
-    Say,
-    SendProcedure,
-    State,
-    Words,
-)
+from dialogues.engine import Digits, HangUp, Input, Key, NoInput, State, Words
 from mediation.calls import take_as_missed
+from runtime import turns
 from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording, from_host
 
-from .handoff import hand_off
+from .handoff import render_handover
 from .mediator_line import mediator_calling, welcome
 from .ring_back import reject_busy
 from .stream_twiml import Prompts, connect_call
@@ -67,32 +55,14 @@ def _rendering(conversation_id: int, step: int) -> CallRendering:
     def url(kind: str) -> str:
         return f"{base}/voice/{kind}?c={conversation_id}&s={step}"
 
-    return CallRendering(
-        url,
-        speaker(),
-        app.speech.listening,
-        lambda response, action, how: hand_off(response, action, how, conversation_id),
-    )
+    return CallRendering(url, speaker(), app.speech.listening, render_handover)
 
 
-def _respond(conversation: Exchange, actions: list[Action], key: str) -> Response:
-    """Render the actions, perform their side effects, remember the reply."""
+def _respond(turn: turns.Turn, key: str) -> Response:
+    """The turn's TwiML (its effects are applied already), remembered for a replay."""
     app = services()
-    content = app.engine.content
-    for action in actions:
-        if isinstance(action, SendProcedure):
-            procedure = content.procedures[action.procedure]
-            to = e164(action.to) if action.to else conversation.person.phone
-            send_sms(
-                app.session,
-                app.settings,
-                conversation.person,
-                to,
-                procedure.sms,
-                conversation.id,
-                procedure.id,
-            )
-    body = render(actions, _rendering(conversation.id, conversation.step))
+    conversation = turn.conversation
+    body = render(turn.actions, _rendering(conversation.id, conversation.step), turn.handover)
     app.store.remember_reply(key, body, conversation.person_id)
     app.session.commit()
     return _twiml(body)
@@ -132,19 +102,11 @@ def begin_call(call_sid: str, person: Person, opening: str | None = None) -> Res
     """The dialogue's first question, for a call coming in or a call Relais placed (which
     opens with who is calling and why); the caller has checked `start_replay` first."""
     app = services()
-    state, actions = app.engine.start(
-        "voice",
-        autonomy=person.known_autonomy(now(), app.settings.autonomy_months),
-        can_sms=can_receive_sms(person.phone, app.settings.sms_countries),
-    )
-    if opening:
-        actions = [Say(opening), *actions]
-    conversation = app.store.start(person, "voice", state, call_sid=call_sid)
-    record_actions(app.store, conversation, actions)
-    prompts = Prompts.of(actions)
+    turn = turns.start(app, person, "voice", call_sid, opening)
+    prompts = Prompts.of(turn.actions)
     if app.settings.voice_mode == "stream" and prompts is not None:  # heard on a Media Stream
-        return _twiml(connect_call(conversation, prompts, _start_key(call_sid)))
-    return _respond(conversation, actions, _start_key(call_sid))
+        return _twiml(connect_call(turn.conversation, prompts, _start_key(call_sid)))
+    return _respond(turn, _start_key(call_sid))
 
 
 # What a webhook brought, as the engine's input: (input, turn kind, raw value, recording).
@@ -164,8 +126,7 @@ def _step(hear: Callable[[Exchange], Heard]) -> Response:
     if step > conversation.step:
         abort(409)  # a step that was never asked
     event, kind, raw, recording = hear(conversation)
-    _, actions = take_turn(app.store, app.engine, conversation, event, kind, raw, recording)
-    return _respond(conversation, actions, key)
+    return _respond(turns.take(app, conversation, event, kind, raw, recording), key)
 
 
 def _fixed(event: Input, kind: str, raw: str | None = None) -> Callable[[Exchange], Heard]:
@@ -258,7 +219,7 @@ def status() -> Response:
     )
     if ended is not None and ended.ended and CallStatus.moves_on(recorded, ended):
         if State.from_dict(conversation.state).status == "active":
-            take_turn(app.store, app.engine, conversation, HangUp(), "hangup", None)
+            turns.take(app, conversation, HangUp(), "hangup", None)
         app.store.end_call(conversation, call_status, duration)
         app.session.commit()
     return Response("", status=204)

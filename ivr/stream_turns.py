@@ -1,12 +1,11 @@
 """A streamed call's turns, and the webhook that takes over when the stream ends.
 
-Each input heard on the stream (a key, words, nothing) is one turn through the same
-turn-taking as every other channel (`apply_turn`, the one place that knows how turns are
-taken), stored at once. Its reply is either prompts, played on the stream and remembered
-for the new step, or TwiML for the rest of the call (a hand-off, the end), rendered by
-the record mode's own rendering and remembered under the call's leave key before the
-stream server closes the websocket: Twilio then asks `<Connect>`'s action,
-POST /voice/streamed?c=ID, which answers that TwiML. A stream that ended any other way (a
+Each input heard on the stream (a key, words, nothing) is one turn through the runtime,
+as for every other channel, stored at once. Its reply is either prompts, played on the
+stream and remembered for the new step, or TwiML for the rest of the call (a hand-off,
+the end), rendered by the record mode's own rendering and remembered under the call's
+leave key before the stream server closes the websocket: Twilio then asks `<Connect>`'s
+action, POST /voice/streamed?c=ID, which answers that TwiML. A stream that ended any other way (a
 server restart, a network cut) while the conversation is still active gets a new
 `<Connect>`: the call resumes at the question it was at; after MAX_RESUMES, the question
 is asked as record mode asks it, whose webhooks take the call on.
@@ -21,13 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import VoiceResponse
 
-from core.conversations import take_turn
-from core.outbound import send_sms
-from core.phones import e164
 from core.signature import twilio_signed
 from core.store import Exchange
 from core.web import Services, close_services, query_number, services
-from dialogues.engine import ACTIVE, Action, Ask, Input, Say, SendProcedure, State
+from dialogues.engine import ACTIVE, Action, Ask, Input, Say, State
+from runtime import turns
 
 from .routes import _rendering
 from .stream_twiml import Prompts, connect, leave_key, prompts_key, remember_prompts
@@ -38,34 +35,6 @@ blueprint = Blueprint("stream", __name__)
 
 TRIES = 3  # a turn that lost a race with another webhook of the call is taken again
 MAX_RESUMES = 3  # streams lost in one call before record mode takes it on
-
-
-def apply_turn(
-    app: Services,
-    conversation: Exchange,
-    event: Input,
-    kind: str,
-    raw: str | None,
-    recording: str | None = None,
-) -> list[Action]:
-    """One turn and the effects of its actions, each applied once. The glue to the
-    turn-taking (core.conversations today; the runtime service once it lands): an SMS for
-    a procedure here, the hand-off when its TwiML is rendered, as in record mode."""
-    _, actions = take_turn(app.store, app.engine, conversation, event, kind, raw, recording)
-    for action in actions:
-        if isinstance(action, SendProcedure):
-            procedure = app.engine.content.procedures[action.procedure]
-            to = e164(action.to) if action.to else conversation.person.phone
-            send_sms(
-                app.session,
-                app.settings,
-                conversation.person,
-                to,
-                procedure.sms,
-                conversation.id,
-                procedure.id,
-            )
-    return actions
 
 
 def stream_turn(
@@ -100,10 +69,10 @@ def _turn(
     conversation = app.store.conversation(conversation_id)
     if conversation is None or State.from_dict(conversation.state).status != ACTIVE:
         return None
-    actions = apply_turn(app, conversation, event, kind, raw, recording)
-    prompts = Prompts.of(actions)
+    turn = turns.take(app, conversation, event, kind, raw, recording)
+    prompts = Prompts.of(turn.actions)
     if prompts is None:
-        body = render(actions, _rendering(conversation.id, conversation.step))
+        body = render(turn.actions, _rendering(conversation.id, conversation.step), turn.handover)
         key = leave_key(conversation.call_sid or "")
         app.store.remember_reply(key, body, conversation.person_id)
     else:

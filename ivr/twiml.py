@@ -9,6 +9,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core.web import services
 from dialogues.engine import Action, Ask, End, HandOff, Say
+from runtime.turns import Handover
 
 KEY_TIMEOUT = 5  # seconds to wait for a key after the prompt
 NUMBER_TIMEOUT = 10  # seconds to wait between keys of a phone number
@@ -63,8 +64,9 @@ class CallRendering:
     url: Callable[[str], str]  # the absolute URL of the next webhook: key, record, silence
     speaker: Speaker
     listening: bool  # a speech model can understand a spoken answer
-    # Dial a mediator, or take a callback request: (response, the hand-off, this rendering).
-    hand_off: Callable[[VoiceResponse, HandOff, CallRendering], None]
+    # A hand-off's TwiML: ring a mediator, or take a message (response, the hand-off, what
+    # it became, this rendering).
+    hand_off: Callable[[VoiceResponse, HandOff, Handover, CallRendering], None]
 
 
 def speaker() -> Speaker:
@@ -79,15 +81,16 @@ def speaker() -> Speaker:
     return Speaker.of(app.engine.content.lang, app.settings.say_voice, audio)
 
 
-def render(actions: list[Action], how: CallRendering) -> str:
+def render(actions: list[Action], how: CallRendering, handover: Handover | None = None) -> str:
+    """The TwiML of a turn's actions; `handover` is what its hand-off became."""
     response = VoiceResponse()
     for action in actions:
         if isinstance(action, Say):
             how.speaker.speak(response, action.text)
         elif isinstance(action, Ask):
             _ask(response, action, how)
-        elif isinstance(action, HandOff):
-            how.hand_off(response, action, how)
+        elif isinstance(action, HandOff) and handover is not None:
+            how.hand_off(response, action, handover, how)
         elif isinstance(action, End):
             response.hangup()
     return str(response)

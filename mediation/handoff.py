@@ -184,6 +184,19 @@ def callback_promise(
     return f"{content.phrase('no_mediator')} {place_text(content, None, channel)}"
 
 
+def take_a_message(
+    session: Session, settings: Settings, engine: Engine, request: CallbackRequest, on_call: bool
+) -> str:
+    """Nobody takes the person now: what they are told about being called back (with no
+    mediator registered, where to find help instead); after a call, the same by SMS."""
+    promise = callback_promise(
+        session, settings, engine.content, now(), "voice" if on_call else "sms"
+    )
+    if on_call:
+        confirm_by_sms(session, settings, engine, request)
+    return promise
+
+
 def callback_texts(settings: Settings, content: Content, at: datetime, days: int = 14) -> list[str]:
     """Every "you will be called back ..." a caller may hear in the coming `days` (a quarter
     of an hour apart), to render in advance: said by Twilio between two rendered prompts,

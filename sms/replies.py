@@ -9,6 +9,7 @@ import unicodedata
 from dialogues.engine import Action, Ask, HandOff, Say, SendProcedure
 from dialogues.model import Content
 from dialogues.sms_encoding import sms_size, to_gsm7
+from runtime.turns import Handover
 
 MAX_SEGMENTS = 2
 MAX_BODY_READ = 500  # characters of a text message that are read for matching
@@ -38,11 +39,11 @@ def fit(text: str) -> list[str]:
 
 
 def render(
-    content: Content, actions: list[Action], callback_text: str = "", searching: bool = True
+    content: Content, actions: list[Action], handover: Handover | None = None
 ) -> list[tuple[str, str | None]]:
-    """(body, procedure id or None) for each SMS to send back. `callback_text` says when
-    a mediator will call back, after a hand-off; `searching` False (no mediator at all)
-    leaves out the hand-off's "looking for a person"."""
+    """(body, procedure id or None) for each SMS to send back; `handover` is what a
+    hand-off became: what the person is told about being called back, and no "looking for
+    a person" when no mediator is registered."""
     out: list[tuple[str, str | None]] = []
     lines: list[str] = []
 
@@ -57,9 +58,9 @@ def render(
         elif isinstance(action, SendProcedure):
             flush()
             out.append((content.procedures[action.procedure].sms, action.procedure))
-        elif isinstance(action, HandOff):
-            if action.text and searching:
+        elif isinstance(action, HandOff) and handover is not None:
+            if action.text and handover.searching:
                 lines.append(action.text)
-            lines.append(callback_text)
+            lines.append(handover.promise)
     flush()
     return out

@@ -12,16 +12,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from core.conversations import take_turn
-from core.models import now
 from core.outbound import note_status, stored_message
 from core.signature import twilio_signed
 from core.twilio_status import keep_early, reported
 from core.web import form_sid, form_text, services
-from dialogues.engine import HandOff, Text
+from dialogues.engine import Text
 from dialogues.model import Content
 from dialogues.normalise import normalise
-from mediation.handoff import callback_promise, has_mediators, open_request
+from runtime import turns
 
 from .keywords import plain_words, sms_keyword
 from .replies import clean_body, fit, render
@@ -84,21 +82,10 @@ def incoming() -> Response:
         # Empty, emoji only, punctuation only, "bonjour": a friendly word on what to write.
         return _reply(person, None, key, _phrase(content, "sms_empty"))
     conversation = app.store.open_sms_conversation(person)
-    if conversation is None:
-        autonomy = person.known_autonomy(now(), app.settings.autonomy_months)
-        state, _ = app.engine.start("sms", autonomy=autonomy)
-        conversation = app.store.start(person, "sms", state)
-    _, actions = take_turn(app.store, app.engine, conversation, Text(body), "text", body)
-    callback_text = ""
-    for action in actions:
-        if isinstance(action, HandOff):  # a mediator will call back, if there is one
-            open_request(app.session, app.engine, conversation, action, app.settings)
-            if not action.urgent or has_mediators(app.session):
-                # A person in danger with nobody to call back has their line already.
-                callback_text = callback_promise(app.session, app.settings, content, now())
-    searching = has_mediators(app.session)
-    replies = render(content, actions, callback_text, searching)
-    return _reply(person, conversation.id, key, replies)
+    if conversation is None:  # a new conversation: the text answers its first question
+        conversation = turns.start(app, person, "sms", said=False).conversation
+    turn = turns.take(app, conversation, Text(body), "text", body)
+    return _reply(person, conversation.id, key, render(content, turn.actions, turn.handover))
 
 
 @blueprint.post("/sms/status")
