@@ -86,6 +86,7 @@ WEBHOOKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "/voice/outbound/confirm": ((*VOICE, "Digits"), ("o",)),
     "/voice/bridged": ((*VOICE, *DIAL), ("o",)),
     "/voice/dial/answered": ((*VOICE, "AnsweredBy"), ()),
+    "/voice/streamed": (VOICE, ("c",)),  # <Connect>'s action, when a Media Stream ends
     # Twilio's "primary handler fails" URLs: the same parameters, and what failed.
     "/voice/fallback": ((*VOICE, *VOICE_MORE, *FAILED), ()),
     "/sms/fallback": ((*SMS, *FAILED), ()),
