@@ -131,6 +131,8 @@ class DangerMatcher:
         self._by_first: dict[str, list[_Phrase]] = {}
         for phrase in self._phrases:
             self._by_first.setdefault(phrase.words[0], []).append(phrase)
+        # A phrase is looked for only when each of its words may be in the message.
+        self._words = {p: frozenset(p.words) for p in self._phrases + self._harmless}
         self._known = frozenset(self._vocabulary)
         self._seen: dict[str, dict[str, float]] = {}
         self._heard: dict[str, tuple[tuple[str, dict[str, float]], ...]] = {}
@@ -222,7 +224,8 @@ class DangerMatcher:
 
     def _without_harmless(self, heard: list[dict[str, float]]) -> list[dict[str, float]]:
         """The message with the words of its harmless phrases taken out of play."""
-        for phrase in self._harmless:
+        present = {word for similar in heard for word in similar}
+        for phrase in (p for p in self._harmless if self._words[p] <= present):
             for score, span in self._phrase_spans(phrase, heard):
                 if score >= PHRASE_MIN_SCORE:
                     heard = [{} if i in span else similar for i, similar in enumerate(heard)]
@@ -242,7 +245,7 @@ class DangerMatcher:
         starts = {word for similar in heard for word in similar}
         candidates = [p for word in starts for p in self._by_first.get(word, ())]
         for phrase in candidates:
-            if phrase.danger in ruled_out:
+            if phrase.danger in ruled_out or not self._words[phrase] <= starts:
                 continue
             score = max(
                 (
