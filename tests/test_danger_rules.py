@@ -1,0 +1,79 @@
+"""The danger matcher's rules on the real French content: a negation that is not the
+phrase's own, a time that is not now, small words glued without their apostrophe, and
+phrases of one ordinary word made whole. The messages are written for these tests; none
+comes from the held-out or development lists."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogues.engine import Engine
+from dialogues.loader import load_content
+
+from .conftest import FRENCH
+
+ENGINE = Engine(load_content(FRENCH))
+
+
+def found(message: str) -> str | None:
+    danger = ENGINE.danger(message)
+    return danger.id if danger else None
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        ("je ne suis pas en danger, c'est pour mon RSA", None),
+        ("il ne m'a jamais frappée, on se dispute pour la garde", None),
+        ("on ne me frappe pas, je voudrais des informations sur le divorce", None),
+        # The phrase's own negation still counts; "pas de" after a phrase is no negation.
+        ("je n'arrive pas à respirer", "medical"),
+        ("je suis à la rue pas de toit ce soir", "shelter"),
+        ("il me frappe, je ne sais pas quoi faire", "violence"),
+    ],
+)
+def test_a_negation_that_is_not_the_phrases_own_reveals_nothing(message, danger) -> None:
+    assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        ("mon père a fait une crise cardiaque l'an dernier, carte d'invalidité", None),
+        ("j'ai fait un malaise au travail la semaine dernière, arrêt pas payé", None),
+        ("je vais être à la rue dans trois mois, mon bail se termine", None),
+        # Said now, or about a child or violence: the time does not rule them out.
+        ("il a fait un malaise il y a deux ans et là encore il fait un malaise", "medical"),
+        ("mon mari a une crise cardiaque, il se tient la poitrine", "medical"),
+        ("je suis à la rue ce soir, mon bail s'est terminé en mars", "shelter"),
+    ],
+)
+def test_an_emergency_at_another_time_is_left_to_the_model(message, danger) -> None:
+    assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        ("il dit quil va se foutre en lair", "suicide"),
+        ("il ma poussée contre le mur", "violence"),
+        ("on ma mise a la porte ce soir", "shelter"),
+    ],
+)
+def test_small_words_glued_without_apostrophe_are_read(message, danger) -> None:
+    assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        ("j'ai commandé un couteau de cuisine, il n'est pas arrivé", None),
+        ("mon fils s'est battu au collège, il est puni", None),
+        ("je suis suivie par un médecin pour mon diabète", None),
+        ("il a sorti un couteau devant moi", "threat"),
+        ("je suis battue par mon mari", "violence"),
+        ("un homme me suit depuis la gare", "threat"),
+    ],
+)
+def test_one_ordinary_word_is_no_danger_a_whole_phrase_is(message, danger) -> None:
+    assert found(message) == danger, message
