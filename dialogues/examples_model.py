@@ -207,8 +207,9 @@ class ExampleModel:
         return rows
 
     def _elided(self, word: str) -> bool:
+        # "lame": "l'AME" (a known word of 3 letters after the elided one)
         return (
-            len(word) > 4
+            len(word) > 3
             and word[0] in ELIDED
             and f"w:{sound(word)}" not in self._vocabulary
             and f"w:{sound(word[1:])}" in self._vocabulary

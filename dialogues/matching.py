@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from .normalise import normalise
+from .normalise import STOP_SOUNDS, normalise, plain_words, sound
 
 # All matching thresholds live here.
 MATCH_SCORE = 80.0  # a place needs at least this score (0-100) to be chosen
@@ -31,6 +31,7 @@ GROUP_WEIGHT = 0.9  # a broad group (the main menu's choices) yields to a precis
 SPEECH_REJECT_BELOW = 0.55  # speech confidence under this is treated as not understood
 SPEECH_CONFIRM_BELOW = 0.85  # speech confidence under this is confirmed with a yes/no question
 SPEECH_MIN_COVERAGE = 0.5  # the words heard must span this share of the speech, or no match
+ELIDED = "cdjlmnst"  # letters that stand for a small word glued to the next one
 WORDS_KEPT = 65536  # message words whose similar content words are kept (then all forgotten)
 
 
@@ -134,7 +135,7 @@ class Matcher:
             if score > similar.get(match, 0.0):
                 similar[match] = score
 
-        if len(word) > 2 and word[0] in "cdjlmnst" and word[1:] in self._by_word:
+        if len(word) > 2 and word[0] in ELIDED and word[1:] in self._by_word:
             found(word[1:], ELIDED_SCORE)
         if len(word) < 3:
             return similar
@@ -152,9 +153,22 @@ class Matcher:
                 found(match, PREFIX_SCORE)
         return similar
 
+    def _message_words(self, text: str) -> tuple[str, ...]:
+        """The message normalised as the phrases are, but a word that sounds like a small
+        word and is a content word glued to its elided article is that content word
+        ("laah": "l'AAH", which sounds like "la")."""
+        out = []
+        for word in plain_words(text):
+            form = sound(word)
+            if form and form not in STOP_SOUNDS:
+                out.append(form)
+            elif len(word) > 3 and word[0] in ELIDED and sound(word[1:]) in self._by_word:
+                out.append(sound(word[1:]))
+        return tuple(out)
+
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Every place with a score above zero, best first."""
-        best = self._word_scores(normalise(text))
+        best = self._word_scores(self._message_words(text))
         if not best:
             return []
         similarity = defaultdict(float, best).__getitem__  # 0 for a word not found

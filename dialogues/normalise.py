@@ -101,7 +101,7 @@ def sound(word: str) -> str:
 
 
 # Stop words as they sound, so "koi" and "kel" go like "quoi" and "quel".
-_STOP_SOUNDS = frozenset(sound(w) for w in STOPWORDS)
+STOP_SOUNDS = frozenset(sound(w) for w in STOPWORDS)
 
 
 def words_of(text: str) -> list[str]:
@@ -119,4 +119,4 @@ def plain_words(text: str) -> list[str]:
 
 def normalise(text: str) -> tuple[str, ...]:
     """The sound-spelled words of `text` used for matching (empty and stop words dropped)."""
-    return tuple(s for s in (sound(w) for w in plain_words(text)) if s and s not in _STOP_SOUNDS)
+    return tuple(s for s in (sound(w) for w in plain_words(text)) if s and s not in STOP_SOUNDS)

@@ -27,9 +27,11 @@ FOLLOWUP = 0.5  # a follow-up (something went wrong) at this probability or more
 # A place named yields to the model's best place when the model is this sure:
 OVER_EXACT = 0.4  # a precise place named exactly ("titre de séjour")
 OVER_FUZZY = 0.5  # a precise place named by a word that only looks like a keyword
-OVER_BROAD = 0.45  # a menu ("les papiers"), a person, a command
+OVER_BROAD = 0.45  # a menu ("les papiers"), a command
+OVER_PERSON = 0.6  # a person asked for by name ("un conseiller", "quelqu'un")
 OVER_BELOW = 0.5  # a menu, by a place under it ("papiers de la voiture": carte grise)
 EXACT = 100.0  # the keyword score of a phrase found as written (see matching.py)
+PERSON = "@human"  # the place of a person
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class Understanding:
         """How sure the model must be of `best` to overrule the place `named`."""
         if named in self._menus and best in self._covers.get(named, ()):
             return OVER_BELOW
+        if named == PERSON and score >= EXACT:
+            return OVER_PERSON
         if named in self._menus or named.startswith("@"):
             return OVER_BROAD
         return OVER_EXACT if score >= EXACT else OVER_FUZZY
