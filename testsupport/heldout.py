@@ -23,6 +23,7 @@ from dialogues.engine import (
 )
 from dialogues.model import Content
 
+MENU = "@menu"  # the global command back to the main menu
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "data" / "heldout_messages_fr.tsv"
 
@@ -50,14 +51,22 @@ def score(
     rows: list[tuple[str, str]],
 ) -> Score:
     """`rank` gives places best first; `decide` one place (a match), two (which one?) or
-    none. Places are node ids; a hand-off to a person counts as the node it stands for."""
+    none. Places are node ids; a hand-off to a person counts as the node it stands for;
+    the main menu is expected when nothing is understood (Relais shows it) or "menu"."""
     same = person_places(content)
     top1 = decided = misrouted = asked = 0
     for message, expected in rows:
         expected = same.get(expected, expected)
+        result = decide(message)
+        if expected == content.start:  # the main menu: nothing understood, or "menu"
+            right = result in ((), (MENU,))
+            top1 += right
+            decided += right
+            misrouted += len(result) == 1 and not right
+            asked += len(result) == 2
+            continue
         ranked = rank(message)
         top1 += bool(ranked) and ranked[0] == expected
-        result = decide(message)
         if len(result) == 1:
             decided += result[0] == expected
             misrouted += result[0] != expected
