@@ -139,6 +139,28 @@ def _regression(regularisation: float) -> LogisticRegression:
     return LogisticRegression(C=regularisation, solver="newton-cg", max_iter=200)
 
 
+def _balanced(targets: list[str], followups: list[bool]) -> np.ndarray:
+    """Sample weights for the follow-up model: every place with follow-ups gets the same
+    share of follow-up weight (the share of all their examples that are follow-ups), so
+    that the words of a place ("passeport", "impôts") say little of a follow-up and the
+    words of what went wrong ("pas reçu", "bloqué") say it. Places without follow-ups, and
+    each place's total weight, are unchanged."""
+    count: dict[tuple[str, bool], int] = {}
+    for target, followup in zip(targets, followups, strict=True):
+        count[target, followup] = count.get((target, followup), 0) + 1
+    mixed = {t for t, f in count if f and count.get((t, False))}
+    if not mixed:
+        return np.ones(len(targets))
+    followups_in_all = sum(count[t, True] for t in mixed)
+    share = followups_in_all / sum(count[t, True] + count[t, False] for t in mixed)
+    weights = np.ones(len(targets))
+    for i, (target, followup) in enumerate(zip(targets, followups, strict=True)):
+        if target in mixed:
+            total = count[target, True] + count[target, False]
+            weights[i] = total * (share if followup else 1 - share) / count[target, followup]
+    return weights
+
+
 @lru_cache(maxsize=8)
 def trained(
     samples: tuple[tuple[str, str, bool], ...], regularisation: float = 0.0
@@ -179,7 +201,9 @@ class ExampleModel:
         self._has_followups = any(followups) and not all(followups)
         if self._has_followups:
             labels = [FOLLOWUP if f else "" for f in followups]
-            followup = _regression(regularisation).fit(matrix, labels)
+            followup = _regression(regularisation).fit(
+                matrix, labels, sample_weight=_balanced(targets, followups)
+            )
             sign = 1.0 if followup.classes_[1] == FOLLOWUP else -1.0
             weights.append(sign * followup.coef_.T)
             biases.append(sign * followup.intercept_)
