@@ -31,6 +31,7 @@ GROUP_WEIGHT = 0.9  # a broad group (the main menu's choices) yields to a precis
 SPEECH_REJECT_BELOW = 0.55  # speech confidence under this is treated as not understood
 SPEECH_CONFIRM_BELOW = 0.85  # speech confidence under this is confirmed with a yes/no question
 SPEECH_MIN_COVERAGE = 0.5  # the words heard must span this share of the speech, or no match
+SHORT_FORM = 2  # a phrase of one word this short is an abbreviation, found only as written
 ELIDED = "cdjlmnst"  # letters that stand for a small word glued to the next one
 WORDS_KEPT = 65536  # message words whose similar content words are kept (then all forgotten)
 
@@ -82,8 +83,14 @@ class Matcher:
         self._groups = groups
         entries: list[_Entry] = []
         seen: set[tuple[tuple[str, ...], str]] = set()
+        # Abbreviations of two letters ("PE") are found as written, not as they sound
+        # ("paye" and "payer" sound "pe"): each one's sound, and how it is written.
+        self._abbreviations: dict[str, set[str]] = {}
         for phrase, target, *_ in phrases:
             target = self._same.get(target, target)
+            written = plain_words(phrase)
+            if len(written) == 1 and len(written[0]) <= SHORT_FORM:
+                self._abbreviations.setdefault(sound(written[0]), set()).add(written[0])
             words = normalise(phrase)
             forms = [(words, False)]
             if len(words) > 1:
@@ -101,7 +108,10 @@ class Matcher:
         self._compiled = [
             (e.words, e.target, GROUP_WEIGHT if e.target in groups else 1.0) for e in entries
         ]
-        self._sorted_vocabulary = sorted(self._by_word)
+        # A word cut short ("secu") is looked for among the words of phrases, not among
+        # phrases glued into one word ("papi" is not "papieretranjer").
+        whole = {word for e in entries if not e.joined for word in e.words}
+        self._sorted_vocabulary = sorted(w for w in self._by_word if w in whole)
         self._seen: dict[str, dict[str, float]] = {}
 
     def _word_scores(self, words: tuple[str, ...]) -> dict[str, float]:
@@ -160,6 +170,8 @@ class Matcher:
         out = []
         for word in plain_words(text):
             form = sound(word)
+            if form in self._abbreviations and word not in self._abbreviations[form]:
+                continue
             if form and form not in STOP_SOUNDS:
                 out.append(form)
             elif len(word) > 3 and word[0] in ELIDED and sound(word[1:]) in self._by_word:
