@@ -13,21 +13,6 @@ from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 DEFAULT_HOURS = "mon-fri 09:00-12:30,13:30-17:00"
 
 
@@ -87,24 +72,3 @@ class OpeningHours:
                 if opening > local:
                     return opening
         return None
-
-    def when_fr(self, at: datetime) -> str:
-        """When a person will be called back, in plain French."""
-        opening = self.next_opening(at)
-        local = at.astimezone(PARIS)
-        if opening is None:
-            return "dès que possible"
-        if opening == local:
-            return "aujourd'hui"
-        hour = f"{opening.hour} heures" + (f" {opening.minute}" if opening.minute else "")
-        if opening.date() == local.date():
-            return f"aujourd'hui à partir de {hour}"
-        if opening.date() == local.date() + timedelta(days=1):
-            return f"demain à partir de {hour}"
-        return f"{day_fr(opening.date())} à partir de {hour}"
-
-
-def day_fr(day: date) -> str:
-    """A day as said in French: "lundi 5 janvier", "jeudi 1er octobre"."""
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{DAY_NAMES_FR[day.weekday()]} {number} {MONTHS_FR[day.month - 1]}"

@@ -110,6 +110,18 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "number_ask": (),
     "number_confirm": ("number",),
     "callback": ("when",),
+    "callback_asap": (),
+    "callback_now": (),
+    "callback_today": ("hour",),
+    "callback_tomorrow": ("hour",),
+    "callback_day": ("day", "hour"),
+    "hour": ("hour",),
+    "hour_minutes": ("hour", "minutes"),
+    "day": ("weekday", "day", "month"),
+    "day_first": ("weekday", "month"),
+    "clock": ("day", "hour", "minutes"),
+    "weekdays": (),
+    "months": (),
     "nobody_free": (),
     "voicemail_invite": (),
     "voicemail_thanks": (),
@@ -155,6 +167,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "sms_documents": ("documents",),
     "sms_phone": ("number", "cost"),
 }
+WORD_LISTS = {"weekdays": 7, "months": 12}  # phrases that are lists of words, in order
 ANSWERS = ("yes", "no")
 SMS_WORD_KINDS = ("stop", "help")  # language.yaml's sms_words
 
@@ -568,6 +581,9 @@ class _Checker:
                 )
             self.spoken(block, name, text, f"la phrase '{name}'")
             out[name] = text
+        for name, count in WORD_LISTS.items():
+            if name in block and len(out[name].split()) != count:
+                self.error(block, block.line_of(name), f"'{name}' doit avoir {count} mots")
         return out
 
     def sms_words(self, language: LocatedMap) -> dict[str, tuple[str, ...]]:

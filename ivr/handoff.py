@@ -25,12 +25,14 @@ import logging
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from core.models import CallbackRequest, Mediator, now
+from core.models import CallbackRequest, Mediator
 from core.signature import twilio_signed
 from core.web import form_sid, form_text, query_number, services, whole_number
 from dialogues.engine import HandOff
-from mediation.handoff import has_mediators, is_urgent, take_a_message
+from mediation import requests
+from mediation.handoff import has_mediators, take_a_message
 from mediation.voicemail import keep_voicemail
+from mediation.words import load_words
 from runtime.turns import Handover
 
 from .twiml import CallRendering, speaker
@@ -41,7 +43,6 @@ log = logging.getLogger(__name__)
 DIAL_TIMEOUT = 20  # seconds a mediator's phone rings before the next one is tried
 WHISPER_KEY_TIMEOUT = 10  # seconds after the whisper to press 1
 VOICEMAIL_SECONDS = 60
-TAKEN_NOTE = "En direct : personne jointe."
 
 
 def _twiml(response: VoiceResponse) -> Response:
@@ -141,7 +142,7 @@ def whisper() -> Response:
         action=f"{app.settings.public_url}/voice/whisper/answer?r={callback.id}&m={mediator.id}",
     )
     say = speaker().say  # one voice: the summary cannot be rendered in advance
-    if is_urgent(callback):
+    if requests.is_urgent(callback):
         say(gather, app.engine.content.phrase("whisper_urgent"))
     say(gather, callback.summary)
     say(gather, app.engine.content.phrase("whisper_accept"))
@@ -162,8 +163,8 @@ def whisper_answer() -> Response:
         response.hangup()
         return _twiml(response)
     if app.store.reply(_accepted_key(leg)) is None:
-        callback.taken_by, callback.status, callback.updated_at = mediator.id, "en_cours", now()
-        callback.notes = f"{callback.notes}\n{TAKEN_NOTE}".strip()
+        taken = load_words(app.settings.content_dir)("notes", "taken_live")
+        requests.take(callback, mediator.id, taken)
         app.store.remember_reply(_accepted_key(leg), str(response), callback.person_id)
         app.session.commit()
         log.info("request %s taken live by mediator %s", callback.id, mediator.id)
@@ -181,7 +182,7 @@ def dialed() -> Response:
     response = VoiceResponse()
     leg = form_sid("DialCallSid")
     if leg and app.store.reply(_accepted_key(leg)) is not None:
-        callback.status, callback.updated_at = "clos", now()
+        requests.close(callback)
         response.hangup()
     else:
         waiting = _next_mediators(request.args.get("next", ""))

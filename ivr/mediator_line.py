@@ -19,8 +19,8 @@ from core.models import CallbackRequest, Mediator, now
 from core.phones import e164
 from core.signature import twilio_signed
 from core.web import form_sid, form_text, query_number, services
+from mediation import requests
 from mediation.calls import dial_outcome
-from mediation.handoff import callback_queue
 from mediation.roster import PIN_LOCK, check_pin, pin_locked
 
 from .ring_back import screened
@@ -29,7 +29,6 @@ from .twiml import speaker
 blueprint = Blueprint("mediator_line", __name__)
 
 PIN_TRIES = 3
-WAITING = ("nouveau", "injoignable")
 
 
 def mediator_calling(caller: str) -> Mediator | None:
@@ -100,7 +99,7 @@ def pin() -> Response:
 
 
 def _open_queue() -> list[CallbackRequest]:
-    return list(services().session.scalars(callback_queue(WAITING)))
+    return list(services().session.scalars(requests.callback_queue(requests.UNTAKEN)))
 
 
 def queue_at(position: int) -> Response:
@@ -149,7 +148,7 @@ def choice() -> Response:
     callback = app.session.get(CallbackRequest, query_number("r")) or abort(404)
     position, key = query_number("i"), request.form.get("Digits", "")
     if key == "1":
-        callback.status, callback.taken_by, callback.updated_at = "en_cours", mediator.id, now()
+        requests.take(callback, mediator.id)
         app.session.commit()
         response = VoiceResponse()
         _say(response, "line_calling")
@@ -163,7 +162,7 @@ def choice() -> Response:
         dial.number(callback.person.phone, **screened(app.settings.public_url))
         return _twiml(response)
     if key == "3":
-        callback.status, callback.updated_at = "clos", now()
+        requests.close(callback)
         app.session.commit()
         return queue_at(position)  # the next one moves up to this place
     if key == "2":
@@ -179,7 +178,6 @@ def called() -> Response:
     callback = app.session.get(CallbackRequest, query_number("r")) or abort(404)
     status = form_text("DialCallStatus", 32)
     reached = dial_outcome(app.session, status, form_sid("DialCallSid")) == "completed"
-    callback.status = "rappele" if reached else "injoignable"
-    callback.updated_at = now()
+    requests.called(callback, reached)
     app.session.commit()
     return queue_at(query_number("i") if reached else query_number("i") + 1)

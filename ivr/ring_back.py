@@ -43,6 +43,7 @@ from mediation.calls import (
     dial_outcome,
     note_outcome,
 )
+from mediation.words import load_words
 
 from .twiml import speaker
 
@@ -171,8 +172,9 @@ def ended() -> Response:
         outcomes = [early.status for early in reported(app.session, call_sid)]
     else:
         outcomes = [outcome]
+    words = load_words(app.settings.content_dir)
     for each in outcomes:
-        call_ended(app.session, call, each)
+        call_ended(app.session, call, each, words)
     app.session.commit()
     if app.store.call(call_sid) is not None:  # a dialogue took place: how it ended
         return status()
@@ -188,7 +190,7 @@ def bridged() -> Response:
     if call is None or call.callback_id is None:
         abort(404)
     outcome = dial_outcome(app.session, form_text("DialCallStatus", 32), form_sid("DialCallSid"))
-    note_outcome(app.session, call.callback_id, outcome)
+    note_outcome(app.session, call.callback_id, outcome, load_words(app.settings.content_dir))
     app.session.commit()
     response = VoiceResponse()
     response.hangup()

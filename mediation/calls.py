@@ -32,6 +32,9 @@ from core.phones import can_ring_back
 from core.settings import Settings
 from core.twilio_status import CallStatus, keep_early, reported
 
+from . import requests
+from .words import Words, load_words
+
 log = logging.getLogger(__name__)
 
 RING_BACK_DELAY = 3  # seconds: the caller has hung up and can take the call
@@ -140,7 +143,7 @@ def place_call(context: JobContext, session: Session, args: dict) -> None:
         if retryable(exc):
             raise Retry(f"call {call.id} not placed yet: {exc}") from exc
         log.warning("call %s refused by Twilio: %s", call.id, exc)
-        _failed(session, call)
+        _failed(session, call, load_words(settings.content_dir))
         return
     call.status, call.call_sid = "calling", placed.sid
     call.attempts += 1
@@ -148,10 +151,10 @@ def place_call(context: JobContext, session: Session, args: dict) -> None:
     lease(session, call, RINGING_LEASE)
     session.commit()  # then its status callbacks that came before the sid was known
     for early in reported(session, placed.sid):
-        call_ended(session, call, early.status)
+        call_ended(session, call, early.status, load_words(settings.content_dir))
 
 
-def call_ended(session: Session, call: OutboundCall, outcome: str) -> None:
+def call_ended(session: Session, call: OutboundCall, outcome: str, words: Words) -> None:
     """What Twilio reports of how a placed call ended (its status callback, or the sweep),
     while it was ringing: not reached; or answered without Relais answering its webhook
     (Relais was down: its fallback apologised), which is tried again the same way. Nothing
@@ -159,25 +162,25 @@ def call_ended(session: Session, call: OutboundCall, outcome: str) -> None:
     status = CallStatus.known(outcome)
     if call.status != "calling" or status is None or not status.ended:
         return
-    not_reached(session, call, "failed" if status == CallStatus.COMPLETED else outcome)
+    not_reached(session, call, "failed" if status == CallStatus.COMPLETED else outcome, words)
 
 
-def not_reached(session: Session, call: OutboundCall, outcome: str) -> None:
+def not_reached(session: Session, call: OutboundCall, outcome: str, words: Words) -> None:
     """A placed call was not answered (no answer, busy, failed): a ring-back tries again
-    later, up to MAX_TRIES; a click-to-call notes it on the request."""
+    later, up to MAX_TRIES; a click-to-call notes it on the request (in `words`)."""
     if call.purpose == "ring_back" and call.attempts < MAX_TRIES:
         _place(session, call, RETRY_DELAYS[min(call.attempts, len(RETRY_DELAYS)) - 1])
         return
     call.status = "given_up" if call.purpose == "ring_back" else outcome
     if call.callback_id:
-        note_outcome(session, call.callback_id, outcome)
+        note_outcome(session, call.callback_id, outcome, words)
     call.updated_at = now()
 
 
-def _failed(session: Session, call: OutboundCall) -> None:
+def _failed(session: Session, call: OutboundCall, words: Words) -> None:
     call.status, call.updated_at = "failed", now()
     if call.callback_id:
-        note_outcome(session, call.callback_id, "failed")
+        note_outcome(session, call.callback_id, "failed", words)
 
 
 @job("sweep_calls")
@@ -189,10 +192,11 @@ def sweep_calls(context: JobContext, session: Session, _args: dict) -> None:
         OutboundCall.status.in_(UNDER_WAY),
         or_(OutboundCall.lease_until.is_(None), OutboundCall.lease_until <= now()),
     )
+    words = load_words(context.settings.content_dir)
     for call in session.scalars(expired).all():
         if call.status == "waiting":
             log.warning("call %s was never placed: failed", call.id)
-            _failed(session, call)
+            _failed(session, call, words)
             continue
         try:
             found = twilio_client(context.settings).calls(call.call_sid).fetch()
@@ -202,25 +206,18 @@ def sweep_calls(context: JobContext, session: Session, _args: dict) -> None:
                 lease(session, call, RINGING_LEASE)
             else:  # unknown to Twilio (404): it never rang
                 log.warning("call %s unknown to Twilio: %s", call.id, exc)
-                _failed(session, call)
+                _failed(session, call, words)
             continue
         status = CallStatus.known(found.status)
         if status is not None and status.ended:
             log.info("call %s: its lost status callback was %s", call.id, status)
-            call_ended(session, call, found.status)
+            call_ended(session, call, found.status, words)
         else:
             lease(session, call, RINGING_LEASE)
 
 
-RESULTS = {  # DialCallStatus -> (status of the request, note in French)
-    "completed": ("rappele", "Rappel : personne jointe."),
-    "answered": ("rappele", "Rappel : personne jointe."),
-    "no-answer": ("injoignable", "Rappel : pas de réponse."),
-    "busy": ("injoignable", "Rappel : occupé."),
-    "failed": ("injoignable", "Rappel : l'appel n'a pas pu partir."),
-    "canceled": ("injoignable", "Rappel : appel annulé."),
-    "machine": ("injoignable", "Rappel : la messagerie a répondu, pas la personne."),
-}
+REACHED = ("completed", "answered")  # DialCallStatus of a person reached
+NOTED = (*REACHED, *NOT_REACHED, "machine")  # outcomes noted on the request (words: notes)
 
 
 def answered_by_machine(session: Session, leg_sid: str, answered_by: str) -> None:
@@ -242,11 +239,10 @@ def dial_outcome(session: Session, dial_status: str, leg_sid: str) -> str:
     return dial_status
 
 
-def note_outcome(session: Session, callback_id: int, outcome: str) -> None:
+def note_outcome(session: Session, callback_id: int, outcome: str, words: Words) -> None:
+    """How a mediator's call to the person ended, on the request: its status and a note."""
     callback = session.get(CallbackRequest, callback_id)
-    if callback is None or outcome not in RESULTS:
+    if callback is None or outcome not in NOTED:
         return
-    status, note = RESULTS[outcome]
-    if note not in callback.notes.splitlines()[-1:]:
-        callback.notes = (callback.notes + "\n" + note).strip()
-    callback.status, callback.updated_at = status, now()
+    reached = outcome in REACHED
+    requests.called(callback, reached, words("notes", "reached" if reached else outcome))

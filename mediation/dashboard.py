@@ -38,39 +38,17 @@ from core.phones import e164, mask
 from core.web import services
 
 from . import web_simulator
-from .handoff import OPEN, callback_queue, is_urgent
+from .requests import OPEN, Status, add_note, callback_queue, is_urgent, set_status, take
 from .roster import check_login
 from .stats import charts, diagram
-from .summary import label, paris_time, render_summary_audio, when_fr
+from .summary import label, render_summary_audio
+from .when import paris_time, said_clock
 from .words import Words, load_words
 
 blueprint = Blueprint("mediation", __name__, url_prefix="/mediation", template_folder="templates")
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[])
-
-STATUSES = {
-    "nouveau": "Nouveau",
-    "en_cours": "En cours",
-    "rappele": "Rappelé",
-    "injoignable": "Injoignable",
-    "clos": "Clos",
-}
-ANSWERS_FR = {
-    "@human": "parler à quelqu'un",
-    "@repeat": "répéter",
-    "@back": "retour",
-    "@menu": "menu",
-    "@yes": "oui",
-    "@no": "non",
-    "@ask": "une question de Relais",
-    "@phone": "le numéro de téléphone",
-    "@place": "un lieu d'aide",
-    "@danger": "une personne en danger",
-    "@bye": "merci, au revoir",
-    "@cannot_read": "ne sait pas lire",
-    "@followup": "un souci avec une démarche déjà faite",
-}
 
 
 class MediatorLogin:
@@ -167,11 +145,11 @@ def init_dashboard(app: Flask) -> None:
     app.jinja_env.filters.update(
         mask=mask,
         age=age_fr,
-        when=when_fr,  # "lundi 5 janvier à 10 h 42", Paris time
+        when=lambda at: said_clock(engine.content, at),  # "lundi 5 janvier à 10 h 42"
         paris=paris_time,
         urgent=is_urgent,
-        status=STATUSES.get,
-        choice=lambda target: ANSWERS_FR.get(target) or label(engine, target),
+        status=lambda status: words().table["statuses"].get(status, status),
+        choice=lambda target: words().table["answers"].get(target) or label(engine, target),
     )
     app.register_blueprint(blueprint)
 
@@ -218,7 +196,7 @@ def login() -> Response | str:
             if target.startswith("/mediation/"):  # under the proxy's prefix, if any
                 return redirect(request.script_root + target)
             return redirect(url_for("mediation.queue"))
-        flash("Numéro ou mot de passe incorrect.")
+        flash(words()("flash", "wrong_login"))
         return render_template("mediation/login.html"), 401
     return render_template("mediation/login.html")
 
@@ -281,7 +259,7 @@ def request_page(request_id: int) -> str:
         conversation=conversation,
         turns=turns,
         messages=messages,
-        statuses=STATUSES,
+        statuses={status.value: words()("statuses", status.value) for status in Status},
         names=names,
         can_place_calls=app.settings.can_place_calls,
     )
@@ -293,19 +271,15 @@ def update_request(request_id: int) -> Response:
     app = services()
     callback = _real_request(request_id)
     status = request.form.get("status", callback.status)
-    if status not in STATUSES:
+    if status not in tuple(Status):
         abort(400)
     if status != callback.status:
-        callback.status = status
-        if status in ("en_cours", "rappele") and callback.taken_by is None:
-            callback.taken_by = current_user.id
+        set_status(callback, Status(status), current_user.id)
     note = request.form.get("note", "").strip()[:2000]
     if note:
-        stamp = paris_time(now()).strftime("%d/%m %H:%M")
-        callback.notes = f"{callback.notes}\n{stamp} {current_user.name} : {note}".strip()
-    callback.updated_at = now()
+        add_note(callback, words()("notes", "by", name=current_user.name, note=note), stamped=True)
     app.session.commit()
-    flash("Enregistré.")
+    flash(words()("flash", "saved"))
     return redirect(url_for("mediation.request_page", request_id=request_id))
 
 
@@ -322,9 +296,9 @@ def call_person(request_id: int) -> Response:
         abort(409)
     mediator = app.session.get(Mediator, current_user.id)
     click_to_call(app.session, callback, mediator)
-    callback.status, callback.taken_by, callback.updated_at = "en_cours", mediator.id, now()
+    take(callback, mediator.id)
     app.session.commit()
-    flash("Relais appelle votre téléphone. Décrochez : la personne sera appelée ensuite.")
+    flash(words()("flash", "calling"))
     return redirect(url_for("mediation.request_page", request_id=request_id))
 
 

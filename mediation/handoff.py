@@ -1,14 +1,14 @@
-"""Handing a person over to a mediator: a callback request with its summary, who can take
-it now, what the person is told (a callback only when a mediator exists to make it), the
-confirmation SMS, and the alert to the mediators on duty when the person is in danger."""
+"""Handing a person over to a mediator: a callback request with its summary (statuses and
+queue: requests.py), who can take it now, what the person is told (a callback only when a
+mediator exists to make it), the confirmation SMS, and the alert to the mediators on duty
+when the person is in danger."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, case, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from core.jobs import submit
@@ -20,37 +20,14 @@ from core.store import Exchange
 from dialogues.engine import Engine, HandOff, place_text
 from dialogues.model import Content
 
-from .summary import paris_time, summarise
-
-OPEN = ("nouveau", "en_cours", "injoignable")  # a request that still waits for a call
+from .requests import OPEN, URGENT, add_note
+from .summary import summarise
+from .when import callback_when
+from .words import load_words
 
 log = logging.getLogger(__name__)
 
 MAX_RUNG = 3  # mediators rung one after the other for one call (about 30 s each)
-URGENT = 2  # priority of a person in danger: above a call (1) and an SMS (0)
-
-
-def callback_queue(statuses: Sequence[str] | None = OPEN) -> Select[tuple[CallbackRequest]]:
-    """The requests mediators work through, on the dashboard and on their phone line (with
-    these statuses; None: all): a person in danger first while their request is open, then
-    the new ones, by priority and age. The dashboard simulator's requests never show."""
-    query = (
-        select(CallbackRequest)
-        .where(CallbackRequest.person.has(Person.sandbox.is_(False)))
-        .order_by(
-            case(
-                (
-                    and_(CallbackRequest.priority >= URGENT, CallbackRequest.status.in_(OPEN)),
-                    0,
-                ),
-                (CallbackRequest.status == "nouveau", 1),
-                else_=2,
-            ),
-            CallbackRequest.priority.desc(),
-            CallbackRequest.created_at,
-        )
-    )
-    return query if statuses is None else query.where(CallbackRequest.status.in_(statuses))
 
 
 def open_request(
@@ -115,8 +92,8 @@ def _renewed(
     latest conversation and summary, the earlier reason kept in the notes, and urgent if
     the new ask is (the mediators on duty are alerted when it becomes so)."""
     became_urgent = priority >= URGENT > request.priority
-    stamp = paris_time(now()).strftime("%d/%m %H:%M")
-    request.notes = f"{request.notes}\n{stamp} Demande précédente : {request.reason}".strip()
+    words = load_words((settings or _app_settings()).content_dir)
+    add_note(request, words("notes", "previous", reason=request.reason), stamped=True)
     request.reason, request.summary = handoff.reason, summary
     request.conversation_id = conversation.id
     request.priority = max(request.priority, priority)
@@ -134,10 +111,6 @@ def _app_settings() -> Settings:
     from flask import current_app
 
     return current_app.config["RELAIS"]
-
-
-def is_urgent(request: CallbackRequest) -> bool:
-    return request.priority >= URGENT
 
 
 def alert_on_duty(
@@ -180,7 +153,7 @@ def callback_promise(
     ("lundi 5 janvier à partir de 9 heures"); otherwise (nobody would ever call) the truth,
     and where to find help instead. `channel` is "sms" or "voice"."""
     if has_mediators(session):
-        return content.phrase("callback", when=settings.hours.when_fr(at))
+        return content.phrase("callback", when=callback_when(content, settings.hours, at))
     return f"{content.phrase('no_mediator')} {place_text(content, None, channel)}"
 
 
@@ -202,7 +175,7 @@ def callback_texts(settings: Settings, content: Content, at: datetime, days: int
     of an hour apart), to render in advance: said by Twilio between two rendered prompts,
     the voice would change in the middle of a sentence."""
     moments = (at + timedelta(minutes=15 * step) for step in range(days * 24 * 4))
-    whens = dict.fromkeys(settings.hours.when_fr(moment) for moment in moments)
+    whens = dict.fromkeys(callback_when(content, settings.hours, moment) for moment in moments)
     return [content.phrase("callback", when=when) for when in whens]
 
 
@@ -244,7 +217,7 @@ def confirm_by_sms(
         return
     content = engine.content
     if has_mediators(session):
-        body = content.phrase("callback_sms", when=settings.hours.when_fr(now()))
+        body = content.phrase("callback_sms", when=callback_when(content, settings.hours, now()))
     else:
         body = f"{content.phrase('no_mediator_sms')} {place_text(content, None, 'sms')}"
     send_sms(session, settings, person, person.phone, body, request.conversation_id)

@@ -6,12 +6,10 @@ chose and can do. The same text is spoken to the mediator before the call is put
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core.hours import PARIS, day_fr
 from core.jobs import JobContext, job
 from core.models import CallbackRequest, Turn
 from core.store import Exchange
@@ -19,16 +17,7 @@ from dialogues.engine import ALONE, HELPED, NO_LINK, Engine, State
 from dialogues.model import Content
 from speech.voice import PromptCache
 
-
-def paris_time(at: datetime) -> datetime:
-    """A stored time in Paris time. Relais stores UTC (core.models.now); SQLite gives it
-    back without its time zone, PostgreSQL with it."""
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(PARIS)
-
-
-def when_fr(at: datetime) -> str:
-    local = paris_time(at)
-    return f"{day_fr(local.date())} à {local.hour} h {local.minute:02d}"
+from .when import said_clock
 
 
 def label(engine: Engine, target: str) -> str:
@@ -47,7 +36,10 @@ def summarise(engine: Engine, conversation: Exchange, turns: list[Turn], reason:
     channel = phrase("summary_call" if conversation.channel == "voice" else "summary_sms")
     ending = conversation.person.phone[-2:]
     first = phrase(
-        "summary_start", channel=channel, ending=ending, when=when_fr(conversation.started_at)
+        "summary_start",
+        channel=channel,
+        ending=ending,
+        when=said_clock(engine.content, conversation.started_at),
     )
     topic = label(engine, state.topic) if state.topic else phrase("summary_no_topic")
     second = phrase("summary_topic", topic=topic, reason=reason)

@@ -1,16 +1,20 @@
-"""The dashboard's words (content/<lang>/dashboard.yaml): the figures' titles and
-legends, the diagram's counts with their plurals, the simulator's speakers. Read once at
+"""The mediators' words (content/<lang>/dashboard.yaml): the figures' titles and
+legends, the diagram's counts with their plurals, the simulator's speakers, the requests'
+statuses, the lines Relais adds to their notes, the messages after an action. Read once at
 start; a missing word stops the start with the file and the word's name. The dashboard is
 in French (its pages too): a content folder without the file uses Relais's French one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import yaml
 
 from core.content_dirs import DEFAULT_CONTENT_ROOT
+
+from .requests import Status
 
 FILE = "dashboard.yaml"
 NEEDED = {
@@ -19,6 +23,34 @@ NEEDED = {
     "diagram": ("start", "handoff", "answers", "hang_ups"),
     "simulator": ("relais", "caller", "mediator", "network", "recorded"),
     "too_many": ("title", "message"),
+    "statuses": tuple(Status),
+    "answers": (
+        "@human",
+        "@repeat",
+        "@back",
+        "@menu",
+        "@yes",
+        "@no",
+        "@ask",
+        "@phone",
+        "@place",
+        "@danger",
+        "@bye",
+        "@cannot_read",
+        "@followup",
+    ),
+    "notes": (
+        "taken_live",
+        "previous",
+        "by",
+        "reached",
+        "no-answer",
+        "busy",
+        "failed",
+        "canceled",
+        "machine",
+    ),
+    "flash": ("wrong_login", "saved", "calling"),
 }
 COUNTED = {"diagram": ("answers", "hang_ups")}  # a "one" and a "many" form each
 
@@ -31,7 +63,7 @@ class WordsError(ValueError):
 class Words:
     table: dict[str, dict]
 
-    def __call__(self, section: str, name: str, **values: object) -> str:
+    def __call__(self, section: str, name: str, /, **values: object) -> str:
         return str(self.table[section][name]).format(**values)
 
     def count(self, section: str, name: str, count: int) -> str:
@@ -40,6 +72,7 @@ class Words:
         return str(self.table[section][name][form]).format(count=count)
 
 
+@cache
 def load_words(content_dir: Path) -> Words:
     path = content_dir / FILE
     if not path.is_file():

@@ -14,11 +14,13 @@ import pytest
 import requests
 from sqlalchemy.orm import Session
 
-from core.hours import PARIS, day_fr
+from core.hours import PARIS
+from dialogues.loader import load_content
 from mediation.roster import add_mediator
+from mediation.when import said_clock
 from relais.app import create_app
 
-from .conftest import DATABASES, Running, csrf_token, dashboard_login
+from .conftest import DATABASES, FRENCH, Running, csrf_token, dashboard_login
 from .test_mediation import open_directly
 
 MOBILE = "+33612345678"
@@ -353,7 +355,7 @@ def test_the_summary_and_the_dashboard_say_paris_time(tmp_path: Path, db_kind: s
         relais.sim.sms(MOBILE, "je veux parler a quelqu'un")
         after = datetime.now(PARIS)
         # The hour and minute come from the clock, not from the code under test.
-        said = {f"{day_fr(t.date())} à {t.hour} h {t.minute:02d}" for t in (before, after)}
+        said = {said_clock(load_content(FRENCH), t) for t in (before, after)}
         (summary,) = relais.rows("SELECT summary FROM callback_requests")[0]
         assert any(f"SMS du numéro qui finit par 78, {when}." in summary for when in said)
         browser, _ = _login(relais)

@@ -4,7 +4,7 @@ opening hours with a whisper, nobody taking the call, outside hours, and by SMS.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,13 +18,14 @@ from core.settings import load_settings
 from core.store import Store
 from dialogues.engine import Engine, HandOff
 from dialogues.loader import load_content
-from mediation.handoff import URGENT, callback_promise, open_request
+from mediation.handoff import callback_promise, open_request
+from mediation.requests import URGENT
 from mediation.roster import add_mediator, check_secret
-from mediation.summary import when_fr
+from mediation.when import callback_when, said_clock, said_day
 from relais.cli import main as relais_main
 from testsupport.processes import eventually
 
-from .conftest import Running, make_content
+from .conftest import FRENCH, ROOT, Running, make_content
 
 MOBILE = "+33612345678"
 LANDLINE = "+33145678901"
@@ -343,26 +344,42 @@ def _paris(*args: int) -> datetime:
 
 def test_the_callback_day_is_said_with_its_date_after_tomorrow() -> None:
     hours = OpeningHours.parse()  # mon-fri 09:00-12:30,13:30-17:00
-    assert hours.when_fr(_paris(2026, 1, 5, 10, 0)) == "aujourd'hui"  # a monday, open
-    assert hours.when_fr(_paris(2026, 1, 5, 8, 0)) == "aujourd'hui à partir de 9 heures"
-    assert hours.when_fr(_paris(2026, 1, 5, 12, 45)) == "aujourd'hui à partir de 13 heures 30"
-    assert hours.when_fr(_paris(2026, 1, 5, 18, 0)) == "demain à partir de 9 heures"
+    fr = load_content(FRENCH)
+
+    def when(hours: OpeningHours, at: datetime) -> str:
+        return callback_when(fr, hours, at)
+
+    assert when(hours, _paris(2026, 1, 5, 10, 0)) == "aujourd'hui"  # a monday, open
+    assert when(hours, _paris(2026, 1, 5, 8, 0)) == "aujourd'hui à partir de 9 heures"
+    assert when(hours, _paris(2026, 1, 5, 12, 45)) == "aujourd'hui à partir de 13 heures 30"
+    assert when(hours, _paris(2026, 1, 5, 18, 0)) == "demain à partir de 9 heures"
     friday_evening = _paris(2026, 1, 2, 18, 0)
-    assert hours.when_fr(friday_evening) == "lundi 5 janvier à partir de 9 heures"
-    assert hours.when_fr(_paris(2026, 5, 29, 18, 0)) == "lundi 1er juin à partir de 9 heures"
+    assert when(hours, friday_evening) == "lundi 5 janvier à partir de 9 heures"
+    assert when(hours, _paris(2026, 5, 29, 18, 0)) == "lundi 1er juin à partir de 9 heures"
     closed = OpeningHours.parse(closed="2026-01-06")
-    assert closed.when_fr(_paris(2026, 1, 5, 18, 0)) == "mercredi 7 janvier à partir de 9 heures"
+    assert when(closed, _paris(2026, 1, 5, 18, 0)) == "mercredi 7 janvier à partir de 9 heures"
     # 23:30 UTC on sunday 4 january is already monday in Paris.
     sunday_night = datetime(2026, 1, 4, 23, 30, tzinfo=UTC)
-    assert hours.when_fr(sunday_night) == "aujourd'hui à partir de 9 heures"
+    assert when(hours, sunday_night) == "aujourd'hui à partir de 9 heures"
 
 
 def test_summary_times_are_paris_time() -> None:
     # Relais stores UTC; SQLite gives it back without a time zone, PostgreSQL with one.
-    assert when_fr(datetime(2026, 1, 5, 9, 42)) == "lundi 5 janvier à 10 h 42"
-    assert when_fr(datetime(2026, 1, 5, 9, 42, tzinfo=UTC)) == "lundi 5 janvier à 10 h 42"
-    assert when_fr(datetime(2026, 7, 6, 9, 42)) == "lundi 6 juillet à 11 h 42"  # summer time
-    assert when_fr(datetime(2026, 1, 31, 23, 5)) == "dimanche 1er février à 0 h 05"
+    fr = load_content(FRENCH)
+    assert said_clock(fr, datetime(2026, 1, 5, 9, 42)) == "lundi 5 janvier à 10 h 42"
+    assert said_clock(fr, datetime(2026, 1, 5, 9, 42, tzinfo=UTC)) == "lundi 5 janvier à 10 h 42"
+    assert said_clock(fr, datetime(2026, 7, 6, 9, 42)) == "lundi 6 juillet à 11 h 42"  # summer
+    assert said_clock(fr, datetime(2026, 1, 31, 23, 5)) == "dimanche 1er février à 0 h 05"
+
+
+def test_days_and_times_are_said_in_the_contents_language() -> None:
+    """A second language is content only: its days, months and hours come from its own
+    language.yaml (the Korean test content)."""
+    ko = load_content(ROOT / "tests" / "data" / "ko")
+    assert said_day(ko, date(2026, 1, 5)) == "1월 5일 월요일"
+    assert said_clock(ko, datetime(2026, 1, 1, 9, 42)) == "1월 1일 목요일 10시 42분"
+    saturday = _paris(2026, 1, 3, 18, 0)
+    assert callback_when(ko, OpeningHours.parse(), saturday) == "1월 5일 월요일 9시부터"
 
 
 def test_a_callback_is_promised_only_when_a_mediator_can_make_it(tmp_path: Path) -> None:
