@@ -111,7 +111,7 @@ def test_a_key_pressed_during_the_first_prompt_is_taken(relais, korean_prompts) 
     try:
         call.wait_for(media_count(call, 25))  # half a second into the menu
         call.press("2")  # music
-        assert call.ended.wait(10)
+        assert call.ended.wait(40)
         kinds = call.kinds()
         assert "clear" in kinds[kinds.index("pressed") :]  # the prompt stopped at once
         assert kinds.count("heard") == 0  # its mark never played: cut short
@@ -138,7 +138,7 @@ def test_speaking_during_a_prompt_stops_it_and_the_words_are_understood(relais, 
         cleared = next(e.at for e in events if e.kind == "clear")
         assert spoke < cleared  # barge-in: the prompt stops once the caller speaks...
         assert [e.kind for e in events].count("heard") == 0  # ...cut short: its mark never came
-        assert call.ended.wait(15)
+        assert call.ended.wait(40)
         assert said(call) == ["음악입니다.", "안녕히 계세요."]
         (turn,) = relais.rows(
             "SELECT raw, recognised, confidence, recording_ref FROM turns WHERE kind = 'words'"
@@ -183,7 +183,7 @@ def test_a_hand_off_leaves_the_stream_and_the_action_rings_a_mediator(
     try:
         call.wait_for(media_count(call, 10))
         call.press("0")  # a person
-        assert call.ended.wait(10)
+        assert call.ended.wait(40)
         dial = [verb for verb in call.after if verb.tag == "Dial"]
         assert dial and dial[0].find("Number").text == MEDIATOR
         assert "/voice/dialed?" in dial[0].get("action")
@@ -213,7 +213,7 @@ def test_a_restart_during_a_call_resumes_it_at_the_same_question(relais, korean_
         assert call.received[asked : asked + 10] == expected[:10]
         assert call.received[again : again + 10] == expected[:10]  # the same question
         call.press("1")  # yes, alone: the link by SMS
-        assert call.ended.wait(10)
+        assert call.ended.wait(40)
         assert relais.rows("SELECT procedure FROM outbound_messages")[0][0] == "hospital"
         assert call.after[-1].tag == "Hangup"
     finally:

@@ -291,7 +291,7 @@ class StreamedCall:
         self._changed.notify_all()
 
     # -- what the caller heard ---------------------------------------------------------
-    def wait_for(self, check: Callable[[list[Event]], bool], timeout: float = 15) -> None:
+    def wait_for(self, check: Callable[[list[Event]], bool], timeout: float = 40) -> None:
         deadline = time.monotonic() + timeout
         with self._changed:
             while not check(self.events):

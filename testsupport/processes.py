@@ -19,7 +19,7 @@ import requests
 T = TypeVar("T")
 
 
-def eventually(check: Callable[[], T], timeout: float = 10.0) -> T:
+def eventually(check: Callable[[], T], timeout: float = 30.0) -> T:
     """The first true value of `check()` within `timeout` seconds (jobs run in the
     background); fails (AssertionError) with the last value otherwise."""
     deadline = time.monotonic() + timeout
