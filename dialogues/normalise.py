@@ -80,6 +80,8 @@ _DOUBLED = re.compile(r"(.)\1+")
 
 
 def strip_accents(text: str) -> str:
+    if text.isascii():  # most SMS: nothing to strip
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -106,10 +108,17 @@ STOP_SOUNDS = frozenset(sound(w) for w in STOPWORDS)
 
 def words_of(text: str) -> list[str]:
     """Lower case, accent-free words of `text`, every one kept."""
+    return list(_words_of(text))
+
+
+# The danger check, the keywords and the model each read the message being understood:
+# only the last few messages are kept (a server's messages are each new).
+@lru_cache(maxsize=4)
+def _words_of(text: str) -> tuple[str, ...]:
     text = strip_accents(text.lower().replace("œ", "oe").replace("æ", "ae"))
     for mark in _APOSTROPHES:
         text = text.replace(mark, " ")
-    return [w for w in _NON_WORD.split(text) if w]
+    return tuple(w for w in _NON_WORD.split(text) if w)
 
 
 def plain_words(text: str) -> list[str]:
