@@ -31,6 +31,7 @@ GROUP_WEIGHT = 0.9  # a broad group (the main menu's choices) yields to a precis
 SPEECH_REJECT_BELOW = 0.55  # speech confidence under this is treated as not understood
 SPEECH_CONFIRM_BELOW = 0.85  # speech confidence under this is confirmed with a yes/no question
 SPEECH_MIN_COVERAGE = 0.5  # the words heard must span this share of the speech, or no match
+SHORT_NAME = 3  # a content word this short is found only by a message word no longer
 SHORT_FORM = 2  # a phrase of one word this short is an abbreviation, found only as written
 ELIDED = "cdjlmnst"  # letters that stand for a small word glued to the next one
 WORDS_KEPT = 65536  # message words whose similar content words are kept (then all forgotten)
@@ -153,7 +154,8 @@ class Matcher:
         for match, score, _ in process.extract(
             word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
         ):
-            if len(match) > 2:
+            # A short name (APL, AAH) is not a longer word that looks like it ("appel").
+            if len(match) > 2 and (len(match) > SHORT_NAME or len(word) <= len(match)):
                 found(match, score)
         if len(word) >= 4:
             start = bisect.bisect_left(self._sorted_vocabulary, word)
