@@ -154,8 +154,11 @@ class Matcher:
         for match, score, _ in process.extract(
             word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
         ):
-            # A short name (APL, AAH) is not a longer word that looks like it ("appel").
-            if len(match) > 2 and (len(match) > SHORT_NAME or len(word) <= len(match)):
+            # A short name (APL, AAH) is not a longer word that looks like it ("appel"),
+            # but it may be plural ("apls").
+            if len(match) > 2 and (
+                len(match) > SHORT_NAME or len(word) <= len(match) or word.rstrip("sx") == match
+            ):
                 found(match, score)
         if len(word) >= 4:
             start = bisect.bisect_left(self._sorted_vocabulary, word)
