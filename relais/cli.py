@@ -1,20 +1,23 @@
-"""The `relais` command."""
+"""The `relais` command: one sub-command per action, each with only its own options
+(`relais mediators add --name ...`, `relais models install fr`). Everything it says is in
+French, for the mediators and the people who run Relais: its help, argparse's own texts
+(usage, headings, errors; FrenchParser) and its messages."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from core.content_dirs import content_root, language_dirs
 from core.settings import Settings, data_folder, existing_auth_token, load_settings
 from dialogues.loader import check_content
 
-from .cli_mediators import cmd_mediators
+from .cli_mediators import cmd_mediators_add, cmd_mediators_list
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -182,12 +185,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.redis_url:
         print(
-            "RELAIS_REDIS_URL is not set: `relais serve` runs the jobs itself; a worker "
-            "is only needed with Redis.",
+            "relais worker : RELAIS_REDIS_URL n'est pas réglé. `relais serve` fait alors les "
+            "tâches lui-même : relais worker ne sert qu'avec Redis.",
             file=sys.stderr,
         )
         return 2
-    print(f"Relais worker: jobs from {settings.redis_url.split('@')[-1]}", flush=True)
+    print(f"relais worker : tâches prises dans {settings.redis_url.split('@')[-1]}", flush=True)
     load_job_handlers()
     work(settings, burst=args.burst)
     return 0
@@ -297,57 +300,59 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     for message in reversed(messages):
         when = message.created_at.strftime("%Y-%m-%d %H:%M")
         print(
-            f"#{message.id} {when} to {mask(message.to)} [{message.transport}, "
+            f"#{message.id} {when} à {mask(message.to)} [{message.transport}, "
             f"{message.status}, {message.segments} SMS {message.encoding}]"
         )
         print("   " + message.body.replace("\n", "\n   "))
     if not messages:
-        print("The outbox is empty.")
+        print("Aucun SMS envoyé ni gardé.")
     return 0
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from speech.models import OFFICIAL, ModelError, download, install, installed
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from speech.models import installed
 
     settings = load_settings()
-    models_dir = settings.data_dir / "models"
-    if args.action == "list":
-        found = installed(models_dir)
-        for lang, folder, size in found:
-            print(f"{lang}  {size / 1e6:7.1f} MB  {folder}")
-        for lang, path in settings.vosk_models.items():
-            print(f"{lang}  (RELAIS_VOSK_MODEL_{lang.upper()})  {path}")
-        if not found and not settings.vosk_models:
-            print("No speech model installed: calls work with keys only.")
-        return 0
-    if not args.lang:
+    found = installed(settings.data_dir / "models")
+    for lang, folder, size in found:
+        print(f"{lang}  {size / 1e6:7.1f} Mo  {folder}")
+    for lang, path in settings.vosk_models.items():
+        print(f"{lang}  (RELAIS_VOSK_MODEL_{lang.upper()})  {path}")
+    if not found and not settings.vosk_models:
         print(
-            "relais models install: which language? e.g. `relais models install fr`",
-            file=sys.stderr,
+            "Aucun modèle de reconnaissance de la voix : les appels marchent avec les touches "
+            "seulement. Pour en installer un : relais models install fr"
         )
-        return 2
+    return 0
+
+
+def cmd_models_install(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from speech.models import OFFICIAL, ModelError, download, install
+
+    models_dir = load_settings().data_dir / "models"
     try:
         archive = Path(args.file) if args.file else None
         if archive is None:
             url = args.url or OFFICIAL.get(args.lang)
             if not url:
                 print(
-                    f"No official model known for '{args.lang}': give --url or --file.",
+                    f"relais models install : pas de modèle officiel connu pour « {args.lang} ». "
+                    "Donnez son adresse (--url) ou son fichier (--file).",
                     file=sys.stderr,
                 )
                 return 2
             models_dir.mkdir(parents=True, exist_ok=True)
             archive = models_dir / f".{args.lang}-download.zip"
-            with tqdm(unit="B", unit_scale=True, desc=f"download {args.lang}") as bar:
+            with tqdm(unit="o", unit_scale=True, desc=f"téléchargement {args.lang}") as bar:
 
                 def step(size: int, total: int) -> None:
                     bar.total = total or None
                     bar.update(size)
 
                 download(url, archive, step)
-        with tqdm(unit="file", desc=f"unpack {args.lang}") as bar:
+        with tqdm(unit=" fichier", desc=f"installation {args.lang}") as bar:
 
             def unpacked(done: int, total: int) -> None:
                 bar.total = total
@@ -355,16 +360,16 @@ def cmd_models(args: argparse.Namespace) -> int:
 
             where = install(archive, models_dir, args.lang, unpacked)
     except ModelError as exc:
-        print(f"relais models install: {exc}. Nothing was installed.", file=sys.stderr)
+        print(f"relais models install : {exc}. Rien n'est installé.", file=sys.stderr)
         return 1
     finally:
         if not args.file:
             (models_dir / f".{args.lang}-download.zip").unlink(missing_ok=True)
-    print(f"The {args.lang} speech model is installed in {where}.")
+    print(f"Le modèle de reconnaissance de la voix « {args.lang} » est installé dans {where}.")
     return 0
 
 
-def cmd_prompts(args: argparse.Namespace) -> int:
+def cmd_prompts_render(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .app import voice_prompts
@@ -372,14 +377,15 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     cache, texts = voice_prompts(load_settings())
     if cache is None:
         print(
-            "No speech synthesis here (pyttsx3 with espeak-ng): calls use Twilio's <Say>.",
+            "relais prompts render : pas de voix de synthèse ici (pyttsx3 avec espeak-ng). "
+            "Les appels utilisent la voix de Twilio (<Say>).",
             file=sys.stderr,
         )
         return 1
     todo = cache.missing(texts)
-    with tqdm(total=len(todo), unit="prompt", desc="render") as bar:
+    with tqdm(total=len(todo), unit=" phrase", desc="préparation") as bar:
         cache.render(todo, bar.update)
-    print(f"{len(texts)} prompts, {len(todo)} rendered now, in {cache.directory}")
+    print(f"{len(texts)} phrases, dont {len(todo)} préparées maintenant, dans {cache.directory}")
     return 0
 
 
@@ -402,111 +408,295 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
     with database() as (settings, session):
         if not forget(session, settings.data_dir, args.number):
-            print("Nothing is kept about this number.")
+            print("Rien n'est gardé sur ce numéro.")
             return 0
-    print("Everything kept about this number is deleted: calls, messages, recordings, requests.")
+    print(
+        "Tout ce qui était gardé sur ce numéro est supprimé : appels, messages, "
+        "enregistrements, demandes."
+    )
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="relais", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="check the content: errors with file, line and reason")
-    check.add_argument(
-        "--content",
-        help="content folder (default: RELAIS_CONTENT_DIR or the "
-        "content/ folder shipped with Relais)",
+# argparse's own texts (usage, headings, errors), as argparse asks gettext for them; the
+# keys are Python's own msgids. A text missing here (a newer Python's) stays in English.
+FRENCH = {
+    "usage: ": "utilisation : ",
+    "positional arguments": "arguments",
+    "options": "options",
+    "show this help message and exit": "afficher cette aide",
+    "argument %(argument_name)s: %(message)s": "%(argument_name)s : %(message)s",
+    "unrecognized arguments: %s": "option ou argument inconnu : %s",
+    "the following arguments are required: %s": "il manque : %s",
+    "one of the arguments %s is required": "il faut l'un de ceux-ci : %s",
+    "expected one argument": "il manque sa valeur",
+    "expected at most one argument": "une valeur au plus",
+    "expected at least one argument": "il faut au moins une valeur",
+    "expected %s argument": "il faut %s valeur",
+    "expected %s arguments": "il faut %s valeurs",
+    "not allowed with argument %s": "pas en même temps que %s",
+    "ignored explicit argument %r": "cette option ne prend pas de valeur (« %s » en trop)",
+    "invalid choice: %(value)r (choose from %(choices)s)": (
+        "« %(value)s » n'existe pas (au choix : %(choices)s)"
+    ),
+    "invalid %(type)s value: %(value)r": "valeur incorrecte : « %(value)s »",
+    "ambiguous option: %(option)s could match %(matches)s": (
+        "option pas assez précise : %(option)s peut être %(matches)s"
+    ),
+    "unexpected option string: %s": "option inattendue : %s",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": (
+        "« %(parser_name)s » n'existe pas (au choix : %(choices)s)"
+    ),
+}
+
+
+@contextmanager
+def _french() -> Iterator[None]:
+    """argparse's texts in French while the block runs (argparse calls the module's `_`
+    and `ngettext`, imported from gettext, each time it writes a text)."""
+    saved = argparse._, argparse.ngettext
+
+    def plural(one: str, many: str, n: int) -> str:
+        text = one if n == 1 else many
+        return FRENCH.get(text, text)
+
+    argparse._ = lambda text: FRENCH.get(text, text) if text else text
+    argparse.ngettext = plural
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved
+
+
+class FrenchFormatter(argparse.HelpFormatter):
+    """Headings as French writes them: "options :" (argparse adds the colon)."""
+
+    def start_section(self, heading: str | None) -> None:
+        super().start_section(f"{heading} " if heading else heading)
+
+
+class FrenchParser(argparse.ArgumentParser):
+    """An argparse parser that says everything in French and takes only its own options:
+    an option of another action (`relais mediators list --name x`) is refused by the
+    action's own parser, with its usage and where to find its help."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", FrenchFormatter)
+        kwargs.setdefault("allow_abbrev", False)  # `--pass` is not taken for `--password-stdin`
+        with _french():
+            super().__init__(**kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        with _french():
+            namespace, extras = super().parse_known_args(args, namespace)
+            if extras:  # refused here, so the error names this action, not `relais`
+                self.error(FRENCH["unrecognized arguments: %s"] % " ".join(extras))
+        return namespace, extras
+
+    def format_usage(self) -> str:
+        with _french():
+            return super().format_usage()
+
+    def format_help(self) -> str:
+        with _french():
+            return super().format_help()
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {message}\nPour l'aide : {self.prog} --help\n")
+
+
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"« {text} » n'est pas un nombre entier") from None
+
+
+def _action(
+    sub: argparse._SubParsersAction,
+    name: str,
+    text: str,
+    func: Callable[[argparse.Namespace], int] | None = None,
+) -> argparse.ArgumentParser:
+    """A sub-command: `text` is its line in the list and the first line of its help; `func`
+    runs it (none for a command that only holds actions)."""
+    parser = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+    if func:
+        parser.set_defaults(func=func)
+    return parser
+
+
+def _actions(parser: argparse.ArgumentParser, name: str) -> argparse._SubParsersAction:
+    """The sub-commands of a command with several actions (`relais mediators add|list`)."""
+    return parser.add_subparsers(
+        dest=name, required=True, title="actions", metavar="ACTION", parser_class=FrenchParser
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = FrenchParser(
+        prog="relais",
+        description="Relais, l'assistant par téléphone et par SMS. Une commande par action : "
+        "`relais COMMANDE --help` dit ce qu'elle fait et ses options.",
+    )
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        title="commandes",
+        metavar="COMMANDE",
+        parser_class=FrenchParser,
+    )
+    content = (
+        "dossier du contenu (par défaut : RELAIS_CONTENT_DIR ou le dossier content/ de Relais)"
+    )
+    running = "adresse d'un Relais déjà lancé (par défaut : en lancer un ici)"
+    caller = "numéro de la personne (par défaut : +33612345678)"
+
+    serve = _action(sub, "serve", "répondre aux appels et aux SMS (le serveur)", cmd_serve)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADRESSE",
+        help="adresse où écouter (par défaut : 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--port", type=whole_number, default=8000, help="port où écouter (par défaut : 8000)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=whole_number,
+        default=1,
+        metavar="N",
+        help="nombre de processus (par défaut : 1, avec waitress ; plus de 1 : avec gunicorn)",
+    )
+
+    worker = _action(
+        sub,
+        "worker",
+        "faire les tâches lentes prises dans Redis, à côté de `relais serve` (RELAIS_REDIS_URL)",
+        cmd_worker,
+    )
+    worker.add_argument(
+        "--burst", action="store_true", help="s'arrêter quand il n'y a plus de tâche"
+    )
+
+    check = _action(
+        sub,
+        "check",
+        "vérifier le contenu : chaque erreur avec son fichier, sa ligne et pourquoi",
+        cmd_check,
+    )
+    check.add_argument("--content", metavar="DOSSIER", help=content)
     check.add_argument(
         "--speech",
         action="store_true",
-        help="also require a speech model that knows every answer word",
+        help="exiger aussi un modèle de reconnaissance de la voix qui connaît chaque mot "
+        "des réponses",
     )
-    check.set_defaults(func=cmd_check)
 
-    attempt = sub.add_parser(
-        "try", help="what Relais understands of a message: the 3 best subjects and why"
+    attempt = _action(
+        sub,
+        "try",
+        "ce que Relais comprend d'un message : les 3 meilleurs sujets et pourquoi",
+        cmd_try,
     )
-    attempt.add_argument("text", nargs="+", help="one or more messages, each in quotes")
-    attempt.add_argument("--content", help="a language's content folder (default: settings)")
-    attempt.set_defaults(func=cmd_try)
-
-    serve = sub.add_parser("serve", help="answer calls and texts (production WSGI server)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="worker processes (more than 1: gunicorn; default: waitress)",
+    attempt.add_argument(
+        "text", nargs="+", metavar="TEXTE", help="un ou plusieurs messages, chacun entre guillemets"
     )
-    serve.set_defaults(func=cmd_serve)
+    attempt.add_argument(
+        "--content",
+        metavar="DOSSIER",
+        help="dossier du contenu d'une langue (par défaut : celui des réglages)",
+    )
 
-    call = sub.add_parser("call", help="simulate a call, as Twilio makes it, and print it")
-    call.add_argument("--from", dest="sender", default="+33612345678")
+    call = _action(sub, "call", "simuler un appel, comme Twilio le fait, et l'afficher", cmd_call)
     call.add_argument(
-        "--keys", help="the keys pressed at each question, e.g. 1,2,1 ('silence' for none)"
+        "--from", dest="sender", default="+33612345678", metavar="NUMÉRO", help=caller
     )
-    call.add_argument("--say", nargs="*", help="WAV files said at the next questions")
-    call.add_argument("--url", help="a running Relais (default: start one here)")
-    call.set_defaults(func=cmd_call)
+    call.add_argument(
+        "--keys",
+        metavar="TOUCHES",
+        help="les touches tapées à chaque question, par ex. 1,2,1 (le mot silence : aucune touche)",
+    )
+    call.add_argument(
+        "--say", nargs="*", metavar="FICHIER", help="fichiers WAV dits aux questions suivantes"
+    )
+    call.add_argument("--url", metavar="ADRESSE", help=running)
 
-    sms = sub.add_parser("sms", help="simulate a text message and print the replies")
-    sms.add_argument("--from", dest="sender", default="+33612345678")
-    sms.add_argument("--url", help="a running Relais (default: start one here)")
-    sms.add_argument("text")
-    sms.set_defaults(func=cmd_sms)
+    sms = _action(sub, "sms", "simuler un SMS et afficher les réponses de Relais", cmd_sms)
+    sms.add_argument("--from", dest="sender", default="+33612345678", metavar="NUMÉRO", help=caller)
+    sms.add_argument("--url", metavar="ADRESSE", help=running)
+    sms.add_argument("text", metavar="TEXTE", help="le message, entre guillemets")
 
-    models = sub.add_parser("models", help="speech models: install LANG, list")
-    models.add_argument("action", choices=["install", "list"])
-    models.add_argument("lang", nargs="?")
-    source = models.add_mutually_exclusive_group()
-    source.add_argument("--url", help="a model zip to download (default: the official one)")
-    source.add_argument("--file", help="a model zip already on this machine")
-    models.set_defaults(func=cmd_models)
+    outbox = _action(sub, "outbox", "lister les SMS que Relais a envoyés ou gardés", cmd_outbox)
+    outbox.add_argument(
+        "--limit",
+        type=whole_number,
+        default=20,
+        metavar="N",
+        help="combien, les derniers (par défaut : 20)",
+    )
 
-    prompts = sub.add_parser("prompts", help="voice prompts: render the missing ones")
-    prompts.add_argument("action", choices=["render"])
-    prompts.set_defaults(func=cmd_prompts)
+    models = _actions(
+        _action(sub, "models", "les modèles de reconnaissance de la voix : install, list"), "action"
+    )
+    install = _action(models, "install", "installer le modèle d'une langue", cmd_models_install)
+    install.add_argument("lang", metavar="LANGUE", help="la langue, par ex. fr")
+    source = install.add_mutually_exclusive_group()
+    source.add_argument(
+        "--url",
+        metavar="ADRESSE",
+        help="le zip du modèle à télécharger (par défaut : le modèle officiel)",
+    )
+    source.add_argument("--file", metavar="ZIP", help="le zip du modèle, déjà sur cet ordinateur")
+    _action(models, "list", "lister les modèles installés", cmd_models_list)
 
-    mediators = sub.add_parser("mediators", help="mediators: add (with their login), list")
-    mediators.add_argument("action", choices=["add", "list"])
-    mediators.add_argument("--name")
-    mediators.add_argument("--phone", help="the phone the mediator takes calls on")
-    mediators.add_argument("--topics", help="e.g. caf,emploi (default: every topic)")
-    mediators.add_argument("--languages", help="e.g. fr (default: every language)")
-    mediators.add_argument(
+    prompts = _actions(_action(sub, "prompts", "les phrases dites au téléphone : render"), "action")
+    _action(
+        prompts, "render", "préparer le son des phrases qui ne l'ont pas encore", cmd_prompts_render
+    )
+
+    mediators = _actions(_action(sub, "mediators", "les médiateurs : add, list"), "action")
+    add = _action(
+        mediators, "add", "ajouter un médiateur et son compte du tableau de bord", cmd_mediators_add
+    )
+    add.add_argument("--name", required=True, metavar="NOM", help='son nom, par ex. "Amina B."')
+    add.add_argument(
+        "--phone",
+        required=True,
+        metavar="NUMÉRO",
+        help="le téléphone où il prend les appels, par ex. 06 12 34 56 78",
+    )
+    add.add_argument(
+        "--topics", metavar="SUJETS", help="par ex. caf,emploi (par défaut : tous les sujets)"
+    )
+    add.add_argument(
+        "--languages", metavar="LANGUES", help="par ex. fr (par défaut : toutes les langues)"
+    )
+    add.add_argument(
         "--pin",
         action="store_true",
-        help="also ask for a PIN for the mediators' phone line (or read RELAIS_NEW_PIN)",
+        help="demander aussi un code pour la ligne des médiateurs (ou le lire dans RELAIS_NEW_PIN)",
     )
-    mediators.add_argument(
+    add.add_argument(
         "--password-stdin",
         action="store_true",
-        help="read the password from standard input's first line (and the PIN from the next)",
+        help="lire le mot de passe sur la 1re ligne de l'entrée standard (et le code sur la 2e)",
     )
-    mediators.set_defaults(func=cmd_mediators)
+    _action(mediators, "list", "lister les médiateurs", cmd_mediators_list)
 
-    purge = sub.add_parser(
+    _action(
+        sub,
         "purge",
-        help="delete recordings and transcripts older than "
-        "RELAIS_RETENTION_DAYS (also done daily by `relais serve`)",
+        "supprimer les enregistrements et les textes plus vieux que RELAIS_RETENTION_DAYS "
+        "(`relais serve` le fait aussi chaque jour)",
+        cmd_purge,
     )
-    purge.set_defaults(func=cmd_purge)
 
-    worker = sub.add_parser(
-        "worker", help="run slow jobs from Redis (RQ), beside `relais serve` (RELAIS_REDIS_URL)"
+    forget = _action(
+        sub, "forget", "supprimer tout ce qui est gardé sur un numéro de téléphone", cmd_forget
     )
-    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
-    worker.set_defaults(func=cmd_worker)
-
-    forget = sub.add_parser("forget", help="delete everything kept about a phone number")
-    forget.add_argument("number")
-    forget.set_defaults(func=cmd_forget)
-
-    outbox = sub.add_parser("outbox", help="list the SMS Relais sent or stored")
-    outbox.add_argument("--limit", type=int, default=20)
-    outbox.set_defaults(func=cmd_outbox)
+    forget.add_argument("number", metavar="NUMÉRO", help="le numéro, par ex. 06 12 34 56 78")
     return parser
 
 

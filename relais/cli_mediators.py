@@ -1,5 +1,5 @@
-"""`relais mediators add | list`: the mediators and their dashboard accounts, in French for
-the people who run Relais.
+"""`relais mediators add` and `relais mediators list`: the mediators and their dashboard
+accounts, in French for the people who run Relais.
 
 A secret (the dashboard password, the phone line's PIN) is never a command-line argument
 (`ps` shows those): it is typed twice at a terminal, or read from standard input
@@ -68,7 +68,7 @@ def _secret(what: str, env: str, piped: Iterator[str] | None) -> str:
 
 def _checked(args: argparse.Namespace, settings: Settings) -> tuple[str, list[str]]:
     """The phone number in E.164 and the topics, or Refused."""
-    if not (args.name and args.name.strip() and args.phone):
+    if not (args.name.strip() and args.phone.strip()):
         raise Refused('Il faut un nom et un numéro : --name "Amina B." --phone 06...')
     if not is_valid_number(args.phone):
         raise Refused(
@@ -85,25 +85,32 @@ def _checked(args: argparse.Namespace, settings: Settings) -> tuple[str, list[st
     return e164(args.phone), topics
 
 
-def cmd_mediators(args: argparse.Namespace) -> int:
+def cmd_mediators_list(args: argparse.Namespace) -> int:
+    from mediation.roster import mediators
+
+    from .cli import database
+
+    with database() as (_settings, session):
+        found = mediators(session)
+        for mediator in found:
+            topics = ", ".join(mediator.topics) or "tous les sujets"
+            print(
+                f"{mediator.name}  {mask(mediator.phone)}  {topics}  "
+                f"{'actif' if mediator.active else 'inactif'}"
+            )
+    if not found:
+        print("Aucun médiateur. Pour en ajouter un : relais mediators add")
+    return 0
+
+
+def cmd_mediators_add(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import IntegrityError
 
-    from mediation.roster import MIN_PIN, add_mediator, mediators, valid_pin
+    from mediation.roster import MIN_PIN, add_mediator, valid_pin
 
     from .cli import database
 
     with database() as (settings, session):
-        if args.action == "list":
-            found = mediators(session)
-            for mediator in found:
-                topics = ", ".join(mediator.topics) or "tous les sujets"
-                print(
-                    f"{mediator.name}  {mask(mediator.phone)}  {topics}  "
-                    f"{'actif' if mediator.active else 'inactif'}"
-                )
-            if not found:
-                print("Aucun médiateur. Pour en ajouter un : relais mediators add")
-            return 0
         piped = iter(sys.stdin.readline, "") if args.password_stdin else None
         try:
             phone, topics = _checked(args, settings)

@@ -22,7 +22,8 @@ REQUIRED = ("am/final.mdl", "conf/mfcc.conf")
 
 
 class ModelError(Exception):
-    """A model that cannot be installed, with a reason a person can act on."""
+    """A model that cannot be installed, with a reason a person can act on (in French, as
+    `relais models install` says it)."""
 
 
 def download(url: str, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
@@ -36,7 +37,7 @@ def download(url: str, target: Path, progress: Callable[[int, int], None] | None
                     if progress:
                         progress(len(chunk), total)
     except requests.RequestException as exc:
-        raise ModelError(f"could not download {url}: {exc}") from None
+        raise ModelError(f"impossible de télécharger {url} ({exc})") from None
 
 
 def _model_root(folder: Path) -> Path:
@@ -44,7 +45,7 @@ def _model_root(folder: Path) -> Path:
     for candidate in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]:
         if all((candidate / name).is_file() for name in REQUIRED):
             return candidate
-    raise ModelError("the archive holds no Vosk model (am/final.mdl and conf/mfcc.conf)")
+    raise ModelError("le zip ne contient pas de modèle Vosk (am/final.mdl et conf/mfcc.conf)")
 
 
 def install(
@@ -54,11 +55,13 @@ def install(
     try:
         bundle = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ModelError(f"{archive} is not a readable zip file ({exc})") from None
+        raise ModelError(f"{archive} n'est pas un fichier zip lisible ({exc})") from None
     with bundle:
         broken = bundle.testzip()
         if broken is not None:
-            raise ModelError(f"{archive} is damaged: {broken} does not match its checksum")
+            raise ModelError(
+                f"{archive} est abîmé : {broken} ne correspond pas à sa somme de contrôle"
+            )
         models_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{lang}-", dir=models_dir))
         try:
@@ -66,7 +69,7 @@ def install(
             for number, member in enumerate(members, start=1):
                 target = (work / member.filename).resolve()
                 if not target.is_relative_to(work.resolve()):
-                    raise ModelError(f"{archive} has an unsafe path: {member.filename}")
+                    raise ModelError(f"{archive} contient un chemin interdit : {member.filename}")
                 bundle.extract(member, work)
                 if progress:
                     progress(number, len(members))

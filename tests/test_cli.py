@@ -3,6 +3,7 @@ subprocess, with or without a terminal, and against a real server for `relais sm
 
 from __future__ import annotations
 
+import argparse
 import os
 import pty
 import select
@@ -12,6 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from relais.cli import build_parser
+from relais.cli import main as relais_main
 
 from .conftest import Running
 
@@ -42,6 +46,103 @@ def run(
 @pytest.fixture
 def data(tmp_path: Path) -> dict[str, str]:
     return {"RELAIS_DATA_DIR": str(tmp_path / "data")}
+
+
+def test_help_is_in_french(tmp_path: Path) -> None:
+    shown = run(["--help"], tmp_path)
+    assert shown.returncode == 0
+    assert shown.stdout.startswith("utilisation : relais [-h] COMMANDE ...")
+    assert "commandes :" in shown.stdout and "afficher cette aide" in shown.stdout
+    assert "mediators" in shown.stdout and "les médiateurs : add, list" in shown.stdout
+    add = run(["mediators", "add", "--help"], tmp_path)
+    assert add.returncode == 0
+    assert add.stdout.startswith("utilisation : relais mediators add [-h] --name NOM")
+    assert "Ajouter un médiateur" in add.stdout and "options :" in add.stdout
+    for english in ("usage:", "show this help", "positional arguments", "error"):
+        assert english not in shown.stdout + add.stdout
+
+
+def _commands(parser: argparse.ArgumentParser, words: list[str]):
+    """Every command and action of `relais`, as (its words, its parser)."""
+    yield words, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, [*words, name])
+
+
+def test_every_command_says_what_it_does_in_french(capsys) -> None:
+    commands = list(_commands(build_parser(), []))
+    assert len(commands) == 1 + 12 + 5  # relais, its commands, and their actions
+    for words, parser in commands:
+        assert parser.description, words
+        for action in parser._actions:  # every option and argument is said
+            assert action.help or isinstance(action, argparse._SubParsersAction), words
+        with pytest.raises(SystemExit) as done:
+            relais_main([*words, "--help"])
+        assert done.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"utilisation : {' '.join(['relais', *words])} [-h]"), out
+        assert "afficher cette aide" in out and "usage" not in out
+
+
+@pytest.mark.parametrize(
+    "words, refused_by, said",
+    [
+        (
+            ["mediators", "list", "--name", "x"],
+            "mediators list",
+            "option ou argument inconnu : --name x",
+        ),
+        (["models", "list", "fr"], "models list", "option ou argument inconnu : fr"),
+        (["models", "install"], "models install", "il manque : LANGUE"),
+        (
+            ["models", "install", "fr", "--url", "u", "--file", "f"],
+            "models install",
+            "--file : pas en même temps que --url",
+        ),
+        (
+            ["prompts", "render", "--limit", "3"],
+            "prompts render",
+            "option ou argument inconnu : --limit 3",
+        ),
+        (["mediators", "add", "--phone", "0611223344"], "mediators add", "il manque : --name"),
+        (["mediators", "add", "--name"], "mediators add", "--name : il manque sa valeur"),
+        (
+            ["mediators", "add", "--name", "A", "--phone", "06", "--pin=1"],
+            "mediators add",
+            "--pin : cette option ne prend pas de valeur (« 1 » en trop)",
+        ),
+        (
+            ["mediators", "ajouter"],
+            "mediators",
+            "ACTION : « ajouter » n'existe pas (au choix : 'add', 'list')",
+        ),
+        (["outbox", "--limit", "dix"], "outbox", "--limit : « dix » n'est pas un nombre entier"),
+        (["check", "--speach"], "check", "option ou argument inconnu : --speach"),
+        (["forget"], "forget", "il manque : NUMÉRO"),
+        (["mediators"], "mediators", "il manque : ACTION"),
+        ([], "", "il manque : COMMANDE"),
+    ],
+)
+def test_a_wrong_option_is_refused_in_french(capsys, words, refused_by, said) -> None:
+    with pytest.raises(SystemExit) as refused:
+        relais_main(words)
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    prog = f"relais {refused_by}".strip()  # the action's own parser refuses it
+    assert err.startswith(f"utilisation : {prog} [-h]"), err
+    assert f"\n{prog} : erreur : {said}" in err, err
+    assert err.endswith(f"Pour l'aide : {prog} --help\n")
+
+
+def test_a_wrong_option_is_refused_by_the_real_command(tmp_path: Path, data) -> None:
+    refused = run(["mediators", "list", "--name", "x"], tmp_path, **data)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "relais mediators list : erreur : option ou argument inconnu : --name x" in (
+        refused.stderr
+    )
+    assert not (tmp_path / "data").exists()  # refused before anything is done
 
 
 def test_mediators_list_says_when_there_is_none(tmp_path: Path, data) -> None:

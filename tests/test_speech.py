@@ -335,13 +335,13 @@ def test_a_corrupt_zip_fails_clearly_and_installs_nothing(
     corrupt = tmp_path / "corrupt.zip"
     corrupt.write_bytes(bytes(data))
     assert relais_main(["models", "install", "ko", "--file", str(corrupt)]) == 1
-    assert "damaged" in capsys.readouterr().err
+    assert "est abîmé" in capsys.readouterr().err
     models = tmp_path / "data" / "models"
     assert not models.exists() or list(models.iterdir()) == []
     not_a_zip = tmp_path / "nothing.zip"
     not_a_zip.write_text("hello")
     assert relais_main(["models", "install", "ko", "--file", str(not_a_zip)]) == 1
-    assert "not a readable zip" in capsys.readouterr().err
+    assert "pas un fichier zip lisible" in capsys.readouterr().err
 
 
 # -- voice prompts ---------------------------------------------------------------------
