@@ -155,9 +155,9 @@ class Matcher:
             word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
         ):
             # A short name (APL, AAH) is not a longer word that looks like it ("appel"),
-            # but it may be plural ("apls").
+            # but it may have a letter more at its end ("apls", "cnie").
             if len(match) > 2 and (
-                len(match) > SHORT_NAME or len(word) <= len(match) or word.rstrip("sx") == match
+                len(match) > SHORT_NAME or len(word) <= len(match) or word.startswith(match)
             ):
                 found(match, score)
         if len(word) >= 4:
