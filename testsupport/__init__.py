@@ -1,8 +1,8 @@
 """What the tests and the benchmarks share, out of the product: the stand-in of Twilio's
 REST API (twilio_api) and its check against Twilio's OpenAPI description (twilio_spec),
-Twilio's Media Streams for stream mode (media_streams), Relais's processes as an operator
-runs them (processes), a fresh database per run (databases), and the held-out lists with
-their scores (heldout).
+Twilio's Media Streams for stream mode (media_streams), the Korean speech model, content
+and word lists (korean_speech), Relais's processes as an operator runs them (processes), a
+fresh database per run (databases), and the held-out lists with their scores (heldout).
 
 It lives in the checkout beside tests/ and bench/, which run from there, and is not part of
 the installed package: Twilio's OpenAPI description is fetched into the checkout's .cache/
