@@ -29,7 +29,7 @@ OVER_EXACT = 0.4  # a precise place named exactly ("titre de séjour")
 OVER_FUZZY = 0.5  # a precise place named by a word that only looks like a keyword
 OVER_BROAD = 0.45  # a menu ("les papiers"), a command
 OVER_PERSON = 0.6  # a person asked for by name ("un conseiller", "quelqu'un")
-OVER_BELOW = 0.45  # a menu, by a place under it ("papiers de la voiture": carte grise)
+OVER_BELOW = 0.5  # a menu, by a place under it ("papiers de la voiture": carte grise)
 EXACT = 100.0  # the keyword score of a phrase found as written (see matching.py)
 PERSON = "@human"  # the place of a person
 

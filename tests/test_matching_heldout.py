@@ -82,3 +82,26 @@ def test_phonetic_spellings_meet_the_right_words(written: str, meant: str) -> No
     from rapidfuzz import fuzz
 
     assert all(fuzz.ratio(x, y) >= 72 for x, y in zip(a, b, strict=True)), (a, b)
+
+
+@pytest.mark.parametrize(
+    ("message", "place"),
+    [
+        ("pe", "emploi"),  # an abbreviation of two letters, as written
+        ("je dois payer mon loyer", "caf_logement"),  # "payer" sounds like PE
+        ("mes apls", "caf_logement"),  # a short name with a letter more at its end
+        ("ma cnie", "cni"),
+        ("appelez moi", "@human"),  # "appelez" is not the APL
+        ("laah refusée", "handicap"),  # "l'AAH" glued, which sounds like "la"
+    ],
+)
+def test_short_names_abbreviations_and_glued_articles(
+    engine: Engine, message: str, place: str
+) -> None:
+    assert engine.catalogue_matcher.match(message).targets == (place,)
+
+
+def test_a_word_cut_short_is_not_a_glued_phrase(engine: Engine) -> None:
+    """ "papier" once met "papiers étranger" glued into one word, and so the residence
+    permit."""
+    assert dict(engine.catalogue_matcher.rank("mon papier est abimé")).get("sejour", 0) < 60

@@ -17,12 +17,13 @@ from dialogues.examples_model import joined_letters
 from dialogues.loader import check_content
 from dialogues.normalise import words_of
 from relais.cli import main as relais_main
-from testsupport.heldout import KINDS, load_understanding, matcher_score, relais_score
+from testsupport.heldout import KINDS, ROOT, load_understanding, matcher_score, relais_score
 
 from .conftest import FRENCH, make_content
 from .test_safe_conversations import ENGINE, talk
 
 ROWS = load_understanding()
+DEVELOPMENT = ROOT / "bench" / "data" / "understanding_dev_fr.tsv"
 
 
 def reply(channel: str, *inputs: str) -> list[list]:
@@ -53,13 +54,13 @@ def test_no_held_out_message_was_copied_into_the_examples() -> None:
 
 
 def test_top1_holds_at_its_measured_level_and_beats_keywords_on_situations() -> None:
-    """Issue 14 aims at 95 % overall and 90 % on situations; this session measured 88.3 %
-    and 83.1 % (bench/matching.py). The test keeps what was reached from slipping back."""
+    """Issue 14 aims at 95 % overall and 90 % on situations; this session measured 90.7 %
+    and 86.6 % (bench/matching.py). The test keeps what was reached from slipping back."""
     rows = [(m, e) for m, e, _ in ROWS]
     situations = [(m, e) for m, e, k in ROWS if k == "situation"]
     overall, described = relais_score(ENGINE, rows), relais_score(ENGINE, situations)
-    assert overall.rate(overall.top1) >= 0.86, overall
-    assert described.rate(described.top1) >= 0.80, described
+    assert overall.rate(overall.top1) >= 0.88, overall
+    assert described.rate(described.top1) >= 0.84, described
     # Keywords alone, as before issue 14, understand far fewer situations.
     before = matcher_score(ENGINE, situations)
     assert before.rate(before.top1) < described.rate(described.top1) - 0.2
@@ -67,7 +68,26 @@ def test_top1_holds_at_its_measured_level_and_beats_keywords_on_situations() -> 
 
 def test_few_messages_go_to_the_wrong_place_without_a_question() -> None:
     score = relais_score(ENGINE, [(m, e) for m, e, _ in ROWS])
-    assert score.rate(score.misrouted) <= 0.10, score
+    assert score.rate(score.misrouted) <= 0.09, score
+
+
+def test_no_development_message_was_copied_into_the_examples() -> None:
+    """The development list (bench/data) is tuned on; its messages are never copied into
+    the content, only their situations told in other words."""
+
+    def letters(text: str) -> str:
+        return "".join(words_of(text))
+
+    examples = {letters(e.text) for e in ENGINE.content.examples}
+    assert not [m for m, _, _ in load_understanding(DEVELOPMENT) if letters(m) in examples]
+
+
+def test_a_follow_up_is_told_by_what_went_wrong_not_by_the_name_of_the_place() -> None:
+    understanding = ENGINE.understanding
+    assert not understanding.understand("passeport").followup
+    assert not understanding.understand("mon compte ameli").followup
+    assert understanding.understand("mon passeport est toujours en fabrication").followup
+    assert understanding.understand("les impots ont encore rien rembourse").followup
 
 
 # -- what people get ----------------------------------------------------------------------
