@@ -12,7 +12,7 @@ from speech.voice import DEFAULT_RATE
 
 from .content_dirs import content_root
 from .hours import DEFAULT_HOURS, HoursError, OpeningHours
-from .phones import SMS_COUNTRIES
+from .phones import SMS_COUNTRIES, e164
 
 SMS_TRANSPORTS = ("outbox", "twilio")
 VOICE_MODES = ("record", "stream")
@@ -34,7 +34,11 @@ class Settings:
     sms_transport: str = "outbox"
     twilio_api_url: str = ""  # base URL of the Twilio REST API (empty: Twilio's own)
     from_number: str = ""  # the service's phone number, sender of outbound SMS
-    language: str = "fr"  # the content language answering calls and texts
+    language: str = "fr"  # the first language: the mediators', and a new person's
+    # Every language served (the first is `language`), each content in content_dir's
+    # parent folder; the language of a person reaching one of these numbers (E.164).
+    languages: tuple[str, ...] = ("fr",)
+    number_languages: dict[str, str] = field(default_factory=dict)
     voice_rate: int = DEFAULT_RATE  # words a minute of the synthetic voice
     say_voice: str = ""  # Twilio's <Say> voice (empty: the content language's default)
     vosk_models: dict[str, Path] = field(default_factory=dict)  # set by RELAIS_VOSK_MODEL_XX
@@ -66,10 +70,29 @@ class Settings:
         """Relais can place calls through Twilio (ring-backs, click-to-call)."""
         return bool(self.account_sid and self.from_number)
 
+    def content_dir_of(self, lang: str) -> Path:
+        return self.content_dir.parent / lang
+
     def vosk_model(self, lang: str) -> Path:
         """Where the speech model of `lang` is: RELAIS_VOSK_MODEL_<LANG>, or the data
         folder's models/<lang> (where `relais models install` puts it)."""
         return self.vosk_models.get(lang) or self.data_dir / "models" / lang
+
+
+def _number_languages(spec: str, languages: tuple[str, ...], problems: list[str]) -> dict[str, str]:
+    """RELAIS_NUMBER_LANGUAGES, "+33900000001=ko,+33900000002=fr": the language of each of
+    the service's numbers (a person reaching one is spoken to in it from then on)."""
+    found = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        number, _, lang = part.partition("=")
+        if e164(number.strip()) and lang.strip() in languages:
+            found[e164(number.strip())] = lang.strip()
+        else:
+            problems.append(
+                f"RELAIS_NUMBER_LANGUAGES : « {part} » est ignoré (un numéro=une langue de "
+                f"RELAIS_LANGUAGES : {', '.join(languages)})."
+            )
+    return found
 
 
 def _local_secret(data_dir: Path, name: str) -> str:
@@ -106,9 +129,21 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     data_dir = data_folder(env)
     database_url = env.get("RELAIS_DATABASE_URL") or f"sqlite:///{data_dir / 'relais.db'}"
     public_url = (env.get("RELAIS_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
-    language = env.get("RELAIS_LANGUAGE", "fr")
+    languages = tuple(
+        dict.fromkeys(
+            lang.strip()
+            for lang in (env.get("RELAIS_LANGUAGES") or env.get("RELAIS_LANGUAGE") or "fr").split(
+                ","
+            )
+            if lang.strip()
+        )
+    ) or ("fr",)
+    language = languages[0]
     content_dir = Path(env.get("RELAIS_CONTENT_DIR") or content_root()) / language
     problems = []
+    number_languages = _number_languages(
+        env.get("RELAIS_NUMBER_LANGUAGES", ""), languages, problems
+    )
     auth_token = env.get("TWILIO_AUTH_TOKEN", "")
     local = not auth_token
     if local:
@@ -175,6 +210,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         twilio_api_url=env.get("RELAIS_TWILIO_API_URL", "").rstrip("/"),
         from_number=env.get("RELAIS_FROM_NUMBER", ""),
         language=language,
+        languages=languages,
+        number_languages=number_languages,
         voice_rate=int(env.get("RELAIS_VOICE_RATE") or DEFAULT_RATE),
         say_voice=env.get("RELAIS_SAY_VOICE", "").strip(),
         render_prompts=env.get("RELAIS_RENDER_PROMPTS", "1") != "0",

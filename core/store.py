@@ -106,14 +106,15 @@ class Store:
         self._exchanges: dict[int, Exchange] = {}  # read in this session, by id
 
     # -- people ---------------------------------------------------------------------
-    def person(self, phone: str) -> Person:
-        """The person with this number, created on first contact. A concurrent webhook
+    def person(self, phone: str, language: str | None = None) -> Person:
+        """The person with this number, created on first contact (in `language`, kept with
+        them from then on). A concurrent webhook
         creating the same person makes one of the two fail on the unique number
         (IntegrityError): that webhook is handled again (relais.signature) and finds it."""
         number = e164(phone)
         person = self.session.scalar(select(Person).where(Person.phone == number))
         if person is None:
-            person = Person(phone=number)
+            person = Person(phone=number, **({"language": language} if language else {}))
             self.session.add(person)
             self.session.flush()
         return person

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dialogues.engine import Engine
 from speech.service import Speech
 
+from .phones import e164
 from .settings import Settings
 from .store import Store
 
@@ -20,13 +21,31 @@ MAX_NUMBER = 2**31 - 1  # the largest value of an Integer column (PostgreSQL's i
 SID = re.compile(r"[A-Za-z0-9]{1,64}")  # Twilio's identifiers: CA…, SM…, 34 characters
 
 
+@dataclass(frozen=True)
+class Language:
+    """One language served: its dialogue engine (content) and its speech."""
+
+    engine: Engine
+    speech: Speech
+
+
 @dataclass
 class Services:
     settings: Settings
-    engine: Engine
+    engine: Engine  # the first language's: the mediators' (their line, the dashboard)
     speech: Speech
     session: Session
     store: Store
+    languages: dict[str, Language]
+
+    def speaking(self, lang: str | None) -> Language:
+        """A language served (a person's, a conversation's); the first one otherwise."""
+        return self.languages.get(lang or "") or self.languages[self.settings.language]
+
+    def reached_language(self) -> str:
+        """The language of the service number this webhook's person reached (To)."""
+        to = request.form.get("To", "") if has_request_context() else ""
+        return self.settings.number_languages.get(e164(to), self.settings.language)
 
 
 # Set in the WSGI environ of the webhooks the dashboard's simulator sends in-process (a
@@ -54,6 +73,7 @@ def services() -> Services:
             speech=current_app.config["RELAIS_SPEECH"],
             session=session,
             store=Store(session),
+            languages=current_app.config["RELAIS_LANGUAGES"],
         )
     return g.relais
 

@@ -58,7 +58,9 @@ def render_handover(
     if handover.ring:
         _ring(response, handover.request_id, list(handover.ring))
     else:
-        _take_a_message(response, handover.request_id, handover.searching, handover.promise)
+        _take_a_message(
+            response, handover.request_id, handover.searching, handover.promise, how.content.lang
+        )
 
 
 def _ring(response: VoiceResponse, request_id: int, mediators: list[Mediator]) -> None:
@@ -77,14 +79,14 @@ def _ring(response: VoiceResponse, request_id: int, mediators: list[Mediator]) -
 
 
 def _take_a_message(
-    response: VoiceResponse, request_id: int, searching: bool, promise: str
+    response: VoiceResponse, request_id: int, searching: bool, promise: str, lang: str
 ) -> None:
-    """Nobody can take the call: when they will be called back, a voice message. With no
-    mediator registered at all (`searching` False), nobody would ever call back or hear the
-    message: `promise` says so, and where to find help instead."""
+    """Nobody can take the call: when they will be called back, a voice message, in the
+    caller's language `lang`. With no mediator registered at all (`searching` False),
+    nobody would ever call back or hear the message: `promise` says so, and where to find
+    help instead."""
     app = services()
-    content = app.engine.content
-    say = speaker().speak
+    content, say = app.speaking(lang).engine.content, speaker(lang).speak
     if not searching:
         say(response, promise)
         say(response, content.phrase("goodbye"))
@@ -141,11 +143,14 @@ def whisper() -> Response:
         method="POST",
         action=f"{app.settings.public_url}/voice/whisper/answer?r={callback.id}&m={mediator.id}",
     )
-    say = speaker().say  # one voice: the summary cannot be rendered in advance
+    # In the person's language, as their summary: the mediators rung speak it. One voice:
+    # the summary cannot be rendered in advance.
+    lang = callback.person.language
+    say, content = speaker(lang).say, app.speaking(lang).engine.content
     if requests.is_urgent(callback):
-        say(gather, app.engine.content.phrase("whisper_urgent"))
+        say(gather, content.phrase("whisper_urgent"))
     say(gather, callback.summary)
-    say(gather, app.engine.content.phrase("whisper_accept"))
+    say(gather, content.phrase("whisper_accept"))
     response.hangup()  # no key: the call is not taken by this mediator
     return _twiml(response)
 
@@ -189,8 +194,10 @@ def dialed() -> Response:
         if waiting:
             _ring(response, callback.id, waiting)
         else:
-            promise = take_a_message(app.session, app.settings, app.engine, callback, True)
-            _take_a_message(response, callback.id, has_mediators(app.session), promise)
+            lang = callback.person.language
+            engine = app.speaking(lang).engine
+            promise = take_a_message(app.session, app.settings, engine, callback, True)
+            _take_a_message(response, callback.id, has_mediators(app.session), promise, lang)
     app.session.commit()
     return _twiml(response)
 
@@ -216,6 +223,7 @@ def voicemail() -> Response:
         keep_voicemail(app.session, callback, url)
         app.session.commit()
     response = VoiceResponse()
-    speaker().speak(response, app.engine.content.phrase("voicemail_thanks"))
+    lang = callback.person.language
+    speaker(lang).speak(response, app.speaking(lang).engine.content.phrase("voicemail_thanks"))
     response.hangup()
     return _twiml(response)

@@ -74,7 +74,7 @@ def answered() -> Response:
 
     app = services()
     call = _placed()
-    content = app.engine.content
+    content = app.engine.content  # the mediators' language
     if call.purpose == "mediator":
         # A key first: the mediator's voicemail must not be put through to the person.
         response = VoiceResponse()
@@ -90,11 +90,13 @@ def answered() -> Response:
         call.status, call.updated_at = "answered", now()
         app.session.commit()
         return _twiml(response)
+    person = app.session.get(Person, call.person_id)
+    content = app.speaking(person.language).engine.content  # the person's, from here
     answered_by = form_text("AnsweredBy", 32)
     if answered_by in (*AFTER_GREETING, "fax"):
         response = VoiceResponse()
         if answered_by != "fax":  # after the greeting: the message is recorded
-            speaker().speak(response, content.phrase("ring_back_machine"))
+            speaker(person.language).speak(response, content.phrase("ring_back_machine"))
         response.hangup()
         call.status, call.updated_at = ("fax" if answered_by == "fax" else "machine"), now()
         app.session.commit()
@@ -103,7 +105,6 @@ def answered() -> Response:
     if replay is not None:
         return replay
     call.status, call.updated_at = "answered", now()
-    person = app.session.get(Person, call.person_id)
     return begin_call(call.call_sid, person, opening=content.phrase("ring_back_hello"))
 
 

@@ -48,21 +48,30 @@ def _twiml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
-def _rendering(conversation_id: int, step: int) -> CallRendering:
+def _rendering(conversation_id: int, step: int, lang: str | None = None) -> CallRendering:
+    """How a call in `lang` renders, at this step of its conversation."""
     app = services()
     base = app.settings.public_url
+    language = app.speaking(lang)
 
     def url(kind: str) -> str:
         return f"{base}/voice/{kind}?c={conversation_id}&s={step}"
 
-    return CallRendering(url, speaker(), app.speech.listening, render_handover)
+    return CallRendering(
+        url,
+        language.engine.content,
+        speaker(lang),
+        language.speech.listening,
+        render_handover,
+    )
 
 
 def _respond(turn: turns.Turn, key: str) -> Response:
     """The turn's TwiML (its effects are applied already), remembered for a replay."""
     app = services()
     conversation = turn.conversation
-    body = render(turn.actions, _rendering(conversation.id, conversation.step), turn.handover)
+    how = _rendering(conversation.id, conversation.step, turn.state.lang)
+    body = render(turn.actions, how, turn.handover)
     app.store.remember_reply(key, body, conversation.person_id)
     app.session.commit()
     return _twiml(body)
@@ -81,7 +90,7 @@ def incoming() -> Response:
     replay = start_replay(call_sid)
     if replay is not None:
         return replay
-    person = app.store.person(caller)
+    person = app.store.person(caller, app.reached_language())
     if take_as_missed(app.session, app.settings, person):  # free for the caller: we ring back
         app.session.commit()
         return _twiml(reject_busy())
@@ -170,7 +179,9 @@ def _listen(conversation: Exchange, url: str) -> Heard:
     if from_host(url, settings.recordings_url):  # once this turn is stored
         delete_at_twilio(app.session, url)
     not_understood: Heard = (Words("", 0.0), "recording", None, url)
-    if not app.speech.listening:
+    state = State.from_dict(conversation.state)
+    language = app.speaking(state.lang)
+    if not language.speech.listening:
         return not_understood
     try:
         audio = fetch_recording(
@@ -180,8 +191,7 @@ def _listen(conversation: Exchange, url: str) -> Heard:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{conversation.step}.wav"
         path.write_bytes(audio)
-        expected = app.engine.expected_words(State.from_dict(conversation.state))
-        heard = app.speech.recognise(audio, expected)
+        heard = language.speech.recognise(audio, language.engine.expected_words(state))
     except (RecordingUnavailable, AudioError) as exc:
         log.warning("spoken answer not used: %s", exc)
         return not_understood

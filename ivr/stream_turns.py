@@ -72,7 +72,8 @@ def _turn(
     turn = turns.take(app, conversation, event, kind, raw, recording)
     prompts = Prompts.of(turn.actions)
     if prompts is None:
-        body = render(turn.actions, _rendering(conversation.id, conversation.step), turn.handover)
+        how = _rendering(conversation.id, conversation.step, turn.state.lang)
+        body = render(turn.actions, how, turn.handover)
         key = leave_key(conversation.call_sid or "")
         app.store.remember_reply(key, body, conversation.person_id)
     else:
@@ -141,4 +142,5 @@ def _in_record_mode(conversation: Exchange) -> str:
     *said, (text, node) = prompts.texts or (("", None),)
     actions: list[Action] = [Say(each) for each, _ in said]
     actions.append(Ask(node or "", text, (), (), prompts.number))
-    return render(actions, _rendering(conversation.id, conversation.step))
+    lang = State.from_dict(conversation.state).lang
+    return render(actions, _rendering(conversation.id, conversation.step, lang))

@@ -9,6 +9,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core.web import services
 from dialogues.engine import Action, Ask, End, HandOff, Say
+from dialogues.model import Content
 from runtime.turns import Handover
 
 KEY_TIMEOUT = 5  # seconds to wait for a key after the prompt
@@ -62,6 +63,7 @@ class CallRendering:
     """How this call's prompts sound and whether anyone listens to spoken answers."""
 
     url: Callable[[str], str]  # the absolute URL of the next webhook: key, record, silence
+    content: Content  # the call's language's
     speaker: Speaker
     listening: bool  # a speech model can understand a spoken answer
     # A hand-off's TwiML: ring a mediator, or take a message (response, the hand-off, what
@@ -69,16 +71,19 @@ class CallRendering:
     hand_off: Callable[[VoiceResponse, HandOff, Handover, CallRendering], None]
 
 
-def speaker() -> Speaker:
-    """The speaker of this request's call: the prompts rendered for the content, served
-    under /audio/, and Twilio's voice set for its language (no database needed)."""
+def speaker(lang: str | None = None) -> Speaker:
+    """The speaker of a call in `lang` (None: the first language, the mediators'): the
+    prompts rendered for its content, served under /audio/, and Twilio's voice set for the
+    language (no database needed)."""
     app = services()
+    language = app.speaking(lang)
 
     def audio(text: str, node: str | None) -> str | None:
-        name = app.speech.audio(text, node)
+        name = language.speech.audio(text, node)
         return f"{app.settings.public_url}/audio/{name}" if name else None
 
-    return Speaker.of(app.engine.content.lang, app.settings.say_voice, audio)
+    voice = app.settings.say_voice if language.engine is app.engine else ""
+    return Speaker.of(language.engine.content.lang, voice, audio)
 
 
 def render(actions: list[Action], how: CallRendering, handover: Handover | None = None) -> str:

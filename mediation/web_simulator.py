@@ -187,7 +187,11 @@ def _sentences() -> dict[str, str]:
     app = services()
     content = app.engine.content
     texts = [*app.engine.voice_prompts(), *content.phrases.values()]
-    said = {f"human/{node.id}.wav": node.text for node in content.nodes.values() if node.text}
+    said = {
+        f"human/{content.lang}/{node.id}.wav": node.text
+        for node in content.nodes.values()
+        if node.text
+    }
     if app.speech.cache is not None:
         said |= {app.speech.cache.name(text): text for text in texts}
     return said

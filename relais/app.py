@@ -14,7 +14,7 @@ from core.db import health, make_engine, migrate, session_factory
 from core.jobs import wire_jobs
 from core.models import now
 from core.settings import Settings, load_settings
-from core.web import close_services
+from core.web import Language, close_services
 from dialogues.engine import Engine
 from dialogues.loader import load_content
 from mediation.dashboard import init_dashboard
@@ -34,7 +34,7 @@ def speech_for(settings: Settings, engine: Engine) -> Speech:
     return Speech(
         engine.content,
         settings.data_dir,
-        settings.content_dir,
+        settings.content_dir_of(engine.content.lang),
         Recognisers(settings.vosk_model),
         settings.voice_rate,
     )
@@ -81,23 +81,28 @@ def create_app(settings: Settings | None = None) -> Flask:
     os.umask(0o077)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)
-    content = load_content(settings.content_dir)  # broken content stops here, with reasons
+    # Broken content stops here, with reasons.
+    contents = [load_content(settings.content_dir_of(lang)) for lang in settings.languages]
     db = make_engine(settings.database_url)
     migrate(db)
     for kept in settings.data_dir.glob("relais.db*"):  # made before this umask, perhaps
         kept.chmod(0o600)
 
-    engine = Engine(content)
-    speech = speech_for(settings, engine)
-    if settings.render_prompts:
-        speech.prepare(prompt_texts(settings, engine))
+    languages = {}
+    for lang, content in zip(settings.languages, contents, strict=True):
+        engine = Engine(content)
+        languages[lang] = Language(engine, speech_for(settings, engine))
+        if settings.render_prompts:
+            languages[lang].speech.prepare(prompt_texts(settings, engine))
+    first = languages[settings.language]
 
     sessions = session_factory(db)
     app = Flask(__name__)
     app.config.update(
         RELAIS=settings,
-        RELAIS_ENGINE=engine,
-        RELAIS_SPEECH=speech,
+        RELAIS_ENGINE=first.engine,  # the first language's: the mediators'
+        RELAIS_SPEECH=first.speech,
+        RELAIS_LANGUAGES=languages,
         RELAIS_DB=db,
         RELAIS_SESSIONS=sessions,
         RELAIS_JOBS=wire_jobs(settings, sessions),  # the embedded runner: started by serving
@@ -130,12 +135,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.get("/audio/<path:name>")
     def audio(name: str) -> Response:
         """Voice prompts for Twilio's <Play>: rendered ones, and human recordings."""
-        if name.startswith("human/"):
+        if name.startswith("human/"):  # human/<lang>/<node>.wav
+            lang, _, file = name.removeprefix("human/").partition("/")
+            if lang not in languages:
+                return Response("", status=404)
             return send_from_directory(
-                speech.human_dir,
-                name.removeprefix("human/"),
-                mimetype="audio/wav",
-                max_age=AUDIO_MAX_AGE,
+                languages[lang].speech.human_dir, file, mimetype="audio/wav", max_age=AUDIO_MAX_AGE
             )
         return send_from_directory(
             settings.data_dir / "audio", name, mimetype="audio/wav", max_age=AUDIO_MAX_AGE

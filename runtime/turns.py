@@ -17,7 +17,17 @@ from core.outbound import send_sms
 from core.phones import can_receive_sms, e164
 from core.store import Exchange
 from core.web import Services
-from dialogues.engine import Action, Ask, HandOff, Input, Say, SendProcedure, State, Words
+from dialogues.engine import (
+    Action,
+    Ask,
+    Engine,
+    HandOff,
+    Input,
+    Say,
+    SendProcedure,
+    State,
+    Words,
+)
 from mediation.handoff import available_mediators, has_mediators, open_request, take_a_message
 
 TEXT_CHANNELS = frozenset({"sms"})  # the reply itself is the text: a procedure goes in it
@@ -54,10 +64,11 @@ def start(
     opening: str | None = None,
     said: bool = True,
 ) -> Turn:
-    """A new conversation at the dialogue's start: what Relais says first (after
-    `opening`, the reason of a call Relais placed), recorded. `said` False: a text that
-    opens a conversation answers its first question itself, which is never sent."""
-    state, actions = app.engine.start(
+    """A new conversation at the dialogue's start, in the person's language: what Relais
+    says first (after `opening`, the reason of a call Relais placed), recorded. `said`
+    False: a text that opens a conversation answers its first question itself, which is
+    never sent."""
+    state, actions = app.speaking(person.language).engine.start(
         channel,
         autonomy=person.known_autonomy(now(), app.settings.autonomy_months),
         can_sms=channel in TEXT_CHANNELS
@@ -80,9 +91,10 @@ def take(
     raw: str | None,
     recording_ref: str | None = None,
 ) -> Turn:
-    """Feed one input to the engine, apply what comes back, record both, save the state."""
+    """Feed one input to the engine of the conversation's language, apply what comes
+    back, record both, save the state."""
     before = State.from_dict(conversation.state)
-    state, actions = app.engine.step(before, event)
+    state, actions = app.speaking(before.lang).engine.step(before, event)
     received = {
         "kind": kind,
         "node": before.node,
@@ -99,37 +111,40 @@ def take(
 
 def _apply(app: Services, conversation: Exchange, actions: list[Action]) -> Handover | None:
     handover = None
+    engine = app.speaking(conversation.state.get("lang")).engine
     for action in actions:
         if isinstance(action, SendProcedure) and conversation.channel not in TEXT_CHANNELS:
-            _send_procedure(app, conversation, action)
+            _send_procedure(app, engine, conversation, action)
         elif isinstance(action, HandOff):
-            handover = _hand_off(app, conversation, action)
+            handover = _hand_off(app, engine, conversation, action)
     return handover
 
 
-def _send_procedure(app: Services, conversation: Exchange, action: SendProcedure) -> None:
-    procedure = app.engine.content.procedures[action.procedure]
+def _send_procedure(
+    app: Services, engine: Engine, conversation: Exchange, action: SendProcedure
+) -> None:
+    procedure = engine.content.procedures[action.procedure]
     to = e164(action.to) if action.to else conversation.person.phone
     person = conversation.person
     send_sms(app.session, app.settings, person, to, procedure.sms, conversation.id, procedure.id)
 
 
-def _hand_off(app: Services, conversation: Exchange, action: HandOff) -> Handover:
+def _hand_off(app: Services, engine: Engine, conversation: Exchange, action: HandOff) -> Handover:
     """The callback request, then who to ring now; when nobody can take the call now, the
     person is told when they will be called back (by SMS too, after a call). A person in
     danger with nobody to call back has had their line already: nothing is added."""
-    request = open_request(app.session, app.engine, conversation, action, app.settings)
+    request = open_request(app.session, engine, conversation, action, app.settings)
     searching = has_mediators(app.session)
     ring: tuple[Mediator, ...] = ()
     if conversation.channel in LIVE_CHANNELS:
         # A person in danger is put through to any mediator on duty, whatever their topics.
         topic = "humain" if action.urgent else action.topic
-        lang = app.engine.content.lang
+        lang = engine.content.lang
         ring = tuple(available_mediators(app.session, app.settings, topic, lang, conversation.id))
     promise = ""
     if not ring and (searching or not action.urgent or conversation.channel in LIVE_CHANNELS):
         on_call = conversation.channel in LIVE_CHANNELS
-        promise = take_a_message(app.session, app.settings, app.engine, request, on_call)
+        promise = take_a_message(app.session, app.settings, engine, request, on_call)
     return Handover(request.id, action.urgent, searching, ring, promise)
 
 

@@ -61,8 +61,9 @@ def incoming() -> Response:
     replay = app.store.reply(key)
     if replay is not None:
         return Response(replay, mimetype="text/xml")
-    content = app.engine.content
-    person = app.store.person(sender)
+    person = app.store.person(sender, app.reached_language())
+    engine = app.speaking(person.language).engine  # a person's language is kept with them
+    content = engine.content
     body = clean_body(request.form.get("Body", ""))
     asked = sms_keyword(body, form_text("OptOutType", 16), content)
     if asked is not None and asked.kind == "STOP":
@@ -78,7 +79,7 @@ def incoming() -> Response:
     if asked is not None:  # help: Twilio answers its own words
         return _reply(person, None, key, [] if asked.by_twilio else _phrase(content, "sms_help"))
     word = plain_words(body)
-    if not word or not (normalise(body) or word.isdigit() or app.engine.reads_alone(body)):
+    if not word or not (normalise(body) or word.isdigit() or engine.reads_alone(body)):
         # Empty, emoji only, punctuation only, "bonjour": a friendly word on what to write.
         return _reply(person, None, key, _phrase(content, "sms_empty"))
     conversation = app.store.open_sms_conversation(person)

@@ -53,9 +53,10 @@ class Speech:
 
     def audio(self, text: str, node: str | None = None) -> str | None:
         """The path under /audio/ of a recording of this prompt: a human recording of the
-        node (content/<lang>/audio/<node>.wav) wins over the synthetic voice."""
+        node (content/<lang>/audio/<node>.wav, served as human/<lang>/<node>.wav) wins over
+        the synthetic voice."""
         if node and (self.human_dir / f"{node}.wav").is_file():
-            return f"human/{node}.wav"
+            return f"human/{self.lang}/{node}.wav"
         if self.cache and self.cache.has(text):
             return self.cache.name(text)
         return None

@@ -348,8 +348,8 @@ def test_a_human_recording_of_a_question_wins(tmp_path: Path) -> None:
         twiml = sim.post(
             sim.public_url + "/voice", {"CallSid": "CA" + "5" * 32, "From": "+33612345678"}
         ).text
-        assert "<Play>http://relais.example.org/audio/human/menu.wav</Play>" in twiml
-        served = sim.http.get(f"{sim.server_url}/audio/human/menu.wav")
+        assert "<Play>http://relais.example.org/audio/human/ko/menu.wav</Play>" in twiml
+        served = sim.http.get(f"{sim.server_url}/audio/human/ko/menu.wav")
         assert served.content == recorded.read_bytes()
     finally:
         relais.close()
