@@ -242,7 +242,11 @@ class BackgroundServer:
     is that local address unless `keep_public_url` (a test of a reverse proxy setup)."""
 
     def __init__(self, settings: Settings, keep_public_url: bool = False):
-        port = free_port()
+        # The socket is bound here and handed to waitress: a port found free and bound
+        # later could be taken in between by another process (tests run in parallel).
+        listening = socket.socket()
+        listening.bind(("127.0.0.1", 0))
+        port = listening.getsockname()[1]
         self.url = local_url("127.0.0.1", port)
         self.settings = settings if keep_public_url else settings.replace(public_url=self.url)
         problem = stream_problem(self.settings)
@@ -253,8 +257,7 @@ class BackgroundServer:
         self.streams = start_streams(self.app, "127.0.0.1", 0)  # stream mode: a free port
         self.server = create_server(
             self.app,
-            host="127.0.0.1",
-            port=port,
+            sockets=[listening],
             **server_options(self.settings),
             asyncore_loop_timeout=0.05,  # close() waits for the loop to notice, once
         )
