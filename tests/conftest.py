@@ -85,15 +85,15 @@ class Running:
         return self.rows(f"SELECT count(*) FROM {table}")[0][0]
 
     def settled(self) -> None:
-        """Wait until the background jobs due now are done. "Now" is Python's time: on
-        SQLite, CURRENT_TIMESTAMP has no fraction of a second, and a job added during the
-        current second would not be due yet."""
+        """Wait until the background jobs due now are done, those they add included. "Now"
+        is Python's time, read at each look: on SQLite, CURRENT_TIMESTAMP has no fraction of
+        a second, and a job added during the current second would not be due yet."""
 
         def busy() -> list:
+            due = (Job.status == "running") | ((Job.status == "pending") & (Job.run_at <= now()))
             with self.db.connect() as conn:
                 return list(conn.execute(select(Job.id).where(due)))
 
-        due = (Job.status == "running") | ((Job.status == "pending") & (Job.run_at <= now()))
         eventually(lambda: not busy(), timeout=60)  # a first job may load a speech model
 
     def close(self) -> None:
