@@ -1,15 +1,17 @@
 """Stream mode: its answers beside record mode's, and its latency under load.
 
-Accuracy: the word lists of the speech tests (testsupport.korean_speech: 12 answers of a
-menu, 39 words said instead, 5 decoys; espeak-ng's Korean voice through a phone line, the
-Korean Vosk model), answered in both modes. Record mode recognises the recording, as
-/voice/record does. Stream mode takes the line's 20 ms mu-law frames, as the Media Streams
-simulator sends them after a second of listening, through the stream's speech detector
-(ivr.stream_audio, the code a streamed call runs on every frame), and recognises the first
-utterance it finds, as a call takes it for the answer (none: nothing was heard). The frames
-are fed as fast as they come: the detector counts frames, not seconds, so this is what a
-call in real time hears. Right: an answer heard as itself, its confidence not rejected;
-accepted: a word said instead taken for an answer with no confirmation.
+Accuracy: the word lists of the speech tests (testsupport.korean_speech: held out, 12
+answers of a menu, 39 words said instead, 5 decoys; development, 2 menus of 12, 36 words
+said instead; espeak-ng's Korean voice through a phone line, the Korean Vosk model),
+answered in both modes, each list --draws times, the words said 13 ms later each time.
+Record mode recognises the recording, as /voice/record does. Stream mode takes the line's
+20 ms mu-law frames, as the Media Streams simulator sends them after a second of listening,
+through the stream's speech detector (ivr.stream_audio, the code a streamed call runs on
+every frame), and recognises the first utterance it finds, as a call takes it for the
+answer (none: nothing was heard). The frames are fed as fast as they come: the detector
+counts frames, not seconds, so this is what a call in real time hears. Right: an answer
+heard as itself, its confidence not rejected; accepted: a word said instead taken for an
+answer with no confirmation.
 
 Latency: N simultaneous streamed calls to `relais serve` (stream mode, the Korean test
 content and the Korean Vosk model), each driven in real time by the Media Streams
@@ -28,8 +30,8 @@ comes next, and presses a key in the middle of it. Printed, per number of calls:
   the time from the key to `clear`, median and p95;
 - CPU: the server process's CPU time over the round, per call, in % of one core.
 
-Usage: python -m bench.stream [--calls 1,10,20] [--no-accuracy] (`--calls ""`: accuracy
-only). Measured, never asserted.
+Usage: python -m bench.stream [--calls 1,10,20] [--draws 10] [--no-accuracy] (`--calls ""`:
+accuracy only). Measured, never asserted.
 """
 
 from __future__ import annotations
