@@ -49,6 +49,7 @@ from core.settings import Settings
 from core.signature import valid_signature
 from dialogues.engine import Digits, Input, Key, NoInput, Words
 from speech.recognition import Recognisers
+from speech.service import Speech
 from speech.voice import tts_available
 
 from .stream_audio import (
@@ -58,7 +59,7 @@ from .stream_audio import (
     ulaw_decode,
     utterance_wav,
 )
-from .stream_turns import current_prompts, expected_words, stream_turn
+from .stream_turns import current_prompts, listening, stream_turn
 from .stream_twiml import CONVERSATION_PARAMETER, STREAM_PATH, Prompts, stream_url
 from .twiml import KEY_TIMEOUT, NUMBER_TIMEOUT, RECORD_SECONDS
 
@@ -165,7 +166,7 @@ class StreamSession:
     def __init__(self, app: Flask, connection: ServerConnection):
         self.app = app
         self.settings: Settings = app.config["RELAIS"]
-        self.speech = app.config["RELAIS_SPEECH"]
+        self.speech: Speech = app.config["RELAIS_SPEECH"]  # the conversation's language's
         self.ws = connection
         self.stream_sid = ""
         self.call_sid = ""
@@ -303,7 +304,7 @@ class StreamSession:
 
     def _ask(self, prompts: Prompts) -> None:
         self.prompts = prompts
-        self.expected = expected_words(self.app, self.conversation_id)
+        self.speech, self.expected = listening(self.app, self.conversation_id)
         self.detector.reset()
         frames = [frame for text, node in prompts.texts for frame in self._frames(text, node)]
         self.marks += 1
@@ -319,8 +320,8 @@ class StreamSession:
         if name is None:
             log.warning("no audio for a prompt of a streamed call: %r", text[:60])
             return ()
-        if name.startswith("human/"):
-            path = Path(self.speech.human_dir) / name.removeprefix("human/")
+        if name.startswith("human/"):  # human/<lang>/<node>.wav
+            path = Path(self.speech.human_dir) / name.rpartition("/")[2]
         else:
             path = self.settings.data_dir / "audio" / name
         return prompt_frames(path)
@@ -344,8 +345,11 @@ class StreamServer:
         self.app = app
         self.settings: Settings = app.config["RELAIS"]
         self.public_url = stream_url(self.settings)
-        speech = app.config["RELAIS_SPEECH"]  # the model, loaded before the first call
-        threading.Thread(target=speech.recognisers.get, args=(speech.lang,), daemon=True).start()
+        for language in app.config["RELAIS_LANGUAGES"].values():  # models, before calls
+            speech = language.speech
+            threading.Thread(
+                target=speech.recognisers.get, args=(speech.lang,), daemon=True
+            ).start()
         paths = {STREAM_PATH, urlsplit(self.public_url).path}
         self.paths = paths
         listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)

@@ -25,6 +25,7 @@ from core.store import Exchange
 from core.web import Services, close_services, query_number, services
 from dialogues.engine import ACTIVE, Action, Ask, Input, Say, State
 from runtime import turns
+from speech.service import Speech
 
 from .routes import _rendering
 from .stream_twiml import Prompts, connect, leave_key, prompts_key, remember_prompts
@@ -96,14 +97,16 @@ def current_prompts(flask_app: Flask, conversation_id: int, call_sid: str) -> Pr
         return None if body is None else Prompts.loads(body)
 
 
-def expected_words(flask_app: Flask, conversation_id: int) -> tuple[str, ...]:
-    """The words the conversation's current question may be answered with (its grammar)."""
+def listening(flask_app: Flask, conversation_id: int) -> tuple[Speech, tuple[str, ...]]:
+    """The speech of the conversation's language (its prompts, its model) and the words
+    its current question may be answered with (its grammar)."""
     with flask_app.app_context():
         app = services()
         conversation = app.store.conversation(conversation_id)
-        if conversation is None:
-            return ()
-        return app.engine.expected_words(State.from_dict(conversation.state))
+        state = State.from_dict(conversation.state) if conversation else None
+        language = app.speaking(state.lang if state else None)
+        words = language.engine.expected_words(state) if state else ()
+        return language.speech, words
 
 
 @blueprint.post("/voice/streamed")

@@ -29,9 +29,9 @@ from relais.server import BackgroundServer, StreamModeError, serve
 from speech.audio import decode, through_phone_line
 from speech.voice import PromptCache, Voice
 from testsupport.korean_speech import KOREAN, KOREAN_MODEL
-from testsupport.media_streams import StreamedCall, caller_frames
+from testsupport.media_streams import SERVICE_NUMBER, StreamedCall, caller_frames
 
-from .conftest import Running
+from .conftest import Running, make_content
 from .test_ring_back import MOBILE, SERVICE, RingBack
 
 MEDIATOR = "+33655667788"
@@ -249,6 +249,64 @@ def test_a_stream_lost_again_and_again_goes_on_in_record_mode(relais) -> None:
     assert answers[-1].find("Record") is not None  # a spoken answer, as record mode takes it
     music = sim.post(gather.get("action"), {**params, "Digits": "2"}).text
     assert "음악입니다." in music
+
+
+def test_a_human_recording_of_a_question_is_played_on_the_stream(
+    tmp_path: Path, korean_prompts
+) -> None:
+    folder, prompts = korean_prompts
+    root = tmp_path / "content"
+    shutil.copytree(KOREAN, root / "ko")
+    recorded = root / "ko" / "audio" / "menu.wav"  # a person's voice for the menu
+    recorded.parent.mkdir()
+    shutil.copy(
+        folder / PromptCache(Path(), Voice("ko", 140), {}).name(prompts["autonomy"]), recorded
+    )
+    relais = Running(tmp_path / "data", **stream_mode(tmp_path / "data", folder, root))
+    call = streamed_call(relais).start()
+    try:
+        call.wait_for(media_count(call, 25))
+        call.press("2")  # music
+        assert call.ended.wait(40)
+        human = list(wav_frames(recorded.read_bytes()))
+        assert 25 <= len(call.received) < len(human)
+        assert call.received == human[: len(call.received)]  # the recording, not the voice
+        assert said(call) == ["음악입니다.", "안녕히 계세요."]
+    finally:
+        call.close()
+        relais.close()
+
+
+def test_a_streamed_call_speaks_and_listens_in_the_language_of_the_number_reached(
+    tmp_path: Path, korean_prompts, music
+) -> None:
+    """French first, Korean for the number called: the stream plays the Korean prompts
+    and hears the answer with the Korean question's words."""
+    folder, prompts = korean_prompts
+    root = tmp_path / "content"
+    make_content(root)
+    shutil.copytree(KOREAN, root / "ko")
+    env = stream_mode(tmp_path / "data", folder, root)
+    relais = Running(
+        tmp_path / "data",
+        **env,
+        RELAIS_LANGUAGES="fr,ko",
+        RELAIS_NUMBER_LANGUAGES=f"{SERVICE_NUMBER}=ko",
+        RELAIS_VOSK_MODEL_FR=str(KOREAN_MODEL),  # stream mode wants a model for French too
+    )
+    call = streamed_call(relais).start()
+    try:
+        call.wait_for(media_count(call, 25))
+        call.say(music)
+        assert call.ended.wait(40)
+        menu = prompt_frames(relais, prompts["menu"])
+        assert call.received[:25] == menu[:25]  # the Korean menu, in the Korean voice
+        assert said(call) == ["음악입니다.", "안녕히 계세요."]
+        (turn,) = relais.rows("SELECT raw, recognised FROM turns WHERE kind = 'words'")
+        assert (turn.raw, turn.recognised) == ("음악", "music")
+    finally:
+        call.close()
+        relais.close()
 
 
 @pytest.fixture(scope="module")
