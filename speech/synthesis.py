@@ -11,11 +11,13 @@ import os
 import sys
 import tempfile
 import time
+import wave
 from pathlib import Path
 
 PROMPT_RATE = 8000  # what a phone line carries; Twilio plays it as it is
 PADDING = 0.15  # seconds of silence before and after
 WAIT = 10.0  # seconds to wait for pyttsx3's file
+HEADER = 44  # bytes before the audio in a WAV that Python's wave writes
 
 
 def _synthesise(engine, text: str, path: str) -> None:
@@ -29,11 +31,22 @@ def _synthesise(engine, text: str, path: str) -> None:
             engine.runAndWait()
             deadline = time.monotonic() + WAIT
             while time.monotonic() < deadline:
-                if not engine.isBusy() and os.path.exists(path):
-                    time.sleep(0.02)  # let the writer close it
+                if not engine.isBusy() and whole(path):
                     return
                 time.sleep(0.02)
     raise RuntimeError(f"pyttsx3 wrote no audio for {text[:60]!r}")
+
+
+def whole(path: str) -> bool:
+    """pyttsx3's WAV is there and written to its end. Its writer (Python's wave) puts the
+    audio's length in the header before the audio: on a loaded machine, a file merely there
+    was read half written, and a prompt was rendered as silence."""
+    try:
+        with wave.open(path, "rb") as wav:
+            length = wav.getnframes() * wav.getsampwidth() * wav.getnchannels()
+        return length > 0 and os.path.getsize(path) >= HEADER + length
+    except (OSError, EOFError, wave.Error):
+        return False
 
 
 def render(jobs: list[dict], voice: str, rate: int) -> None:

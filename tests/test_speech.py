@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import wave
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +41,7 @@ from speech.audio import (
 )
 from speech.recognition import Recogniser
 from speech.recordings import RecordingUnavailable, fetch_recording
+from speech.synthesis import whole
 from speech.vocabulary import vocabulary_problems
 from testsupport.korean_speech import (
     ANSWERS,
@@ -113,6 +115,29 @@ def test_the_noise_floor_is_below_the_speech_and_always_the_same() -> None:
     assert speech_coverage(floored, rate, [(0.2, 0.6)]) == 1.0  # the floor is not speech
     silence = np.zeros(rate, dtype=np.float32)
     assert np.array_equal(with_noise_floor(silence, rate), silence)
+
+
+def test_a_prompt_half_written_by_pyttsx3_is_not_taken(tmp_path: Path) -> None:
+    # On a loaded machine the file was read while espeak's thread was still writing it,
+    # and the prompt was rendered as silence: the renderer waits until it is whole.
+    path = tmp_path / "prompt.wav"
+    assert not whole(str(path))  # not there yet
+    with wave.open(str(path), "wb") as wav:  # as pyttsx3's espeak driver writes it
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(22050)
+        wav.writeframes(b"\x01\x00" * 1000)
+    assert whole(str(path))
+    written = path.read_bytes()
+    for cut in (0, 20, 44, 500, len(written) - 1):  # the header, then part of the audio
+        path.write_bytes(written[:cut])
+        assert not whole(str(path)), cut
+    with wave.open(str(path), "wb") as wav:  # no audio at all
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(22050)
+        wav.writeframes(b"")
+    assert not whole(str(path))
 
 
 def test_the_grammar_keeps_non_ascii_words_readable(recogniser, phone_audio) -> None:
