@@ -30,18 +30,15 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from .examples_model import model_words, trained
+from .examples_model import trained
 from .model import Danger
-from .normalise import sound, words_of
+from .normalise import Reading, words_of
 
 MAX_GAP = 2  # other words allowed between two words of a phrase
 WORD_MIN_SCORE = 80.0  # a word of 4 letters or more this similar counts as the same word
 PHRASE_MIN_SCORE = 86.0  # the mean similarity of a phrase's words, to count as said
 ELIDED_SCORE = 95.0  # "jveux" for "je veux", "jsuis" for "je suis"
 LONGER_SCORE = 85.0  # "dor" for "dors": a 3-letter word one letter short
-ELIDED = "jmltsdnc"  # letters that stand for a small word glued to the next one
-# "m'a" is one word, as often written: "ma", so "il ma frappée" is "il m'a frappée".
-JOINED_A = frozenset({"m", "l", "s", "t"})
 
 
 @dataclass(frozen=True)
@@ -51,10 +48,6 @@ class _Phrase:
 
 
 HARMLESS = -1  # the `danger` of a harmless phrase
-
-# A negation inside a phrase, or just after it, that is not one of its words.
-NEGATIONS = frozenset({"pas", "jamais"})
-NOT_NEGATION_AFTER = frozenset({"de", "d", "du", "des"})  # "à la rue, pas de toit"
 
 # Times said in a message, on its plain words (accents off, apostrophes as spaces).
 _COUNT = (
@@ -89,30 +82,17 @@ NOW = re.compile(rf"\b(?:{_NOW})\b")
 NOT_AT = {"15": (PAST, LATER), "17": (PAST, LATER), "115": (LATER,)}
 
 
-def small_words_joined(words: list[str]) -> list[str]:
-    """The words with "m a" (from "m'a") written "ma", "l a" "la", as people write them."""
-    out: list[str] = []
-    for word in words:
-        if word == "a" and out and out[-1] in JOINED_A:
-            out[-1] += word
-        else:
-            out.append(word)
-    return out
-
-
-def sounds(text: str) -> tuple[str, ...]:
-    """Every word of `text` (small words kept) in its sound spelling."""
-    return tuple(s for s in (sound(w) for w in small_words_joined(words_of(text))) if s)
-
-
 class DangerMatcher:
     def __init__(
         self,
         dangers: tuple[Danger, ...],
+        reading: Reading,
         distinct: tuple[tuple[str, str], ...] = (),
         harmless: tuple[str, ...] = (),
     ):
         self._dangers = dangers
+        self._reading = reading
+        sounds = self._sounds
         # Words that look alike but must never be taken for one another ("volé", "violé").
         self._distinct = {
             frozenset((a, b))
@@ -137,6 +117,16 @@ class DangerMatcher:
         self._seen: dict[str, dict[str, float]] = {}
         self._heard: dict[str, tuple[tuple[str, dict[str, float]], ...]] = {}
 
+    def _plain(self, text: str) -> list[str]:
+        """Every word of `text`, small words kept, the pairs written as one joined ("il
+        ma frappée" is "il m'a frappée")."""
+        return self._reading.joined_words(words_of(text))
+
+    def _sounds(self, text: str) -> tuple[str, ...]:
+        """Every word of `text` (small words kept) in its sound spelling."""
+        sound = self._reading.sound
+        return tuple(s for s in (sound(w) for w in self._plain(text)) if s)
+
     def forget_words(self) -> None:
         self._seen.clear()
         self._heard.clear()
@@ -153,15 +143,12 @@ class DangerMatcher:
         return found
 
     def _split(self, word: str) -> tuple[tuple[str, dict[str, float]], ...]:
+        sound = self._reading.sound
         whole = sound(word)
         if not whole:
             return ()
         similar = self._similar(whole)
-        glued = None
-        if word.startswith("qu") and len(word) > 3:
-            glued = ("qu", word[2:])
-        elif word[0] in ELIDED and len(word) > 2:
-            glued = (word[0], word[1:])
+        glued = self._reading.unglued(word)
         if glued is None or whole in self._known:
             return ((word, similar),)
         small, rest = sound(glued[0]), sound(glued[1])
@@ -182,8 +169,9 @@ class DangerMatcher:
         similar: dict[str, float] = {}
         if word in self._vocabulary:
             similar[word] = 100.0
-        if len(word) > 2 and word[0] in ELIDED and word[1:] in self._vocabulary:
-            similar.setdefault(word[1:], ELIDED_SCORE)
+        glued = self._reading.unglued(word)
+        if glued is not None and glued[1] in self._vocabulary:
+            similar.setdefault(glued[1], ELIDED_SCORE)
         if len(word) == 3:  # "dor" for "dors", but "me" is never "ma", nor "va" "vais"
             for match in self._vocabulary:
                 if len(match) == 4 and match.startswith(word):
@@ -234,7 +222,7 @@ class DangerMatcher:
     def find(self, text: str) -> Danger | None:
         """The situation the text reveals, if any: the longest phrase found wins, then the
         best said, then the situation written first."""
-        words = small_words_joined(words_of(text))
+        words = self._plain(text)
         positions = [p for word in words for p in self._positions(word)]
         heard = self._without_harmless([similar for _, similar in positions])
         if not any(heard):
@@ -251,7 +239,7 @@ class DangerMatcher:
                 (
                     score
                     for score, span in self._phrase_spans(phrase, heard)
-                    if not _negated(phrase, span, said)
+                    if not _negated(phrase, span, said, self._reading)
                 ),
                 default=0.0,
             )
@@ -273,19 +261,20 @@ class DangerMatcher:
         }
 
 
-def _negated(phrase: _Phrase, span: range, said: list[str]) -> bool:
+def _negated(phrase: _Phrase, span: range, said: list[str], reading: Reading) -> bool:
     """Whether a negation that is not the phrase's own falls inside its span or just
-    after it ("je ne suis pas en danger", "on ne me frappe pas")."""
-    own = {sound(word) for word in NEGATIONS} & set(phrase.words)
+    after it ("je ne suis pas en danger", "on ne me frappe pas"; not "pas de toit")."""
+    negations, sound = reading.negations, reading.sound
+    own = {sound(word) for word in negations} & set(phrase.words)
     inside = [said[i] for i in span]
-    if any(word in NEGATIONS and sound(word) not in own for word in inside):
+    if any(word in negations and sound(word) not in own for word in inside):
         return True
     after = said[span.stop : span.stop + 2]
     return (
         bool(after)
-        and after[0] in NEGATIONS
+        and after[0] in negations
         and sound(after[0]) not in own
-        and (len(after) == 1 or after[1] not in NOT_NEGATION_AFTER)
+        and (len(after) == 1 or after[1] not in reading.not_negation_after)
     )
 
 
@@ -299,17 +288,18 @@ class DangerModel:
     situation's phrases and examples, against ordinary messages (the look-alikes of
     danger.yaml, and every example and keyword of the procedures)."""
 
-    def __init__(self, dangers: tuple[Danger, ...], ordinary: Iterable[str]):
+    def __init__(self, dangers: tuple[Danger, ...], ordinary: Iterable[str], reading: Reading):
         samples = [(t, d.id, False) for d in dangers for t in (*d.phrases, *d.examples)]
         samples += [(t, NO_DANGER, False) for t in ordinary]
-        self._model = trained(tuple(samples))
+        self._model = trained(tuple(samples), reading)
         self._dangers = {d.id: d for d in dangers}
 
     def forget_words(self) -> None:
         self._model.forget_words()
 
     def find(self, text: str) -> Danger | None:
-        if len(model_words(text)) < MODEL_MIN_WORDS:  # "merci beaucoup": one word to go on
+        # "merci beaucoup": one word to go on
+        if len(self._model.features.words(text)) < MODEL_MIN_WORDS:
             return None
         ranked, _ = self._model.rank(text)
         if not ranked or ranked[0].target == NO_DANGER or ranked[0].probability < MODEL_SURE:

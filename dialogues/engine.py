@@ -14,7 +14,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from .danger import DangerMatcher, DangerModel
-from .examples_model import trained, word_features
+from .examples_model import trained
 from .matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW, Matcher, MatchResult
 from .model import (
     Choice,
@@ -26,7 +26,7 @@ from .model import (
     ProcedureNode,
     QuestionNode,
 )
-from .normalise import sound, words_of
+from .normalise import words_of
 from .procedure_text import capitalised, sentence, written_phone
 from .pronounce import in_pairs
 from .understanding import Understanding, Understood
@@ -398,8 +398,7 @@ class Engine:
     def forget_words(self) -> None:
         """Empty every cache of words (sound spellings, similar words, model features), as
         if each word were new: for the benchmark's cold runs."""
-        sound.cache_clear()
-        word_features.cache_clear()
+        self.content.reading.forget_words()
         self.catalogue_matcher.forget_words()
         self._danger_matcher.forget_words()
         if self.understanding.model is not None:
@@ -410,7 +409,7 @@ class Engine:
     @cached_property
     def _danger_matcher(self) -> DangerMatcher:
         content = self.content
-        return DangerMatcher(content.dangers, content.distinct, content.harmless)
+        return DangerMatcher(content.dangers, content.reading, content.distinct, content.harmless)
 
     @cached_property
     def _danger_model(self) -> DangerModel | None:
@@ -423,7 +422,7 @@ class Engine:
             *(e.text for e in content.examples),
             *(text for text, *_ in catalogue_phrases(content)),
         ]
-        return DangerModel(content.dangers, ordinary)
+        return DangerModel(content.dangers, ordinary, content.reading)
 
     def _in_danger(self, state: State, danger: Danger) -> list[Action]:
         state.status, state.pending, state.topic = HANDOFF, None, DANGER_TOPIC
@@ -443,7 +442,9 @@ class Engine:
 
     @cached_property
     def _cannot_read_matcher(self) -> Matcher:
-        return Matcher((p, "@cannot_read") for p in self.content.cannot_read)
+        return Matcher(
+            ((p, "@cannot_read") for p in self.content.cannot_read), self.content.reading
+        )
 
     def _cannot_read_answer(self, state: State) -> list[Action]:
         """By SMS, a call instead of more text; on the phone, everything said aloud."""
@@ -589,6 +590,7 @@ class Engine:
             node = self.content.nodes[state.node]
             self._matchers[choices] = Matcher(
                 question_phrases(self.content, node, choices),
+                self.content.reading,
                 self._covers,
                 self._people,
             )
@@ -604,6 +606,7 @@ class Engine:
         groups = frozenset(c.goto for c in content.nodes[content.start].choices) | commands
         return Matcher(
             catalogue_phrases(content) + command_phrases(content),
+            content.reading,
             self._covers,
             self._people,
             groups,
@@ -618,7 +621,7 @@ class Engine:
         if content.examples:
             samples = [(e.text, same.get(e.target, e.target), e.followup) for e in content.examples]
             samples += [(text, same.get(t, t), False) for text, t, *_ in catalogue_phrases(content)]
-            model = trained(tuple(samples))
+            model = trained(tuple(samples), content.reading)
         followups = frozenset(
             n.id
             for n in content.nodes.values()

@@ -4,7 +4,7 @@ it is about something that went wrong with a right the person already has (a fol
 The keyword matcher (matching.py) knows the names of things; people often describe their
 situation instead ("on m'a volé mon sac avec mes papiers"). This model learns from the
 examples content editors write for each place. Features are the message's words as they
-sound (normalise.sound), their character n-grams (so a misspelt or unseen form of a known
+sound (the language's `Reading`), their character n-grams (so a misspelt or unseen form of a known
 word still counts), and pairs of neighbouring words (so "pas reçu" differs from "reçu").
 scikit-learn fits a TF-IDF weighting and a logistic regression at content load; scoring a
 message is then a few dictionary look-ups and one small matrix sum, done here with numpy
@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from .normalise import STOPWORDS, sound, words_of
+from .normalise import Reading, words_of
 
 NGRAMS = (3, 5)  # character n-gram sizes, on the sound spelling with word edges marked
 REGULARISATION = 20.0  # scikit-learn's C: larger trusts the examples more
@@ -32,31 +32,6 @@ FOLLOWUP = "followup"  # the follow-up model's positive class
 WORDS_KEPT = 65536  # words whose feature rows are kept (then all forgotten)
 _NUMBER = re.compile(r"^\d+$")
 NUMBER = "0"  # every number is this one word for the model
-ELIDED = "cdjlmnst"  # letters that stand for a small word glued to the next one
-KEPT_SMALL_WORDS = frozenset({"pas", "ne", "n"})  # negation: "pas reçu", "n'est pas arrivé"
-# Words that shade a description ("toujours pas", "plus rien") but describe nothing alone:
-# a message of these only (or of numbers) is not scored.
-FUNCTION_WORDS = KEPT_SMALL_WORDS | {
-    NUMBER,
-    "plus",
-    "rien",
-    "jamais",
-    "toujours",
-    "encore",
-    "depuis",
-    "trop",
-    "tout",
-    "tous",
-    "toute",
-    "toutes",
-    "bien",
-    "tres",
-    "aussi",
-    "deja",
-    "ok",
-    "oui",
-    "non",
-}
 
 
 def joined_letters(words: Sequence[str]) -> list[str]:
@@ -77,38 +52,57 @@ def joined_letters(words: Sequence[str]) -> list[str]:
     return out
 
 
-def model_words(text: str) -> list[str]:
-    """The words the model reads: spelled letters joined, numbers as one sign, small words
-    that mean nothing here left out ("je", "bonjour"), but not those of negation and time
-    ("pas", "toujours", "depuis", "encore")."""
-    return [
-        NUMBER if _NUMBER.match(w) else w
-        for w in joined_letters(words_of(text))
-        if w not in STOPWORDS or w in KEPT_SMALL_WORDS
-    ]
+class Features:
+    """A message's features as the model reads it in one language: each word's sound
+    spelling whole and its character n-grams, then each pair of neighbouring words (kept
+    per word, as words come back)."""
 
+    def __init__(self, reading: Reading):
+        self.reading = reading
+        # Words that shade a description ("toujours pas", "plus rien") but describe
+        # nothing alone: a message of these only (or of numbers) is not scored.
+        self.shading = reading.kept_small_words | reading.shading_words | {NUMBER}
+        self._of_word: dict[str, tuple[str, ...]] = {}
 
-@lru_cache(maxsize=65536)
-def word_features(word: str) -> tuple[str, ...]:
-    """The features of one word: its sound spelling whole, and its character n-grams."""
-    form = sound(word) or word
-    edged = f" {form} "
-    grams = [
-        edged[i : i + n] for n in range(NGRAMS[0], NGRAMS[1] + 1) for i in range(len(edged) - n + 1)
-    ]
-    return (f"w:{form}", *grams)
+    def words(self, text: str) -> list[str]:
+        """The words the model reads: spelled letters joined, numbers as one sign, small
+        words that mean nothing here left out ("je", "bonjour"), but not those of negation
+        ("pas", "ne")."""
+        small, kept = self.reading.small_words, self.reading.kept_small_words
+        return [
+            NUMBER if _NUMBER.match(w) else w
+            for w in joined_letters(words_of(text))
+            if w not in small or w in kept
+        ]
 
+    def of_word(self, word: str) -> tuple[str, ...]:
+        """The features of one word: its sound spelling whole, and its character n-grams."""
+        found = self._of_word.get(word)
+        if found is None:
+            if len(self._of_word) > WORDS_KEPT:
+                self._of_word.clear()
+            form = self.reading.sound(word) or word
+            edged = f" {form} "
+            grams = [
+                edged[i : i + n]
+                for n in range(NGRAMS[0], NGRAMS[1] + 1)
+                for i in range(len(edged) - n + 1)
+            ]
+            found = self._of_word[word] = (f"w:{form}", *grams)
+        return found
 
-def pair_features(words: list[str]) -> list[str]:
-    """The feature of each pair of neighbouring words, by their sound ("pas reçu")."""
-    forms = [sound(w) or w for w in words]
-    return [f"p:{a}_{b}" for a, b in pairwise(forms)]
+    def pairs(self, words: list[str]) -> list[str]:
+        """The feature of each pair of neighbouring words, by their sound ("pas reçu")."""
+        forms = [self.reading.sound(w) or w for w in words]
+        return [f"p:{a}_{b}" for a, b in pairwise(forms)]
 
+    def __call__(self, text: str) -> list[str]:
+        """Every feature of a message: each word's, then each pair of neighbouring words."""
+        words = self.words(text)
+        return [f for w in words for f in self.of_word(w)] + self.pairs(words)
 
-def features(text: str) -> list[str]:
-    """Every feature of a message: each word's, then each pair of neighbouring words."""
-    words = model_words(text)
-    return [f for w in words for f in word_features(w)] + pair_features(words)
+    def forget_words(self) -> None:
+        self._of_word.clear()
 
 
 @dataclass(frozen=True)
@@ -163,11 +157,11 @@ def _balanced(targets: list[str], followups: list[bool]) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def trained(
-    samples: tuple[tuple[str, str, bool], ...], regularisation: float = 0.0
+    samples: tuple[tuple[str, str, bool], ...], reading: Reading, regularisation: float = 0.0
 ) -> ExampleModel:
     """The model for these samples, trained once per process: the content check and the
     engine of the same content share it."""
-    return ExampleModel(samples, regularisation or REGULARISATION)
+    return ExampleModel(samples, reading, regularisation or REGULARISATION)
 
 
 @dataclass(frozen=True)
@@ -181,14 +175,18 @@ class ExampleModel:
     follow-up. Trained once, from (text, place, is_followup) triples."""
 
     def __init__(
-        self, samples: Iterable[tuple[str, str, bool]], regularisation: float = REGULARISATION
+        self,
+        samples: Iterable[tuple[str, str, bool]],
+        reading: Reading,
+        regularisation: float = REGULARISATION,
     ):
         samples = list(samples)
+        self.features = Features(reading)
         texts = [text for text, _, _ in samples]
         targets = [target for _, target, _ in samples]
         # A feature counts once however often it appears (binary): short messages repeat
         # little, and scoring a message is then a set of rows.
-        vectorizer = TfidfVectorizer(analyzer=features, binary=True, dtype=np.float32)
+        vectorizer = TfidfVectorizer(analyzer=self.features, binary=True, dtype=np.float32)
         matrix = vectorizer.fit_transform(texts)
         places = _regression(regularisation).fit(matrix, targets)
         self.targets: tuple[str, ...] = tuple(str(c) for c in places.classes_)
@@ -216,6 +214,7 @@ class ExampleModel:
     def forget_words(self) -> None:
         """Empty the kept feature rows of words (the benchmark's cold runs)."""
         self._rows.clear()
+        self.features.forget_words()
 
     def _word_rows(self, word: str) -> list[int]:
         """The rows of one word's known features; kept, as words come back."""
@@ -223,29 +222,32 @@ class ExampleModel:
         if rows is None:
             if len(self._rows) > WORDS_KEPT:
                 self._rows.clear()
-            # "dinterim": "d'intérim" written without its apostrophe
-            read = word[1:] if self._elided(word) else word
+            read = self._unglued(word)
             rows = self._rows[word] = [
-                self._vocabulary[f] for f in word_features(read) if f in self._vocabulary
+                self._vocabulary[f] for f in self.features.of_word(read) if f in self._vocabulary
             ]
         return rows
 
-    def _elided(self, word: str) -> bool:
-        # "lame": "l'AME" (a known word of 3 letters after the elided one)
-        return (
-            len(word) > 3
-            and word[0] in ELIDED
-            and f"w:{sound(word)}" not in self._vocabulary
-            and f"w:{sound(word[1:])}" in self._vocabulary
-        )
+    def _unglued(self, word: str) -> str:
+        """The word, or the known word after a small one glued to it: "dinterim" is
+        "d'intérim", "lame" "l'AME" (a known word of 3 letters or more)."""
+        reading = self.features.reading
+        glued = reading.unglued(word, 3)
+        if (
+            glued is None
+            or f"w:{reading.sound(word)}" in self._vocabulary
+            or f"w:{reading.sound(glued[1])}" not in self._vocabulary
+        ):
+            return word
+        return glued[1]
 
     def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The message's known features: their rows and TF-IDF values (unit length)."""
-        words = model_words(text)
-        if all(word in FUNCTION_WORDS for word in words):  # keys, "plus", "pas encore"...
+        words = self.features.words(text)
+        if all(word in self.features.shading for word in words):  # keys, "plus", "pas encore"...
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         rows = [row for word in words for row in self._word_rows(word)]
-        pairs = (self._vocabulary.get(pair) for pair in pair_features(words))
+        pairs = (self._vocabulary.get(pair) for pair in self.features.pairs(words))
         rows += [row for row in pairs if row is not None]
         if not rows:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
@@ -280,14 +282,14 @@ class ExampleModel:
             return []
         column = self.targets.index(target)
         contribution = dict(zip(rows.tolist(), values * self._weights[rows, column], strict=True))
-        words = model_words(text)
+        words = self.features.words(text)
         by_word: dict[str, float] = {}
         for word in words:
             rows_of_word = set(self._word_rows(word))
             by_word[word] = by_word.get(word, 0.0) + float(
                 sum(contribution.get(r, 0.0) for r in rows_of_word)
             )
-        for (a, b), pair in zip(pairwise(words), pair_features(words), strict=True):
+        for (a, b), pair in zip(pairwise(words), self.features.pairs(words), strict=True):
             row = self._vocabulary.get(pair)
             if row is not None and row in contribution:
                 by_word[a] = by_word.get(a, 0.0) + float(contribution[row]) / 2

@@ -6,7 +6,7 @@ content author understands) and `load_content` refuses content with any error. T
 - dialogue.yaml    start, after_procedure, nodes
 - procedures.yaml  procedures
 - places.yaml      places (help desks)
-- language.yaml    commands, answers, phrases, pronunciations
+- language.yaml    commands, answers, phrases, pronunciations, reading (how words are read)
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from .model import (
     ProcedureNode,
     QuestionNode,
 )
-from .normalise import normalise
+from .normalise import Reading, words_of
 from .procedure_text import procedure_sms, written_phone
 from .pronounce import spelt_out
 from .sms_encoding import PLAIN, sms_size, to_gsm7, ucs2_characters
@@ -170,6 +170,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
 WORD_LISTS = {"weekdays": 7, "months": 12}  # phrases that are lists of words, in order
 ANSWERS = ("yes", "no")
 SMS_WORD_KINDS = ("stop", "help")  # language.yaml's sms_words
+# language.yaml's reading (see normalise.Reading)
+_READING_FIELDS = {f.name for f in dataclasses.fields(Reading) if not f.name.startswith("_")}
 
 _FIELDS = {
     "question": {"type", "topic", "prompt", "simple", "choices", "examples"},
@@ -351,6 +353,7 @@ class _Checker:
                 "sms_words",
                 "costs",
                 "acronyms",
+                "reading",
             },
             "le fichier",
         )
@@ -405,6 +408,7 @@ class _Checker:
             cannot_read=self.texts(language, "cannot_read", "language.yaml"),
             sms_words=self.sms_words(language),
             examples=examples,
+            reading=self.reading(language),
         )
         if not any(p.severity == "error" for p in self.problems):
             self.sms_menus(content)
@@ -585,6 +589,64 @@ class _Checker:
             if name in block and len(out[name].split()) != count:
                 self.error(block, block.line_of(name), f"'{name}' doit avoir {count} mots")
         return out
+
+    def reading(self, language: LocatedMap) -> Reading:
+        """How the language's words are read for matching (its `reading` block); without
+        it, every word as written."""
+        block = self.mapping(language, "reading", "le fichier")
+        self.unknown_fields(block, _READING_FIELDS, "reading")
+
+        def words(key: str) -> frozenset[str]:
+            return frozenset(" ".join(words_of(w)) for w in self.texts(block, key, "reading"))
+
+        joined = []
+        for pair in self.located_texts(block, "joined", "reading"):
+            written = words_of(pair[0])
+            if len(written) == 2:
+                joined.append((written[0], written[1]))
+            else:
+                self.error(block, pair[1], "reading, joined : écrivez deux mots, « m a »")
+        return Reading(
+            small_words=words("small_words"),
+            negations=words("negations"),
+            not_negation_after=words("not_negation_after"),
+            kept_small_words=words("kept_small_words"),
+            shading_words=words("shading_words"),
+            elided=tuple(sorted(words("elided"), key=lambda w: (-len(w), w))),
+            joined=frozenset(joined),
+            abbreviations=self.count(block, "abbreviations", 0),
+            short=self.count(block, "short", 0),
+            short_rules=self.rules(block, "short_rules"),
+            sound_rules=self.rules(block, "sound_rules"),
+            silent_endings=self.rules(block, "silent_endings"),
+            keep_at_least=self.count(block, "keep_at_least", 1),
+            last_rules=self.rules(block, "last_rules"),
+        )
+
+    def rules(self, block: LocatedMap, key: str) -> tuple[tuple[str, str], ...]:
+        """Rewrite rules: pairs of a regular expression and what replaces it."""
+        value = block.get(key) or []
+        out = []
+        for index, pair in enumerate(value if isinstance(value, list) else [value]):
+            line = value.line_of(index) if isinstance(value, LocatedList) else block.line_of(key)
+            if not (isinstance(pair, list) and len(pair) == 2):
+                self.error(block, line, f"reading, {key} : écrivez des paires, [ph, f]")
+                continue
+            pattern, replacement = str(pair[0]), "" if pair[1] is None else str(pair[1])
+            try:
+                re.compile(pattern).sub(replacement, "")
+            except re.error as exc:
+                self.error(block, line, f"reading, {key} : règle « {pattern} » illisible ({exc})")
+                continue
+            out.append((pattern, replacement))
+        return tuple(out)
+
+    def count(self, block: LocatedMap, key: str, default: int) -> int:
+        value = block.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.error(block, block.line_of(key), f"'{key}' doit être un nombre entier")
+            return default
+        return value
 
     def sms_words(self, language: LocatedMap) -> dict[str, tuple[str, ...]]:
         """The whole messages that stop Relais's SMS or ask for help, per kind."""
@@ -1057,10 +1119,11 @@ class _Checker:
         reported = set()
         for scope, phrases in scopes:
             origin = {
-                (" ".join(normalise(text)), same.get(target, target)): (file, line)
+                (" ".join(content.reading.normalise(text)), same.get(target, target)): (file, line)
                 for text, target, file, line in reversed(phrases)
             }
-            for form_a, a, form_b, b in Matcher(phrases, covers, same).similar_phrases():
+            matcher = Matcher(phrases, content.reading, covers, same)
+            for form_a, a, form_b, b in matcher.similar_phrases():
                 if (form_a, a, form_b, b) in reported:
                     continue
                 reported.add((form_a, a, form_b, b))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from .normalise import STOP_SOUNDS, normalise, plain_words, sound
+from .normalise import Reading
 
 # All matching thresholds live here.
 MATCH_SCORE = 80.0  # a place needs at least this score (0-100) to be chosen
@@ -32,8 +32,6 @@ SPEECH_REJECT_BELOW = 0.55  # speech confidence under this is treated as not und
 SPEECH_CONFIRM_BELOW = 0.85  # speech confidence under this is confirmed with a yes/no question
 SPEECH_MIN_COVERAGE = 0.5  # the words heard must span this share of the speech, or no match
 SHORT_NAME = 3  # a content word this short is found only by a message word no longer
-SHORT_FORM = 2  # a phrase of one word this short is an abbreviation, found only as written
-ELIDED = "cdjlmnst"  # letters that stand for a small word glued to the next one
 WORDS_KEPT = 65536  # message words whose similar content words are kept (then all forgotten)
 
 
@@ -75,10 +73,12 @@ class Matcher:
     def __init__(
         self,
         phrases: Iterable[tuple[str, str, *tuple[object, ...]]],
+        reading: Reading,
         covers: Mapping[str, frozenset[str]] | None = None,
         same: Mapping[str, str] | None = None,
         groups: frozenset[str] = frozenset(),
     ):
+        self._reading = reading
         self._covers = covers or {}
         self._same = same or {}
         self._groups = groups
@@ -89,10 +89,10 @@ class Matcher:
         self._abbreviations: dict[str, set[str]] = {}
         for phrase, target, *_ in phrases:
             target = self._same.get(target, target)
-            written = plain_words(phrase)
-            if len(written) == 1 and len(written[0]) <= SHORT_FORM:
-                self._abbreviations.setdefault(sound(written[0]), set()).add(written[0])
-            words = normalise(phrase)
+            written = reading.plain_words(phrase)
+            if len(written) == 1 and len(written[0]) <= reading.abbreviations:
+                self._abbreviations.setdefault(reading.sound(written[0]), set()).add(written[0])
+            words = reading.normalise(phrase)
             forms = [(words, False)]
             if len(words) > 1:
                 forms.append((("".join(words),), True))
@@ -146,8 +146,9 @@ class Matcher:
             if score > similar.get(match, 0.0):
                 similar[match] = score
 
-        if len(word) > 2 and word[0] in ELIDED and word[1:] in self._by_word:
-            found(word[1:], ELIDED_SCORE)
+        glued = self._reading.unglued(word)
+        if glued is not None and glued[1] in self._by_word:
+            found(glued[1], ELIDED_SCORE)
         if len(word) < 3:
             return similar
         cutoff = SHORT_WORD_MIN_SCORE if len(word) == 3 else WORD_MIN_SCORE
@@ -173,14 +174,15 @@ class Matcher:
         word and is a content word glued to its elided article is that content word
         ("laah": "l'AAH", which sounds like "la")."""
         out = []
-        for word in plain_words(text):
-            form = sound(word)
+        reading = self._reading
+        for word in reading.plain_words(text):
+            form = reading.sound(word)
             if form in self._abbreviations and word not in self._abbreviations[form]:
                 continue
-            if form and form not in STOP_SOUNDS:
+            if form and form not in reading.stop_sounds:
                 out.append(form)
-            elif len(word) > 3 and word[0] in ELIDED and sound(word[1:]) in self._by_word:
-                out.append(sound(word[1:]))
+            elif (glued := reading.unglued(word, 3)) and reading.sound(glued[1]) in self._by_word:
+                out.append(reading.sound(glued[1]))
         return tuple(out)
 
     def rank(self, text: str) -> list[tuple[str, float]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from .normalise import Reading
+
 NODE_TYPES = ("question", "message", "procedure", "handoff", "end")
 COMMANDS = ("repeat", "back", "menu", "human")
 KEYS = tuple("0123456789*#")
@@ -165,6 +167,7 @@ class Content:
     # Whole SMS that stop Relais's messages ("stop") or ask for help ("help").
     sms_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()  # what people say about each place (examples_model)
+    reading: Reading = field(default_factory=Reading)  # how its words are read for matching
     warnings: list = field(default_factory=list)
 
     def phrase(self, phrase_name: str, /, **values: str) -> str:

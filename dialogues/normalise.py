@@ -1,109 +1,42 @@
 """Text normalisation for matching what people type or say against the content's words.
 
-People who rarely write spell French the way it sounds ("anploi", "kaf", "karte vital",
+People who rarely write spell words the way they sound ("anploi", "kaf", "karte vital",
 "lé zimpo"). Both sides (the content's keywords and the person's message) go through the
 same steps, so "emploi" and "anploi" meet on the same form:
 
-1. lower case, accents off, apostrophes and punctuation become spaces;
+1. lower case, accents off, apostrophes and punctuation become spaces (`words_of`, the
+   same for every language);
 2. small words that carry no meaning for the choice ("je", "la", "bonjour", "svp") go;
-3. each word is reduced to a rough French sound spelling: ph/f, c/k/qu, an/en/am/em,
-   é/er/ez/ai, o/au/eau, ch, gu/ge, silent h, doubled letters, silent final letters.
+3. each word is reduced to a rough sound spelling by ordered rewrite rules (French:
+   ph/f, c/k/qu, an/en/am/em, é/er/ez/ai, o/au/eau, ch, gu/ge, silent h, doubled letters,
+   silent final letters).
+
+Steps 2 and 3 are one language's data: language.yaml's `reading` block becomes a
+`Reading`. A language without that block reads every word as written.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
-
-# Words that never decide which choice a person means. Kept short on purpose: a word that
-# could be a keyword ("aide", "carte", "papiers") must not be here.
-STOPWORDS = frozenset(
-    """
-    a ai allo alo au aux avec bjr bonjour bonsoir c ca ce ces cest cet cette chui comment d de
-    des du dois doit donc e elle en est et etre faire fait faut il j jai je jpeux jpx jsuis l la le
-    les leur lui m ma me merci mes moi mon n ne nous o on ou par pas peut peux plait pour
-    pourriez pr qu que quel quelle qui quoi s sa salut se sest ses si sil slt son sont stp
-    sur svp t ta te tes toi ton tu un une veut veux voudrai voudrais voudrait voulais vous
-    vouloir vx jvx jveux jvoudrai jvoudrais y ya
-    """.split()
-)
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 _APOSTROPHES = "'’‘`´ʼ"
 _NON_WORD = re.compile(r"[\W_]+")  # any script: French, and Korean in the tests
+SOUNDS_KEPT = 65536  # words whose sound spelling is kept (then all forgotten)
 
-
-def _rules(pairs: list[tuple[str, str]]) -> list[tuple[re.Pattern[str], str]]:
-    return [(re.compile(pattern), repl) for pattern, repl in pairs]
-
-
-# Short words are often acronyms (CAF, APL, AAH, CEP): only the spelling of "c" changes,
-# so that "kaf" meets "caf" but "aah" keeps its letters.
-_SHORT_RULES = _rules([(r"qu", "k"), (r"c(?=[eiy])", "s"), (r"c", "k")])
-SHORT = 3
-
-# Ordered sound rewrites applied to one longer word (lower case, no accents).
-_SOUND_RULES = _rules(
-    [
-        (r"ph", "f"),
-        (r"ti(?=on)", "ssi"),  # "inscription" = "inscripsion"
-        (r"sch", "x"),
-        (r"ch", "x"),  # "ch" keeps its own sound: protect it from the c -> k rule
-        (r"gu(?=[eiy])", "g"),
-        (r"g(?=[eiy])", "j"),
-        (r"ge(?=[aou])", "j"),
-        (r"qu", "k"),
-        (r"q", "k"),
-        (r"ck", "k"),
-        (r"c(?=[eiy])", "s"),
-        (r"c", "k"),
-        (r"w", "v"),
-        (r"y", "i"),
-        (r"h", ""),
-        (r"eau", "o"),
-        (r"au", "o"),
-        (r"(?<=[aeiou])s(?=[aeiou])", "z"),
-        (r"(?:ai|ei)(?=[nm])", "e"),  # "pain", "plein" -> "pen", "plen" -> "pin"
-        (r"e[nm](?![aeiounm])", "an"),  # "emploi" -> "anploi", "en" -> "an"
-        (r"am(?![aeiounm])", "an"),
-        (r"[ie]n(?![aeiounm])", "in"),  # "plein" "pin" "ein" -> "in"
-        (r"im(?![aeiounm])", "in"),
-        (r"om(?![aeiounm])", "on"),
-        (r"ai|ei|et$|er$|ez$|es$", "e"),
-    ]
-)
-# Silent final letters, dropped one after the other while the word stays long enough to
-# keep its meaning ("vitales" -> "vitale" -> "vital", but "aide" stays "ede").
-_SILENT_END = _rules([(r"x$", ""), (r"[stdpz]$", ""), (r"e$", ""), (r"[stdp]$", "")])
-_KEEP_AT_LEAST = 4
-_DOUBLED = re.compile(r"(.)\1+")
+Rule = tuple[str, str]  # a regular expression and what replaces it
 
 
 def strip_accents(text: str) -> str:
     if text.isascii():  # most SMS: nothing to strip
         return text
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-@lru_cache(maxsize=65536)
-def sound(word: str) -> str:
-    """The rough French sound spelling of one plain word (lower case, no accents)."""
-    if len(word) <= SHORT:
-        for pattern, repl in _SHORT_RULES:
-            word = pattern.sub(repl, word)
-        return word
-    for pattern, repl in _SOUND_RULES:
-        word = pattern.sub(repl, word)
-    for pattern, repl in _SILENT_END:
-        shorter = pattern.sub(repl, word)
-        if len(shorter) >= _KEEP_AT_LEAST:
-            word = shorter
-    return _DOUBLED.sub(r"\1", word)
-
-
-# Stop words as they sound, so "koi" and "kel" go like "quoi" and "quel".
-STOP_SOUNDS = frozenset(sound(w) for w in STOPWORDS)
+    # Composed again: Hangul syllables, which have no accent, come back whole.
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
 
 
 def words_of(text: str) -> list[str]:
@@ -121,11 +54,109 @@ def _words_of(text: str) -> tuple[str, ...]:
     return tuple(w for w in _NON_WORD.split(text) if w)
 
 
-def plain_words(text: str) -> list[str]:
-    """Lower case, accent-free words of `text`, small meaningless words removed."""
-    return [w for w in words_of(text) if w not in STOPWORDS]
+def _compiled(rules: tuple[Rule, ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(pattern), repl) for pattern, repl in rules)
 
 
-def normalise(text: str) -> tuple[str, ...]:
-    """The sound-spelled words of `text` used for matching (empty and stop words dropped)."""
-    return tuple(s for s in (sound(w) for w in plain_words(text)) if s and s not in STOP_SOUNDS)
+@dataclass(frozen=True)
+class Reading:
+    """How one language's words are read for matching (language.yaml's `reading`; words
+    lower case without accents). The default reads every word as written."""
+
+    # Words that never decide which choice a person means ("je", "bonjour").
+    small_words: frozenset[str] = frozenset()
+    # Small words the examples model and the danger check still read: negation, time.
+    negations: frozenset[str] = frozenset()  # "pas reçu", "je ne suis pas en danger"
+    not_negation_after: frozenset[str] = frozenset()  # "pas de toit" negates nothing
+    kept_small_words: frozenset[str] = frozenset()  # "pas", "ne": kept by the model
+    shading_words: frozenset[str] = frozenset()  # "toujours", "plus": describe nothing alone
+    # A small word glued to the next without its apostrophe: "lapl" is "l'apl".
+    elided: tuple[str, ...] = ()
+    # Two words people write as one ("m a" for "m'a" is "ma").
+    joined: frozenset[tuple[str, str]] = frozenset()
+    # A phrase of one word this short (letters) is an abbreviation ("PE"), found only as
+    # written: "paye" and "payer" may sound like it.
+    abbreviations: int = 0
+    # Sound spelling: words of `short` letters or less take `short_rules` only (acronyms
+    # keep their letters); longer ones `sound_rules`, then `silent_endings` one after the
+    # other while `keep_at_least` letters stay, then `last_rules` (doubled letters).
+    short: int = 0
+    short_rules: tuple[Rule, ...] = ()
+    sound_rules: tuple[Rule, ...] = ()
+    silent_endings: tuple[Rule, ...] = ()
+    keep_at_least: int = 1
+    last_rules: tuple[Rule, ...] = ()
+    _sounds: dict[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @cached_property
+    def _rules(self) -> tuple[tuple[tuple[re.Pattern[str], str], ...], ...]:
+        return tuple(
+            map(
+                _compiled,
+                (self.short_rules, self.sound_rules, self.silent_endings, self.last_rules),
+            )
+        )
+
+    @cached_property
+    def stop_sounds(self) -> frozenset[str]:
+        """Small words as they sound, so "koi" and "kel" go like "quoi" and "quel"."""
+        return frozenset(self.sound(w) for w in self.small_words)
+
+    def sound(self, word: str) -> str:
+        """The rough sound spelling of one plain word (lower case, no accents)."""
+        form = self._sounds.get(word)
+        if form is None:
+            if len(self._sounds) > SOUNDS_KEPT:
+                self._sounds.clear()
+            form = self._sounds[word] = self._sound(word)
+        return form
+
+    def _sound(self, word: str) -> str:
+        short_rules, sound_rules, silent_endings, last_rules = self._rules
+        if len(word) <= self.short:
+            for pattern, repl in short_rules:
+                word = pattern.sub(repl, word)
+            return word
+        for pattern, repl in sound_rules:
+            word = pattern.sub(repl, word)
+        for pattern, repl in silent_endings:
+            shorter = pattern.sub(repl, word)
+            if len(shorter) >= self.keep_at_least:
+                word = shorter
+        for pattern, repl in last_rules:
+            word = pattern.sub(repl, word)
+        return word
+
+    def forget_words(self) -> None:
+        """Empty the kept sound spellings (the benchmark's cold runs)."""
+        self._sounds.clear()
+
+    def plain_words(self, text: str) -> list[str]:
+        """Lower case, accent-free words of `text`, small meaningless words removed."""
+        return [w for w in words_of(text) if w not in self.small_words]
+
+    def normalise(self, text: str) -> tuple[str, ...]:
+        """The sound-spelled words of `text` used for matching (small words dropped)."""
+        return tuple(
+            s
+            for s in (self.sound(w) for w in self.plain_words(text))
+            if s and s not in self.stop_sounds
+        )
+
+    def joined_words(self, words: list[str]) -> list[str]:
+        """The words with the pairs people write as one joined ("m a" is "ma")."""
+        out: list[str] = []
+        for word in words:
+            if out and (out[-1], word) in self.joined:
+                out[-1] += word
+            else:
+                out.append(word)
+        return out
+
+    def unglued(self, word: str, rest_at_least: int = 2) -> tuple[str, str] | None:
+        """A small word glued to the next without its apostrophe, and that next word:
+        "lapl" is ("l", "apl"), "quil" ("qu", "il"); None for any other word."""
+        for small in self.elided:
+            if word.startswith(small) and len(word) - len(small) >= rest_at_least:
+                return small, word[len(small) :]
+        return None

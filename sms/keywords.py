@@ -15,12 +15,11 @@ blocks nor answers them, so Relais records the stop and answers them itself.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from core.twilio_keywords import TWILIO_KEYWORDS, twilio_keyword
 from dialogues.model import Content
+from dialogues.normalise import words_of
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,9 @@ class Keyword:
 
 
 def plain_words(body: str) -> str:
-    """The message in lower case, without accents or punctuation: "Arrêt !" is "arret"."""
-    plain = unicodedata.normalize("NFKD", body.lower())
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    return " ".join(re.findall(r"[a-z0-9]+", plain))
+    """The message in lower case, without accents or punctuation, in any script: "Arrêt !"
+    is "arret"."""
+    return " ".join(words_of(body))
 
 
 def sms_keyword(body: str, opt_out_type: str, content: Content) -> Keyword | None:

@@ -18,7 +18,6 @@ from core.twilio_status import keep_early, reported
 from core.web import form_sid, form_text, services
 from dialogues.engine import Text
 from dialogues.model import Content
-from dialogues.normalise import normalise
 from runtime import turns
 
 from .keywords import plain_words, sms_keyword
@@ -79,7 +78,8 @@ def incoming() -> Response:
     if asked is not None:  # help: Twilio answers its own words
         return _reply(person, None, key, [] if asked.by_twilio else _phrase(content, "sms_help"))
     word = plain_words(body)
-    if not word or not (normalise(body) or word.isdigit() or engine.reads_alone(body)):
+    meant = content.reading.normalise(body) or word.isdigit() or engine.reads_alone(body)
+    if not word or not meant:
         # Empty, emoji only, punctuation only, "bonjour": a friendly word on what to write.
         return _reply(person, None, key, _phrase(content, "sms_empty"))
     conversation = app.store.open_sms_conversation(person)

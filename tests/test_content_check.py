@@ -253,6 +253,22 @@ BROKEN = [
         "mot entre accolades inconnu : 'mot'",
         "error",
     ),
+    (
+        "reading-rule-unreadable",
+        "language.yaml",
+        [("    - [ph, f]\n", "    - [ph(, f]\n")],
+        "    - [ph(, f]",
+        "règle « ph( » illisible",
+        "error",
+    ),
+    (
+        "reading-rule-not-a-pair",
+        "language.yaml",
+        [("    - [sch, x]\n", "    - [sch]\n")],
+        "    - [sch]",
+        "reading, sound_rules : écrivez des paires",
+        "error",
+    ),
 ]
 
 

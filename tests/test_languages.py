@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from pathlib import Path
+
+from dialogues.engine import Ask, Engine, Say, Text
+from dialogues.loader import load_content
 
 from .conftest import Running, make_content
 
@@ -58,3 +62,20 @@ def test_each_person_is_answered_in_the_language_of_the_number_they_reached(
         assert languages[MOBILE] == "ko" and languages[OTHER] == "fr"
     finally:
         relais.close()
+
+
+def test_a_second_language_reads_its_words_by_its_own_rules() -> None:
+    """Words are read by the language's `reading` rules (content), not French ones: a
+    Korean text with a particle glued to its word ("병원에", to the hospital) reaches that
+    place; French sound rules would leave it unknown."""
+    engine = Engine(load_content(KOREAN))
+    state, _ = engine.start("sms")
+    state, actions = engine.step(
+        state, Text("저는 병원에 가고 싶어요")
+    )  # "I want to go to hospital"
+    assert state.node == "hospital"
+    assert " ".join(a.text for a in actions if isinstance(a, Say | Ask)).startswith(
+        "알겠습니다: 병원."
+    )
+    french = Engine(load_content(make_content(Path(tempfile.mkdtemp()))))
+    assert french.content.reading.normalise("병원에") == ("병원에",)  # no French rule applies

@@ -12,7 +12,6 @@ import pytest
 
 from dialogues.engine import Engine
 from dialogues.loader import load_content
-from dialogues.normalise import normalise
 from testsupport.heldout import keyword_score, load_heldout, relais_score
 
 from .conftest import FRENCH
@@ -76,7 +75,8 @@ def test_relais_does_far_better_than_plain_keywords(engine: Engine) -> None:
         ("inscripsion", "inscription"),
     ],
 )
-def test_phonetic_spellings_meet_the_right_words(written: str, meant: str) -> None:
+def test_phonetic_spellings_meet_the_right_words(engine: Engine, written: str, meant: str) -> None:
+    normalise = engine.content.reading.normalise
     a, b = normalise(written), normalise(meant)
     assert len(a) == len(b)
     from rapidfuzz import fuzz
