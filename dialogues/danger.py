@@ -15,17 +15,18 @@ reveals a threat.
 A phrase said with a negation that is not its own ("je ne suis pas en danger", "il ne m'a
 jamais frappée", "on ne me frappe pas") reveals nothing; "je n'arrive pas à respirer" still
 does, its "pas" is the phrase's. A situation that is about right now (a medical emergency,
-an immediate threat: 15, 17) is not revealed by its phrases in a message that places them
-at another time ("il a fait un malaise l'an dernier", "il y a deux ans", "en mars", "quand
-j'étais petit"), nor a night without shelter (115) by one about a later date ("je serai à
-la rue dans trois mois"), unless the message also says now ("ce soir", "encore",
-"maintenant"). The model trained on the examples still reads such messages.
+an immediate threat: 15, 17; danger.yaml's `not_when` and `times`) is not revealed by its
+phrases in a message that places them at another time ("il a fait un malaise l'an
+dernier", "il y a deux ans", "en mars", "quand j'étais petit"), nor a night without
+shelter (115) by one about a later date ("je serai à la rue dans trois mois"), unless the
+message also says now ("ce soir", "encore", "maintenant"). The model trained on the
+examples still reads such messages.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -49,37 +50,7 @@ class _Phrase:
 
 HARMLESS = -1  # the `danger` of a harmless phrase
 
-# Times said in a message, on its plain words (accents off, apostrophes as spaces).
-_COUNT = (
-    r"(?:\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt"
-    r"|trente|quelques|plusieurs)"
-)
-_UNIT = r"(?:jours?|semaines?|mois|ans?|annees?)"
-_MONTH = (
-    r"(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre"
-    r"|decembre)"
-)
-_PAST = (
-    rf"il y a {_COUNT} {_UNIT}|l an (?:dernier|passe)|l annee (?:derniere|passee)"
-    r"|(?:le mois|l ete|l hiver|l automne|le printemps) dernier|la semaine derniere"
-    r"|quand j etais (?:petite?|enfant|jeune|ado)|depuis (?:qu (?:il|elle) est "
-    r"(?:petite?|nee?|bebe)|sa naissance|des annees|toujours)|pendant les vacances"
-    rf"|en (?:19|20)\d\d|(?:en|\d+|mois de) {_MONTH}"
-)
-_LATER = (
-    rf"dans {_COUNT} {_UNIT}|(?:le mois|l an) prochain|(?:la semaine|l annee) prochaine"
-    rf"|(?:en|\d+|mois de) {_MONTH}|a la fin du mois|d ici {_COUNT} {_UNIT}"
-)
-_NOW = (
-    r"maintenant|en ce moment|tout de suite|ce soir|cette nuit|ce matin|aujourd hui"
-    r"|aujourdhui|vient de|viens de|venez|vite|au secours|aidez|encore|a nouveau"
-    r"|de nouveau|recommence"
-)
-PAST = re.compile(rf"\b(?:{_PAST})\b")
-LATER = re.compile(rf"\b(?:{_LATER})\b")
-NOW = re.compile(rf"\b(?:{_NOW})\b")
-# Situations about right now, by their first line: the times that rule them out.
-NOT_AT = {"15": (PAST, LATER), "17": (PAST, LATER), "115": (LATER,)}
+NOW = "now"  # the kind of moment that rules nothing out (danger.yaml's `times`)
 
 
 class DangerMatcher:
@@ -89,9 +60,11 @@ class DangerMatcher:
         reading: Reading,
         distinct: tuple[tuple[str, str], ...] = (),
         harmless: tuple[str, ...] = (),
+        times: Mapping[str, str] | None = None,
     ):
         self._dangers = dangers
         self._reading = reading
+        self._times = {kind: re.compile(pattern) for kind, pattern in (times or {}).items()}
         sounds = self._sounds
         # Words that look alike but must never be taken for one another ("volé", "violé").
         self._distinct = {
@@ -252,13 +225,10 @@ class DangerMatcher:
 
     def _ruled_out(self, plain: str) -> set[int]:
         """The situations about right now that the message places at another time."""
-        if not (PAST.search(plain) or LATER.search(plain)) or NOW.search(plain):
+        said = {kind for kind, moment in self._times.items() if moment.search(plain)}
+        if not said or NOW in said:
             return set()
-        return {
-            index
-            for index, danger in enumerate(self._dangers)
-            if danger.lines and any(time.search(plain) for time in NOT_AT.get(danger.lines[0], ()))
-        }
+        return {index for index, danger in enumerate(self._dangers) if said & set(danger.not_when)}
 
 
 def _negated(phrase: _Phrase, span: range, said: list[str], reading: Reading) -> bool:

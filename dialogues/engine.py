@@ -409,7 +409,9 @@ class Engine:
     @cached_property
     def _danger_matcher(self) -> DangerMatcher:
         content = self.content
-        return DangerMatcher(content.dangers, content.reading, content.distinct, content.harmless)
+        return DangerMatcher(
+            content.dangers, content.reading, content.distinct, content.harmless, content.times
+        )
 
     @cached_property
     def _danger_model(self) -> DangerModel | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
+from .danger import NOW
 from .matching import Matcher
 from .model import (
     COMMANDS,
@@ -209,6 +210,22 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+TIME_SLOTS = ("count", "unit", "month")  # danger.yaml's times: lists of words, not moments
+
+
+def time_pattern(phrase: str, slots: dict[str, str]) -> str:
+    """One phrase of a moment as a regular expression on plain words: "il y a {count}
+    {unit}", "l ete/hiver dernier" (KeyError for an unknown slot)."""
+    out = []
+    for word in phrase.split():
+        if word.startswith("{") and word.endswith("}"):
+            out.append(slots[word[1:-1]])
+        else:
+            choices = [" ".join(words_of(w)) for w in word.split("/")]
+            out.append("(?:" + "|".join(map(re.escape, choices)) + ")")
+    return " ".join(out)
 
 
 class _Checker:
@@ -501,13 +518,25 @@ class _Checker:
         block = self.read(DANGER_FILE)
         if block is None:
             return {}
-        self.unknown_fields(block, {"situations", "distinct", "ordinary", "harmless"}, DANGER_FILE)
+        self.unknown_fields(
+            block, {"situations", "distinct", "ordinary", "harmless", "times"}, DANGER_FILE
+        )
+        times = self.times(block)
         found = []
         for did, entry in self.entries(block, "situations", "situation"):
             what = f"la situation d'urgence '{did}'"
             self.unknown_fields(
-                entry, {"lines", "say", "sms", "reason", "phrases", "examples"}, what
+                entry, {"lines", "say", "sms", "reason", "phrases", "examples", "not_when"}, what
             )
+            not_when = self.texts(entry, "not_when", what)
+            for kind in not_when:
+                if kind == NOW or kind not in times:
+                    known = ", ".join(sorted(set(times) - {NOW})) or "aucun : ajoutez times"
+                    self.error(
+                        entry,
+                        entry.line_of("not_when"),
+                        f"{what} : not_when '{kind}' n'est pas un moment de times ({known})",
+                    )
             lines = self.texts(entry, "lines", what)
             if not lines:
                 self.error(entry, entry.line, f"{what} n'a pas de numéro à appeler (lines)")
@@ -542,6 +571,7 @@ class _Checker:
                     phrases=phrases,
                     line=entry.line_of("phrases"),
                     examples=self.texts(entry, "examples", what),
+                    not_when=not_when,
                 )
             )
         return {
@@ -549,7 +579,37 @@ class _Checker:
             "distinct": self.distinct(block),
             "ordinary": self.texts(block, "ordinary", DANGER_FILE),
             "harmless": self.texts(block, "harmless", DANGER_FILE),
+            "times": times,
         }
+
+    def times(self, block: LocatedMap) -> dict[str, str]:
+        """Each kind of moment of danger.yaml's `times` as a regular expression on plain
+        words: its phrases, their slots ({count}, {unit}, {month}, {year}) filled, and
+        "a/b" for one word or the other."""
+        times = self.mapping(block, "times", DANGER_FILE)
+        slots = {"year": r"(?:19|20)\d\d"}
+        for slot in TIME_SLOTS:
+            words = sorted({" ".join(words_of(w)) for w in self.texts(times, slot, "times")})
+            escaped = list(map(re.escape, words)) or ["(?!)"]  # none: never said
+            if slot == "count":  # a number in digits always counts
+                escaped.insert(0, r"\d+")
+            slots[slot] = "(?:" + "|".join(escaped) + ")"
+        out = {}
+        for kind in (k for k in times if k not in TIME_SLOTS):
+            patterns = []
+            for phrase, line in self.located_texts(times, kind, "times"):
+                try:
+                    patterns.append(time_pattern(phrase, slots))
+                except KeyError as exc:
+                    self.error(
+                        times,
+                        line,
+                        f"times, {kind} : « {phrase} » a un mot entre accolades inconnu "
+                        f"{exc} (possibles : {', '.join('{' + s + '}' for s in slots)})",
+                    )
+            if patterns:
+                out[kind] = r"\b(?:" + "|".join(patterns) + r")\b"
+        return out
 
     def distinct(self, block: LocatedMap) -> tuple[tuple[str, str], ...]:
         """Pairs of words that look alike but mean different things ("volé", "violé")."""

@@ -140,6 +140,8 @@ class Danger:
     phrases: tuple[str, ...]
     line: int = field(default=0, compare=False)  # line of its phrases in danger.yaml
     examples: tuple[str, ...] = ()  # what people in this situation say, for the model
+    # The moments that rule it out (danger.yaml's `times`): a situation about right now.
+    not_when: tuple[str, ...] = ()
 
 
 @dataclass
@@ -162,6 +164,9 @@ class Content:
     distinct: tuple[tuple[str, str], ...] = ()  # danger words never taken for one another
     ordinary: tuple[str, ...] = ()  # messages that look like danger and are not (danger.yaml)
     harmless: tuple[str, ...] = ()  # phrases whose words are no danger ("me tape sur les nerfs")
+    # Moments said in a message (danger.yaml's `times`): a regular expression on its plain
+    # words for each kind ("past", "later", and "now", which rules nothing out).
+    times: dict[str, str] = field(default_factory=dict)
     closings: tuple[str, ...] = ()  # a whole message that ends politely ("merci")
     cannot_read: tuple[str, ...] = ()  # phrases of a person who says they cannot read
     # Whole SMS that stop Relais's messages ("stop") or ask for help ("help").

@@ -254,6 +254,22 @@ BROKEN = [
         "error",
     ),
     (
+        "time-slot-unknown",
+        "danger.yaml",
+        [('"il y a {count} {unit}"', '"il y a {count} {unite}"')],
+        '"il y a {count} {unite}"',
+        "a un mot entre accolades inconnu 'unite'",
+        "error",
+    ),
+    (
+        "not-when-unknown",
+        "danger.yaml",
+        [("    not_when: [later]\n", "    not_when: [plus_tard]\n")],
+        "    not_when: [plus_tard]",
+        "not_when 'plus_tard' n'est pas un moment de times",
+        "error",
+    ),
+    (
         "reading-rule-unreadable",
         "language.yaml",
         [("    - [ph, f]\n", "    - [ph(, f]\n")],
