@@ -371,6 +371,7 @@ class _Checker:
                 "costs",
                 "acronyms",
                 "reading",
+                "paper_small_words",
             },
             "le fichier",
         )
@@ -378,6 +379,7 @@ class _Checker:
         commands, answers = self.commands(language)
         self.costs = self.cost_kinds(language)
         self.acronyms = self.acronym_table(language)
+        self.paper_small_words = self.texts(language, "paper_small_words", "language.yaml")
         procedure_blocks = dict(self.entries(catalogue, "procedures", "la démarche"))
         procedures = {pid: self.procedure(pid, b, phrases) for pid, b in procedure_blocks.items()}
         places = tuple(
@@ -850,7 +852,7 @@ class _Checker:
             followup=followup_text,
         )
         try:
-            sms = procedure_sms(phrases, procedure)
+            sms = procedure_sms(phrases, procedure, self.paper_small_words)
         except (KeyError, IndexError, ValueError):
             return procedure  # a broken phrase: already reported in language.yaml
         self.check_procedure_sms(block, procedure, sms, what)

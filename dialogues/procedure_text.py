@@ -10,14 +10,12 @@ keep their correct French spelling for the voice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .model import Procedure
 from .sms_encoding import to_gsm7
 
-# Words a paper's name starts with that an SMS list does without: "votre RIB" reads
-# "RIB" after "A préparer :", as the papers on a checklist do.
-_LEADING_WORDS = ("votre ", "vos ", "le ", "la ", "les ", "un ", "une ", "des ", "l'", "l’")
+_ELISION = ("'", "’")
 
 
 def written_phone(digits: str) -> str:
@@ -34,12 +32,15 @@ def written_phone(digits: str) -> str:
     return digits
 
 
-def sms_document(document: str) -> str:
-    """One paper as the SMS lists it: without its leading "votre", "le", "une"..."""
+def sms_document(document: str, leading_words: Iterable[str] = ()) -> str:
+    """One paper as the SMS lists it: without a leading small word of the language
+    (language.yaml's `paper_small_words`: "votre RIB" reads "RIB", as on a checklist)."""
     lowered = document.lower()
-    for word in _LEADING_WORDS:
-        if lowered.startswith(word) and len(document) > len(word):
-            return document[len(word) :]
+    for word in leading_words:
+        forms = [word[:-1] + mark for mark in _ELISION] if word.endswith(_ELISION) else [word + " "]
+        for form in forms:
+            if lowered.startswith(form) and len(document) > len(form):
+                return document[len(form) :]
     return document
 
 
@@ -53,12 +54,14 @@ def capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def procedure_sms(table: Mapping[str, str], procedure: Procedure) -> str:
+def procedure_sms(
+    table: Mapping[str, str], procedure: Procedure, leading_words: Iterable[str] = ()
+) -> str:
     """The SMS of `procedure`: title, link, papers, numbered steps, phone line, warning.
-    `table` is the language's phrases."""
+    `table` is the language's phrases, `leading_words` its paper_small_words."""
     lines = [capitalised(procedure.sms_title or procedure.title), procedure.url]
     if procedure.documents:
-        papers = ", ".join(sms_document(d) for d in procedure.documents)
+        papers = ", ".join(sms_document(d, leading_words) for d in procedure.documents)
         lines.append(table["sms_documents"].format(documents=papers))
     lines += [f"{number}. {sentence(step)}" for number, step in enumerate(procedure.steps, 1)]
     if procedure.phone:
