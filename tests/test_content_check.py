@@ -368,7 +368,7 @@ def test_the_sms_is_written_from_the_fields(mini_dir: Path) -> None:
     assert procedure.phone.kind == "service_free"
     assert procedure.phone.cost == "service gratuit, prix d'un appel"
     # The same composition from the phrases alone; the title stands in for sms_title.
-    assert procedure_sms(content.phrases, procedure, ["une"]) == procedure.sms
+    assert procedure_sms(content.phrases, procedure, ["votre"]) == procedure.sms
     assert procedure.sms.startswith("L'inscription à France Travail\n")
     assert procedure.sms.splitlines()[2] == "A préparer : pièce d'identité"
 
