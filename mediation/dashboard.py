@@ -144,7 +144,7 @@ def init_dashboard(app: Flask) -> None:
     app.config["RELAIS_WORDS"] = load_words(app.config["RELAIS"].content_dir)
     app.jinja_env.filters.update(
         mask=mask,
-        age=age_fr,
+        age=age,
         when=lambda at: said_clock(engine.content, at),  # "lundi 5 janvier à 10 h 42"
         paris=paris_time,
         urgent=is_urgent,
@@ -167,16 +167,17 @@ def _dashboard_only(app: Flask) -> Iterator[None]:
         registry[blueprint.name].extend(added)
 
 
-def age_fr(at: datetime) -> str:
+def age(at: datetime) -> str:
+    """How long ago `at` was, in the dashboard's words ("il y a 5 min")."""
     seconds = (now() - (at if at.tzinfo else at.replace(tzinfo=now().tzinfo))).total_seconds()
     minutes = int(seconds // 60)
     if minutes < 1:
-        return "à l'instant"
+        return words()("ages", "now")
     if minutes < 60:
-        return f"il y a {minutes} min"
+        return words()("ages", "minutes", count=minutes)
     if minutes < 48 * 60:
-        return f"il y a {minutes // 60} h"
-    return f"il y a {minutes // 1440} jours"
+        return words()("ages", "hours", count=minutes // 60)
+    return words()("ages", "days", count=minutes // 1440)
 
 
 @blueprint.route("/login", methods=["GET", "POST"])

@@ -51,6 +51,7 @@ NEEDED = {
         "machine",
     ),
     "flash": ("wrong_login", "saved", "calling"),
+    "ages": ("now", "minutes", "hours", "days"),
 }
 COUNTED = {"diagram": ("answers", "hang_ups")}  # a "one" and a "many" form each
 

@@ -95,6 +95,8 @@ def test_the_queue_and_a_request_for_a_logged_in_mediator(relais: Running) -> No
     queue = browser.get(f"{base}/mediation/").text
     assert "+336••••••78" in queue and MOBILE not in queue  # masked in the list
     assert "Nouveau" in queue and "message vocal" in queue
+    shown = html.unescape(queue)
+    assert "à l'instant" in shown or "il y a 1 min" in shown  # its age (dashboard.yaml)
     link = re.search(r'href="(/mediation/requests/\d+)"', queue).group(1)
     page = browser.get(base + link).text
     assert f'href="tel:{MOBILE}"' in page  # the number, to call back
