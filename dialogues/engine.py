@@ -17,6 +17,7 @@ from .danger import DangerMatcher, DangerModel
 from .examples_model import trained
 from .matching import SPEECH_CONFIRM_BELOW, SPEECH_REJECT_BELOW, Matcher, MatchResult
 from .model import (
+    ANY_TOPIC,
     Choice,
     Content,
     Danger,
@@ -255,12 +256,12 @@ def catalogue_phrases(content: Content) -> list[Phrase]:
 
 
 def person_places(content: Content) -> dict[str, str]:
-    """Hand-off nodes with no subject of their own ("humain") are the same place as the
+    """Hand-off nodes with no subject of their own (ANY_TOPIC) are the same place as the
     global command for a person."""
     return {
         n.id: "@human"
         for n in content.nodes.values()
-        if n.type == "handoff" and n.topic == "humain"
+        if n.type == "handoff" and n.topic == ANY_TOPIC
     }
 
 
@@ -931,7 +932,7 @@ class Engine:
 
     def _hand_off(self, state: State, reason: str, text: str = "") -> list[Action]:
         state.status, state.pending = HANDOFF, None
-        topic = state.topic or "humain"
+        topic = state.topic or ANY_TOPIC
         return [HandOff(topic, reason, text=text or self.content.phrase("handoff"))]
 
     def _retry(self, state: State, why: str) -> list[Action]:

@@ -9,6 +9,7 @@ from .normalise import Reading
 
 NODE_TYPES = ("question", "message", "procedure", "handoff", "end")
 COMMANDS = ("repeat", "back", "menu", "human")
+ANY_TOPIC = "humain"  # the topic of a hand-off with no subject: any mediator takes it
 KEYS = tuple("0123456789*#")
 
 

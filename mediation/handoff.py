@@ -18,7 +18,7 @@ from core.phones import can_receive_sms
 from core.settings import Settings
 from core.store import Exchange
 from dialogues.engine import Engine, HandOff, place_text
-from dialogues.model import Content
+from dialogues.model import ANY_TOPIC, Content
 
 from .requests import OPEN, URGENT, add_note
 from .summary import summarise
@@ -198,7 +198,7 @@ def available_mediators(
         for mediator in session.scalars(
             select(Mediator).where(Mediator.active.is_(True)).order_by(Mediator.id)
         )
-        if (not mediator.topics or topic in mediator.topics or topic == "humain")
+        if (not mediator.topics or topic in mediator.topics or topic == ANY_TOPIC)
         and (not mediator.languages or lang in mediator.languages)
     ]
     if not found:

@@ -28,6 +28,7 @@ from dialogues.engine import (
     State,
     Words,
 )
+from dialogues.model import ANY_TOPIC
 from mediation.handoff import available_mediators, has_mediators, open_request, take_a_message
 
 TEXT_CHANNELS = frozenset({"sms"})  # the reply itself is the text: a procedure goes in it
@@ -138,7 +139,7 @@ def _hand_off(app: Services, engine: Engine, conversation: Exchange, action: Han
     ring: tuple[Mediator, ...] = ()
     if conversation.channel in LIVE_CHANNELS:
         # A person in danger is put through to any mediator on duty, whatever their topics.
-        topic = "humain" if action.urgent else action.topic
+        topic = ANY_TOPIC if action.urgent else action.topic
         lang = engine.content.lang
         ring = tuple(available_mediators(app.session, app.settings, topic, lang, conversation.id))
     promise = ""
