@@ -187,7 +187,8 @@ class WaitressWorker(Worker):
             **server_options(self.app.relais_settings),
         )
         threading.Thread(target=self._heartbeat, daemon=True).start()
-        start_streams(self.wsgi, self.cfg.bind[0].rpartition(":")[0] or "0.0.0.0")
+        if self.app.relais_settings.voice_mode == "stream":  # (bench/floor.py's app too)
+            start_streams(self.wsgi, self.cfg.bind[0].rpartition(":")[0] or "0.0.0.0")
         try:
             server.run()
         except SystemExit:
