@@ -187,8 +187,7 @@ class WaitressWorker(Worker):
             **server_options(self.app.relais_settings),
         )
         threading.Thread(target=self._heartbeat, daemon=True).start()
-        if self.app.relais_settings.voice_mode == "stream":  # (bench/floor.py's app too)
-            start_streams(self.wsgi, self.cfg.bind[0].rpartition(":")[0] or "0.0.0.0")
+        start_streams(self.wsgi, self.cfg.bind[0].rpartition(":")[0] or "0.0.0.0")
         try:
             server.run()
         except SystemExit:
@@ -225,9 +224,10 @@ class StreamModeError(SystemExit):
 
 def start_streams(app: Flask, host: str, port: int | None = None) -> StreamServer | None:
     """In stream mode, the websocket server of Media Streams, in a thread beside waitress
-    (on RELAIS_STREAM_PORT, shared by gunicorn's workers)."""
-    settings = app.config["RELAIS"]
-    if settings.voice_mode != "stream":
+    (on RELAIS_STREAM_PORT, shared by gunicorn's workers). None for an app that is not
+    Relais (the benchmarks' floor, served by the same workers)."""
+    settings = app.config.get("RELAIS")
+    if settings is None or settings.voice_mode != "stream":
         return None
     return StreamServer(app, host, settings.stream_port if port is None else port)
 
