@@ -99,11 +99,15 @@ def submit(
     """Add a job to the session's transaction: it runs once that commits. With a `key`
     already used by another job, nothing is added (None)."""
     row = Job(kind=kind, args=args, key=key, run_at=now() + timedelta(seconds=delay))
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return None
+    if key is None:  # nothing to collide with: no savepoint (two round trips fewer)
+        session.add(row)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            return None
     session.info.setdefault("relais_jobs", []).append((row.id, row.run_at))
     return row
 

@@ -13,7 +13,7 @@ import logging
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -58,18 +58,34 @@ def stored_message(
     procedure: str | None = None,
 ) -> OutboundMessage:
     """An SMS as it is kept: with its encoding and number of segments."""
-    size = sms_size(body)
     return OutboundMessage(
-        person_id=person.id,
-        conversation_id=conversation_id,
-        to=to,
-        body=body,
-        encoding=size.encoding,
-        segments=size.segments,
-        transport=transport,
-        procedure=procedure,
-        status=status,
+        **message_values(person, to, body, transport, status, conversation_id, procedure)
     )
+
+
+def message_values(
+    person: Person,
+    to: str,
+    body: str,
+    transport: str,
+    status: str,
+    conversation_id: int | None = None,
+    procedure: str | None = None,
+) -> dict:
+    """The columns of an SMS as it is kept (with its encoding and number of segments),
+    for an OutboundMessage or a Core INSERT (Store.add_messages)."""
+    size = sms_size(body)
+    return {
+        "person_id": person.id,
+        "conversation_id": conversation_id,
+        "to": to,
+        "body": body,
+        "encoding": size.encoding,
+        "segments": size.segments,
+        "transport": transport,
+        "procedure": procedure,
+        "status": status,
+    }
 
 
 def send_sms(
@@ -122,28 +138,42 @@ def refusal(
         return "opted out"
     if not capped:
         return None
+    # The three caps in one statement: (count, cap, why) for each that applies.
     day = now() - timedelta(days=1)
-    counted = select(func.count(OutboundMessage.id))
-    if conversation_id is not None and (
-        session.scalar(counted.where(OutboundMessage.conversation_id == conversation_id))
-        >= settings.sms_per_call
-    ):
-        return f"{settings.sms_per_call} SMS in this conversation already"
-    if person.id is not None and (
-        session.scalar(
-            counted.where(OutboundMessage.person_id == person.id, OutboundMessage.created_at >= day)
+    caps = []
+    if conversation_id is not None:
+        caps.append(
+            (
+                _sent(OutboundMessage.conversation_id == conversation_id),
+                settings.sms_per_call,
+                f"{settings.sms_per_call} SMS in this conversation already",
+            )
         )
-        >= settings.sms_per_caller_per_day
-    ):
-        return f"{settings.sms_per_caller_per_day} SMS for this person in a day already"
-    if (
-        session.scalar(
-            counted.where(OutboundMessage.to == number, OutboundMessage.created_at >= day)
+    if person.id is not None:
+        caps.append(
+            (
+                _sent(OutboundMessage.person_id == person.id, OutboundMessage.created_at >= day),
+                settings.sms_per_caller_per_day,
+                f"{settings.sms_per_caller_per_day} SMS for this person in a day already",
+            )
         )
-        >= settings.sms_per_number_per_day
-    ):
-        return f"{settings.sms_per_number_per_day} SMS to this number in a day already"
+    caps.append(
+        (
+            _sent(OutboundMessage.to == number, OutboundMessage.created_at >= day),
+            settings.sms_per_number_per_day,
+            f"{settings.sms_per_number_per_day} SMS to this number in a day already",
+        )
+    )
+    counts = session.execute(select(*(count for count, _, _ in caps))).one()
+    for counted, (_, cap, why) in zip(counts, caps, strict=True):
+        if counted >= cap:
+            return why
     return None
+
+
+def _sent(*where: ColumnElement[bool]) -> ScalarSelect[int]:
+    """How many SMS were stored where `where` holds."""
+    return select(func.count(OutboundMessage.id)).where(*where).scalar_subquery()
 
 
 def retryable(exc: Exception) -> bool:

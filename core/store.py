@@ -11,9 +11,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import Select, Update, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Select,
+    Table,
+    TextClause,
+    Update,
+    bindparam,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from dialogues.engine import ACTIVE, State
 
@@ -24,6 +37,7 @@ from .phones import e164
 SMS_CONVERSATION_IDLE = timedelta(hours=24)
 
 _conversations = Conversation.__table__
+_people = Person.__table__
 _turns = Turn.__table__
 _replies = WebhookReply.__table__
 _TURN_FIELDS = ("kind", "node", "raw", "recognised", "confidence", "recording_ref")
@@ -38,6 +52,7 @@ _READ = select(
     _conversations.c.step,
     _conversations.c.version,
     _conversations.c.started_at,
+    _conversations.c.call_status,
 )
 _READ_BY_ID = _READ.where(_conversations.c.id == bindparam("id"))
 _READ_BY_CALL = _READ.where(_conversations.c.call_sid == bindparam("call_sid"))
@@ -66,9 +81,75 @@ _UPDATE = (
 _END_CALL = _UPDATE.values(
     updated_at=bindparam("at"), ended_at=func.coalesce(_conversations.c.ended_at, bindparam("at"))
 )
+_READ_PERSON = select(*_people.c).where(_people.c.phone == bindparam("phone"))
+_INSERT_PERSON = insert(_people).returning(_people.c.id)
+_FIRST_LANGUAGE = _people.c.language.default.arg  # a person's when none is given
 _READ_REPLY = select(_replies.c.body).where(_replies.c.key == bindparam("key"))
-_INSERT_REPLY = insert(_replies)
-_INSERT_TURNS = insert(_turns)
+_messages = OutboundMessage.__table__
+_INSERTS = {table: insert(table) for table in (_turns, _replies, _messages)}
+_MESSAGE_FIELDS = ("provider_id", "error")  # None for a message just stored
+
+
+# -- rows written together ------------------------------------------------------------
+# A webhook's turns, reply and SMS replies are inserted when its reply is known, and on
+# PostgreSQL in one statement (each a CTE of the last): each statement is a round trip to
+# the server. Whatever is still waiting when the transaction commits is written then.
+_PENDING = "relais_pending_rows"  # in Session.info: [(table, rows), ...] in order
+_together: dict[tuple, TextClause] = {}  # PostgreSQL's statements, by tables and rows
+
+
+def _pending(session: Session) -> list[tuple[Table, list[dict]]]:
+    return session.info.setdefault(_PENDING, [])
+
+
+def write_pending(session: Session) -> None:
+    """Insert the rows waiting in this session's transaction."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or len(pending) == 1:
+        for table, rows in pending:
+            connection.execute(_INSERTS[table], rows)
+        return
+    preparer = connection.dialect.identifier_preparer
+    shape = tuple((table.name, tuple(rows[0]), len(rows)) for table, rows in pending)
+    statement = _together.get(shape)
+    if statement is None:
+        statement = _statement_together(shape, preparer)
+        if len(_together) < 1000:
+            _together[shape] = statement
+    params = {
+        f"p{i}_{j}_{column}": value
+        for i, (_table, rows) in enumerate(pending)
+        for j, row in enumerate(rows)
+        for column, value in row.items()
+    }
+    connection.execute(statement, params)
+
+
+def _statement_together(shape: tuple, preparer) -> TextClause:
+    """WITH p0 AS (INSERT ...), p1 AS (INSERT ...) INSERT ...: PostgreSQL only."""
+    inserts = []
+    for i, (table, columns, count) in enumerate(shape):
+        names = ", ".join(preparer.quote(column) for column in columns)
+        values = ", ".join(
+            "(" + ", ".join(f":p{i}_{j}_{column}" for column in columns) + ")" for j in range(count)
+        )
+        inserts.append(f"INSERT INTO {preparer.quote(table)} ({names}) VALUES {values}")
+    ctes = ", ".join(f"p{i} AS ({sql})" for i, sql in enumerate(inserts[:-1]))
+    return text(f"WITH {ctes} {inserts[-1]}")
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_at_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _previous) -> None:
+    if not session.in_transaction():
+        session.info.pop(_PENDING, None)
 
 
 def outcome(state: State) -> str | None:
@@ -93,6 +174,7 @@ class Exchange:
     step: int
     version: int
     started_at: datetime
+    call_status: str | None  # what the call status callback said last
     session: Session = field(repr=False)
 
     @cached_property  # the session keeps only weak references: one load per webhook
@@ -112,11 +194,32 @@ class Store:
         creating the same person makes one of the two fail on the unique number
         (IntegrityError): that webhook is handled again (relais.signature) and finds it."""
         number = e164(phone)
-        person = self.session.scalar(select(Person).where(Person.phone == number))
-        if person is None:
-            person = Person(phone=number, **({"language": language} if language else {}))
-            self.session.add(person)
-            self.session.flush()
+        # One Core statement and a Person attached to the session as if the ORM had loaded
+        # it (its changes are flushed at commit): a webhook's person without the ORM's
+        # query and unit of work.
+        row = self.session.connection().execute(_READ_PERSON, {"phone": number}).first()
+        if row is not None:
+            return self._attached(Person(**row._mapping))
+        values = {
+            "phone": number,
+            "opted_out": False,
+            "autonomy": None,
+            "autonomy_at": None,
+            "language": language or _FIRST_LANGUAGE,
+            "sandbox": False,
+            "created_at": now(),
+        }
+        person_id = self.session.connection().execute(_INSERT_PERSON, values).scalar_one()
+        return self._attached(Person(id=person_id, **values))
+
+    def _attached(self, person: Person) -> Person:
+        """`person`, a row just read or written, as the session's persistent instance (the
+        one it has already, if any)."""
+        known = self.session.identity_map.get(identity_key(Person, person.id))
+        if known is not None:
+            return known
+        make_transient_to_detached(person)
+        self.session.add(person)
         return person
 
     # -- conversations --------------------------------------------------------------
@@ -141,10 +244,19 @@ class Store:
         return self._exchange(_READ_OPEN_SMS, {"person_id": person.id, "since": since})
 
     def start(
-        self, person: Person, channel: str, state: State, call_sid: str | None = None
+        self,
+        person: Person,
+        channel: str,
+        state: State,
+        call_sid: str | None = None,
+        before: State | None = None,
     ) -> Exchange:
-        data = state.to_dict()
+        """A new conversation in `state`. With `before` (its state at the start), `state`
+        is the state after its first input, taken already: the conversation is stored
+        as `save` would leave it after that turn, in one statement."""
         started = now()
+        values = self._state_values(before or state, state, started)
+        step = 0 if before is None else 1
         conversation_id = (
             self.session.connection()
             .execute(
@@ -153,21 +265,29 @@ class Store:
                     "person_id": person.id,
                     "channel": channel,
                     "call_sid": call_sid,
-                    "state": data,
-                    "step": 0,
-                    "status": state.status,
-                    "outcome": outcome(state),
+                    "step": step,
                     "started_at": started,
-                    "updated_at": started,
                     "version": 1,
+                    **values,
                 },
             )
             .scalar_one()
         )
         exchange = Exchange(
-            conversation_id, person.id, channel, call_sid, data, 0, 1, started, self.session
+            conversation_id,
+            person.id,
+            channel,
+            call_sid,
+            values["state"],
+            step,
+            1,
+            started,
+            None,
+            self.session,
         )
         self._exchanges[conversation_id] = exchange
+        if before is not None:
+            self._remember_autonomy(person.id, before, state, started)
         return exchange
 
     def _update(self, statement: Update, conversation: Exchange, values: dict) -> None:
@@ -179,34 +299,45 @@ class Store:
             raise StaleDataError(f"conversation {conversation.id} changed meanwhile")
         conversation.version += 1
 
-    def save(self, conversation: Exchange, before: State, state: State) -> None:
-        """Keep the engine's state, and what is worth knowing of it outside the engine."""
-        at = now()
+    @staticmethod
+    def _state_values(before: State, state: State, at: datetime) -> dict:
+        """The columns that keep the engine's state, and what is worth knowing of it
+        outside the engine, after a turn from `before` to `state`."""
         values = {
             "state": state.to_dict(),
-            "step": conversation.step + 1,
             "updated_at": at,
             "status": state.status,
             "outcome": outcome(state),
         }
         if state.status != ACTIVE and before.status == ACTIVE:
             values.update(end_node=state.node, ended_at=at)
-        self._update(_UPDATE, conversation, values)
-        conversation.state, conversation.step = values["state"], values["step"]
+        return values
+
+    def _remember_autonomy(self, person_id: int, before: State, state: State, at) -> None:
         if state.autonomy != before.autonomy:  # remembered for the person's next contact
             self.session.execute(
                 update(Person)
-                .where(Person.id == conversation.person_id)
+                .where(Person.id == person_id)
                 .values(autonomy=state.autonomy, autonomy_at=at)
             )
+
+    def save(self, conversation: Exchange, before: State, state: State) -> None:
+        """Keep the engine's state, and what is worth knowing of it outside the engine."""
+        at = now()
+        values = {"step": conversation.step + 1, **self._state_values(before, state, at)}
+        self._update(_UPDATE, conversation, values)
+        conversation.state, conversation.step = values["state"], values["step"]
+        self._remember_autonomy(conversation.person_id, before, state, at)
 
     def end_call(self, conversation: Exchange, call_status: str, duration: int | None) -> None:
         """What the call status callback says of how the call ended."""
         values = {"call_status": call_status, "duration": duration, "at": now()}
         self._update(_END_CALL, conversation, values)
+        conversation.call_status = call_status
 
-    def add_turns(self, conversation_id: int, turns: list[dict]) -> None:
-        """Record turns in one statement (a webhook records several)."""
+    def add_turns(self, conversation_id: int, turns: list[dict], later: bool = False) -> None:
+        """Record turns in one statement (a webhook records several). `later`: nothing
+        reads them before the webhook's reply, with which they are written (or at commit)."""
         if turns:
             at = now()
             rows = [
@@ -217,18 +348,32 @@ class Store:
                 }
                 for turn in turns
             ]
-            self.session.connection().execute(_INSERT_TURNS, rows)
+            _pending(self.session).append((_turns, rows))
+            if not later:
+                write_pending(self.session)
 
     # -- webhook replies (each webhook handled once) --------------------------------
     def reply(self, key: str) -> str | None:
         return self.session.connection().execute(_READ_REPLY, {"key": key}).scalar()
 
     def remember_reply(self, key: str, body: str, person_id: int | None) -> None:
-        self.session.connection().execute(
-            _INSERT_REPLY, {"key": key, "body": body, "person_id": person_id, "created_at": now()}
-        )
+        """Keep the webhook's reply, with the rows waiting to be written."""
+        reply = {"key": key, "body": body, "person_id": person_id, "created_at": now()}
+        _pending(self.session).append((_replies, [reply]))
+        write_pending(self.session)
 
     # -- outbound messages ----------------------------------------------------------
+    def add_messages(self, messages: list[dict]) -> None:
+        """Keep SMS (core.outbound.message_values: a webhook's replies), written with the
+        webhook's reply (or at commit)."""
+        if messages:
+            at = now()
+            rows = [
+                {**dict.fromkeys(_MESSAGE_FIELDS), **message, "created_at": at, "updated_at": at}
+                for message in messages
+            ]
+            _pending(self.session).append((_messages, rows))
+
     def message(self, provider_id: str) -> OutboundMessage | None:
         return self.session.scalar(
             select(OutboundMessage).where(OutboundMessage.provider_id == provider_id)

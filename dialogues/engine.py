@@ -9,7 +9,7 @@ actions they get back.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from functools import cached_property
 
@@ -192,7 +192,13 @@ class State:
     replay: list[str] = field(default_factory=list)  # said before the question: "*" again
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """What `asdict` gives (lists copied), without its deep copies: every webhook
+        stores its state."""
+        data = {name: getattr(self, name) for name in _STATE_FIELDS}
+        data["history"], data["sent"] = list(self.history), list(self.sent)
+        data["replay"] = list(self.replay)
+        data["pending"] = _pending_dict(self.pending)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> State:
@@ -202,6 +208,21 @@ class State:
         if isinstance(state.autonomy, bool):  # stored before there were three answers
             state.autonomy = ALONE if state.autonomy else NO_LINK
         return state
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(State))
+
+
+def _pending_dict(pending: Pending | None) -> dict | None:
+    if pending is None:
+        return None
+    return {
+        "kind": pending.kind,
+        "target": pending.target,
+        "targets": tuple(pending.targets),
+        "number": pending.number,
+        "back": _pending_dict(pending.back),
+    }
 
 
 # -- content helpers shared with the validator ---------------------------------------

@@ -710,11 +710,15 @@ class _Checker:
             return default
         return value
 
-    def sms_words(self, language: LocatedMap) -> dict[str, tuple[str, ...]]:
-        """The whole messages that stop Relais's SMS or ask for help, per kind."""
+    def sms_words(self, language: LocatedMap) -> dict[str, frozenset[str]]:
+        """The whole messages that stop Relais's SMS or ask for help, per kind, as their
+        plain words."""
         block = self.mapping(language, "sms_words", "le fichier")
         self.unknown_fields(block, set(SMS_WORD_KINDS), "sms_words")
-        return {kind: self.texts(block, kind, "sms_words") for kind in SMS_WORD_KINDS}
+        return {
+            kind: frozenset(" ".join(words_of(w)) for w in self.texts(block, kind, "sms_words"))
+            for kind in SMS_WORD_KINDS
+        }
 
     def commands(self, language: LocatedMap) -> tuple[dict[str, Command], dict[str, tuple]]:
         block = self.mapping(language, "commands", "le fichier")

@@ -170,8 +170,9 @@ class Content:
     times: dict[str, str] = field(default_factory=dict)
     closings: tuple[str, ...] = ()  # a whole message that ends politely ("merci")
     cannot_read: tuple[str, ...] = ()  # phrases of a person who says they cannot read
-    # Whole SMS that stop Relais's messages ("stop") or ask for help ("help").
-    sms_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Whole SMS that stop Relais's messages ("stop") or ask for help ("help"), each as its
+    # plain words (normalise.words_of joined by spaces: "arrêter" is "arreter").
+    sms_words: dict[str, frozenset[str]] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()  # what people say about each place (examples_model)
     reading: Reading = field(default_factory=Reading)  # how its words are read for matching
     warnings: list = field(default_factory=list)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
@@ -67,6 +68,7 @@ class SmsSize:
     segments: int
 
 
+@lru_cache(maxsize=1024)  # a server sends the same replies again and again
 def sms_size(text: str) -> SmsSize:
     """Encoding, length and number of segments of `text` as a phone network counts them."""
     try:
@@ -94,6 +96,9 @@ def ucs2_characters(text: str) -> list[str]:
     return found
 
 
+_PLAIN_TABLE = str.maketrans(PLAIN)
+
+
 def to_gsm7(text: str) -> str:
     """`text` with every UCS-2-forcing character that has a plain equivalent replaced."""
-    return "".join(PLAIN.get(char, char) for char in text)
+    return text.translate(_PLAIN_TABLE)

@@ -12,7 +12,7 @@ it is done, 9 to hear it again.
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core.models import CallbackRequest, Mediator, now
@@ -31,15 +31,20 @@ blueprint = Blueprint("mediator_line", __name__)
 PIN_TRIES = 3
 
 
+_mediators = Mediator.__table__
+# Every call asks: one Core statement, and the mediator's row loaded only for a mediator.
+_MEDIATOR_CALLING = select(_mediators.c.id).where(
+    _mediators.c.phone == bindparam("phone"),
+    _mediators.c.active.is_(True),
+    _mediators.c.pin_hash.is_not(None),
+)
+
+
 def mediator_calling(caller: str) -> Mediator | None:
     """The active mediator whose registered phone is calling, if any."""
-    return services().session.scalar(
-        select(Mediator).where(
-            Mediator.phone == e164(caller),
-            Mediator.active.is_(True),
-            Mediator.pin_hash.is_not(None),
-        )
-    )
+    session = services().session
+    found = session.connection().execute(_MEDIATOR_CALLING, {"phone": e164(caller)}).first()
+    return None if found is None else session.get(Mediator, found.id)
 
 
 def _say(verb: VoiceResponse | Gather, phrase_name: str, **values: str) -> None:

@@ -16,9 +16,8 @@ import logging
 from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import select
 
-from core.models import Conversation, Person
+from core.models import Person
 from core.phones import can_receive_sms
 from core.recordings import delete_at_twilio
 from core.signature import twilio_signed
@@ -224,10 +223,7 @@ def status() -> Response:
         app.session.commit()
         return Response("", status=204)
     ended = CallStatus.known(call_status)
-    recorded = app.session.scalar(
-        select(Conversation.call_status).where(Conversation.id == conversation.id)
-    )
-    if ended is not None and ended.ended and CallStatus.moves_on(recorded, ended):
+    if ended is not None and ended.ended and CallStatus.moves_on(conversation.call_status, ended):
         if State.from_dict(conversation.state).status == "active":
             turns.take(app, conversation, HangUp(), "hangup", None)
         app.store.end_call(conversation, call_status, duration)

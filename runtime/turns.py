@@ -63,24 +63,39 @@ def start(
     channel: str,
     call_sid: str | None = None,
     opening: str | None = None,
-    said: bool = True,
 ) -> Turn:
     """A new conversation at the dialogue's start, in the person's language: what Relais
-    says first (after `opening`, the reason of a call Relais placed), recorded. `said`
-    False: a text that opens a conversation answers its first question itself, which is
-    never sent."""
-    state, actions = app.speaking(person.language).engine.start(
+    says first (after `opening`, the reason of a call Relais placed), recorded. (A text
+    that opens a conversation answers its first question itself: `open_with`.)"""
+    state, actions = _start(app, person, channel)
+    if opening:
+        actions = [Say(opening), *actions]
+    conversation = app.store.start(person, channel, state, call_sid=call_sid)
+    app.store.add_turns(conversation.id, _action_turns(state.node, actions), _later(actions))
+    return Turn(conversation, state, actions, _apply(app, conversation, actions))
+
+
+def _start(app: Services, person: Person, channel: str) -> tuple[State, list[Action]]:
+    return app.speaking(person.language).engine.start(
         channel,
         autonomy=person.known_autonomy(now(), app.settings.autonomy_months),
         can_sms=channel in TEXT_CHANNELS
         or can_receive_sms(person.phone, app.settings.sms_countries),
     )
-    if opening:
-        actions = [Say(opening), *actions]
-    conversation = app.store.start(person, channel, state, call_sid=call_sid)
-    if not said:
-        return Turn(conversation, state, [])
-    app.store.add_turns(conversation.id, _action_turns(state.node, actions))
+
+
+def open_with(
+    app: Services, person: Person, channel: str, event: Input, kind: str, raw: str
+) -> Turn:
+    """A new conversation whose first input is there already (a text that opens an SMS
+    exchange answers the dialogue's first question itself, which is never sent): the
+    same as a conversation started, its first question not said, then `take`, stored
+    with one statement fewer."""
+    before, _ = _start(app, person, channel)
+    state, actions = app.speaking(before.lang).engine.step(before, event)
+    conversation = app.store.start(person, channel, state, before=before)
+    turns = _turns_of(before, state, event, kind, raw, actions)
+    app.store.add_turns(conversation.id, turns, _later(actions))
     return Turn(conversation, state, actions, _apply(app, conversation, actions))
 
 
@@ -96,6 +111,23 @@ def take(
     back, record both, save the state."""
     before = State.from_dict(conversation.state)
     state, actions = app.speaking(before.lang).engine.step(before, event)
+    app.store.save(conversation, before, state)
+    turns = _turns_of(before, state, event, kind, raw, actions, recording_ref)
+    app.store.add_turns(conversation.id, turns, _later(actions))
+    # After the turns: a hand-off's summary tells what was just said.
+    return Turn(conversation, state, actions, _apply(app, conversation, actions))
+
+
+def _turns_of(
+    before: State,
+    state: State,
+    event: Input,
+    kind: str,
+    raw: str | None,
+    actions: list[Action],
+    recording_ref: str | None = None,
+) -> list[dict]:
+    """The turns of one input: what was received, then what Relais did."""
     received = {
         "kind": kind,
         "node": before.node,
@@ -104,10 +136,12 @@ def take(
         "confidence": event.confidence if isinstance(event, Words) else None,
         "recording_ref": recording_ref,
     }
-    app.store.save(conversation, before, state)
-    app.store.add_turns(conversation.id, [received, *_action_turns(state.node, actions)])
-    # After the turns: a hand-off's summary tells what was just said.
-    return Turn(conversation, state, actions, _apply(app, conversation, actions))
+    return [received, *_action_turns(state.node, actions)]
+
+
+def _later(actions: list[Action]) -> bool:
+    """The turns may wait for the reply: no hand-off's summary reads them before."""
+    return not any(isinstance(action, HandOff) for action in actions)
 
 
 def _apply(app: Services, conversation: Exchange, actions: list[Action]) -> Handover | None:

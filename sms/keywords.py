@@ -43,6 +43,6 @@ def sms_keyword(body: str, opt_out_type: str, content: Content) -> Keyword | Non
         return Keyword(kind, by_twilio=True)
     plain = plain_words(body)
     for name, words in content.sms_words.items():
-        if plain and plain in {plain_words(w) for w in words}:
+        if plain and plain in words:
             return Keyword(name.upper(), by_twilio=False)
     return None

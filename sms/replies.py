@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from dialogues.engine import Action, Ask, HandOff, Say, SendProcedure
 from dialogues.model import Content
@@ -24,9 +25,14 @@ def clean_body(body: str) -> str:
 def fit(text: str) -> list[str]:
     """`text` in GSM-7 where possible, split on line ends into messages of at most
     MAX_SEGMENTS segments each."""
+    return list(_fit(text))
+
+
+@lru_cache(maxsize=1024)  # the same questions and phrases, text after text
+def _fit(text: str) -> tuple[str, ...]:
     text = to_gsm7(text).strip()
     if sms_size(text).segments <= MAX_SEGMENTS:
-        return [text] if text else []
+        return (text,) if text else ()
     messages, current = [], ""
     for line in text.split("\n"):
         candidate = f"{current}\n{line}" if current else line
@@ -35,7 +41,7 @@ def fit(text: str) -> list[str]:
             candidate = line
         current = candidate
     messages.append(current)
-    return messages
+    return tuple(messages)
 
 
 def render(

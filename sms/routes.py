@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from core.outbound import note_status, stored_message
+from core.outbound import message_values, note_status
 from core.signature import twilio_signed
 from core.twilio_status import keep_early, reported
 from core.web import form_sid, form_text, services
@@ -31,13 +31,16 @@ def _reply(
 ) -> Response:
     app = services()
     response = MessagingResponse()
-    for body, procedure in bodies:
+    for body, _procedure in bodies:
         response.message(body)
-        app.session.add(
-            stored_message(
+    app.store.add_messages(
+        [
+            message_values(
                 person, person.phone, body, "reply", "replied", conversation_id, procedure
             )
-        )
+            for body, procedure in bodies
+        ]
+    )
     xml = str(response)
     app.store.remember_reply(key, xml, person.id)
     app.session.commit()
@@ -84,8 +87,10 @@ def incoming() -> Response:
         return _reply(person, None, key, _phrase(content, "sms_empty"))
     conversation = app.store.open_sms_conversation(person)
     if conversation is None:  # a new conversation: the text answers its first question
-        conversation = turns.start(app, person, "sms", said=False).conversation
-    turn = turns.take(app, conversation, Text(body), "text", body)
+        turn = turns.open_with(app, person, "sms", Text(body), "text", body)
+    else:
+        turn = turns.take(app, conversation, Text(body), "text", body)
+    conversation = turn.conversation
     return _reply(person, conversation.id, key, render(content, turn.actions, turn.handover))
 
 
