@@ -82,8 +82,7 @@ _END_CALL = _UPDATE.values(
     updated_at=bindparam("at"), ended_at=func.coalesce(_conversations.c.ended_at, bindparam("at"))
 )
 _READ_PERSON = select(*_people.c).where(_people.c.phone == bindparam("phone"))
-_INSERT_PERSON = insert(_people).returning(_people.c.id)
-_FIRST_LANGUAGE = _people.c.language.default.arg  # a person's when none is given
+_INSERT_PERSON = insert(_people).returning(*_people.c)  # the columns' defaults filled in
 _READ_REPLY = select(_replies.c.body).where(_replies.c.key == bindparam("key"))
 _messages = OutboundMessage.__table__
 _INSERTS = {table: insert(table) for table in (_turns, _replies, _messages)}
@@ -200,17 +199,9 @@ class Store:
         row = self.session.connection().execute(_READ_PERSON, {"phone": number}).first()
         if row is not None:
             return self._attached(Person(**row._mapping))
-        values = {
-            "phone": number,
-            "opted_out": False,
-            "autonomy": None,
-            "autonomy_at": None,
-            "language": language or _FIRST_LANGUAGE,
-            "sandbox": False,
-            "created_at": now(),
-        }
-        person_id = self.session.connection().execute(_INSERT_PERSON, values).scalar_one()
-        return self._attached(Person(id=person_id, **values))
+        values = {"phone": number, **({"language": language} if language else {})}
+        row = self.session.connection().execute(_INSERT_PERSON, values).one()
+        return self._attached(Person(**row._mapping))
 
     def _attached(self, person: Person) -> Person:
         """`person`, a row just read or written, as the session's persistent instance (the
