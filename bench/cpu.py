@@ -18,6 +18,7 @@ For each stack (a database kind and `relais serve --workers N`; bench/stack.py),
 CPU time hardly depends on what else runs on the machine; wall times do, so none is given.
 
     python -m bench.cpu [--stacks sqlite:1,postgresql:2] [--calls 40] [--texts 60] ...
+    python -m bench.cpu --jobs-only  # the SMS jobs alone, in a minute or two
 """
 
 from __future__ import annotations
@@ -200,18 +201,20 @@ def measure_stack(database: str, workers: int, prompts: Path | None, args) -> St
             for session in (floor_voice, floor_sms):
                 stack.floor_cpu("warm-up", session, 8)
             stack.settled()
-            progress("webhooks")
-            result.served = [
-                stack.floor_cpu("floor /voice", floor_voice, args.floor),
-                stack.relais("Relais /voice", call, args.calls),
-                stack.floor_cpu("floor /sms", floor_sms, args.floor),
-                stack.relais("Relais /sms", texts, args.texts),
-            ]
-            stack.settled()
+            if not args.jobs_only:
+                progress("webhooks")
+                result.served = [
+                    stack.floor_cpu("floor /voice", floor_voice, args.floor),
+                    stack.relais("Relais /voice", call, args.calls),
+                    stack.floor_cpu("floor /sms", floor_sms, args.floor),
+                    stack.relais("Relais /sms", texts, args.texts),
+                ]
+                stack.settled()
             progress("SMS jobs")
             measure_jobs(stack, args.jobs, result)
-            progress("profiles of webhooks")
-            profile_webhooks(stack, args.profiled, result)
+            if not args.jobs_only:
+                progress("profiles of webhooks")
+                profile_webhooks(stack, args.profiled, result)
         finally:
             stack.close()
     return result
@@ -289,7 +292,9 @@ def package(path: str) -> str:
 
 
 def report(results: list[StackResult]) -> str:
-    parts = [webhooks_table(results), ratio_table(results), jobs_table(results)]
+    parts = [jobs_table(results)]
+    if all(r.served for r in results):
+        parts[:0] = [webhooks_table(results), ratio_table(results)]
     for result in results:
         parts.append(f"Profiles, {result.name}:\n\n{profile_table(result)}")
     return "\n\n".join(parts)
@@ -308,6 +313,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--floor", type=int, default=200, help="webhooks to each floor route")
     parser.add_argument("--jobs", type=int, default=60, help="SMS jobs each way")
     parser.add_argument("--profiled", type=int, default=10, help="sessions each profile")
+    parser.add_argument(
+        "--jobs-only", action="store_true", help="only the SMS jobs (no webhooks measured)"
+    )
     return parser
 
 
