@@ -13,10 +13,9 @@ import logging
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from dialogues.sms_encoding import sms_size, to_gsm7
@@ -25,16 +24,18 @@ from .jobs import JobContext, Retry, job, submit
 from .models import OutboundMessage, Person, now
 from .phones import can_receive_sms, e164, mask
 from .settings import Settings
+from .twilio_http import Urllib3HttpClient
 from .twilio_status import MessageStatus, reported
 
 log = logging.getLogger(__name__)
 
 
 API_TIMEOUT = 10  # seconds for one request to Twilio's REST API
+messages, people = OutboundMessage.__table__, Person.__table__  # for Core statements
 
 
 def twilio_client(settings: Settings) -> Client:
-    """The REST client for these credentials, one per process: its HTTP session keeps the
+    """The REST client for these credentials, one per process: its connection pool keeps the
     connection to Twilio open from one request to the next (no new TLS handshake for
     every SMS)."""
     return _client(settings.account_sid, settings.auth_token, settings.twilio_api_url)
@@ -42,9 +43,9 @@ def twilio_client(settings: Settings) -> Client:
 
 @cache
 def _client(account_sid: str, auth_token: str, api_url: str) -> Client:
-    client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=API_TIMEOUT))
-    if api_url:
-        client.api.base_url = api_url
+    base_url = api_url or "https://api.twilio.com"
+    client = Client(account_sid, auth_token, http_client=Urllib3HttpClient(base_url, API_TIMEOUT))
+    client.api.base_url = base_url
     return client
 
 
@@ -188,42 +189,78 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
     """Send a stored SMS through the Messages API. Sent at most once: the message is
     marked "sending" before the request, and a message found "sending" (its runner died
     during the request) is not sent again, as Twilio may have it already."""
-    message = session.get(OutboundMessage, args["message_id"])
-    if message is None or message.status not in ("queued", "sending"):
-        return  # forgotten, or sent already
-    if message.status == "sending":
-        message.status, message.error = "failed", "interrupted while sending; not sent again"
+    message_id = args["message_id"]
+    taken = session.execute(_sending, {"message_id": message_id, "now": now()}).one_or_none()
+    if taken is None:
+        not_sending(session, message_id)
         return
-    person = session.get(Person, message.person_id) if message.person_id else None
-    if person is not None and person.opted_out:
-        message.status, message.error = "cancelled", "opted out before it was sent"
-        return
-    message.status, message.updated_at = "sending", now()
     session.commit()
     settings = context.settings
     try:
         sent = twilio_client(settings).messages.create(
-            to=message.to,
+            to=taken.to,
             from_=settings.from_number,
-            body=message.body,
+            body=taken.body,
             status_callback=f"{settings.public_url}/sms/status",
         )
     except (TwilioException, OSError) as exc:
-        message.updated_at = now()
         if retryable(exc):
-            message.status = "queued"
+            _set(session, message_id, status="queued")
             session.commit()
-            raise Retry(f"SMS {message.id} not accepted yet: {exc}") from exc
-        log.warning("SMS %s refused: %s", message.id, exc)
-        message.status, message.error = "failed", str(exc)[:500]
+            raise Retry(f"SMS {message_id} not accepted yet: {exc}") from exc
+        log.warning("SMS %s refused: %s", message_id, exc)
+        _set(session, message_id, status="failed", error=str(exc)[:500])
         if getattr(exc, "code", None) == UNSUBSCRIBED:  # Twilio has this number opted out
-            opt_out(session, message.to)
+            opt_out(session, taken.to)
         return
-    message.provider_id, message.status = sent.sid, sent.status or "queued"
-    message.updated_at = now()
+    values = {"message_id": message_id, "sid": sent.sid, "sent": sent.status or "queued"}
+    session.execute(_sent, {**values, "now": now()})
     session.commit()  # then its status callbacks that came before the sid was known
-    for early in reported(session, sent.sid):
-        note_status(message, early.status, early.error)
+    early = reported(session, sent.sid)
+    if early:
+        message = session.get_one(OutboundMessage, message_id)
+        for one in early:
+            note_status(message, one.status, one.error)
+
+
+# The statements of every SMS sent, built once (only their parameters change). The usual
+# case: a queued message to a person who has not opted out, marked "sending".
+_sending = (
+    update(messages)
+    .where(
+        messages.c.id == bindparam("message_id"),
+        messages.c.status == "queued",
+        ~select(people.c.id)
+        .where(people.c.id == messages.c.person_id, people.c.opted_out)
+        .exists(),
+    )
+    .values(status="sending", updated_at=bindparam("now"))
+    .returning(messages.c.to, messages.c.body)
+)
+_sent = (
+    update(messages)
+    .where(messages.c.id == bindparam("message_id"))
+    .values(provider_id=bindparam("sid"), status=bindparam("sent"), updated_at=bindparam("now"))
+)
+
+
+def not_sending(session: Session, message_id: int) -> None:
+    """A message the job does not send: forgotten, sent already, found "sending" (its
+    runner died during the request: not sent again), or to a person who opted out."""
+    message = session.get(OutboundMessage, message_id)
+    if message is None or message.status not in ("queued", "sending"):
+        return
+    if message.status == "sending":
+        message.status, message.error = "failed", "interrupted while sending; not sent again"
+    else:
+        message.status, message.error = "cancelled", "opted out before it was sent"
+    message.updated_at = now()
+
+
+def _set(session: Session, message_id: int, **values: object) -> None:
+    session.execute(
+        update(messages).where(messages.c.id == message_id).values(updated_at=now(), **values)
+    )
 
 
 UNSUBSCRIBED = 21610  # Twilio's error: the recipient texted STOP to this number

@@ -17,7 +17,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Self
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from .models import EarlyStatus, now
@@ -90,12 +90,13 @@ def keep_early(
     log.info("status %s of %s, which Relais does not know (yet): kept", status, sid)
 
 
+_reported = select(EarlyStatus).where(EarlyStatus.sid == bindparam("sid")).order_by(EarlyStatus.id)
+
+
 def reported(session: Session, sid: str) -> list[EarlyStatus]:
     """The status callbacks that came for `sid` before its row, oldest first (taken: they
     are applied once)."""
-    early = list(
-        session.scalars(select(EarlyStatus).where(EarlyStatus.sid == sid).order_by(EarlyStatus.id))
-    )
+    early = list(session.scalars(_reported, {"sid": sid}))
     for row in early:
         session.delete(row)
     return early
