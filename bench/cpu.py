@@ -13,7 +13,7 @@ For each stack (a database kind and `relais serve --workers N`; bench/stack.py),
   this process, on this thread's CPU clock; the Twilio library's request alone is timed so.
 - profiles (cProfile on the thread's CPU clock, own time by package): the webhooks served
   in this process through Flask's test client (no HTTP server), the jobs run in this
-  process by RQ (core.jobs.work, burst, as `relais worker --burst`) and by the runner.
+  process by the worker (core.jobs.work, burst, as `relais worker --burst`) and by the runner.
 
 CPU time hardly depends on what else runs on the machine; wall times do, so none is given.
 
@@ -121,7 +121,7 @@ def worker_jobs(stack: Stack, count: int) -> Jobs:
     finally:
         os.killpg(group, signal.SIGCONT)
     stack.settled()
-    return Jobs("`relais worker` (RQ)", waiting, cpu_seconds(group) - before)
+    return Jobs("`relais worker`", waiting, cpu_seconds(group) - before)
 
 
 def measure_jobs(stack: Stack, count: int, result: StackResult) -> None:
@@ -129,19 +129,14 @@ def measure_jobs(stack: Stack, count: int, result: StackResult) -> None:
     stack.worker.stop()
     load_job_handlers()
     settings = stack.settings()
-    signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
-    def rq_burst() -> None:  # `relais worker --burst`
-        try:
-            work(settings, burst=True)
-        finally:  # RQ's worker took the signals for itself
-            for signum, handler in signals.items():
-                signal.signal(signum, handler)
+    def worker_burst() -> None:  # `relais worker --burst`
+        work(settings, burst=True)
 
     stack.queue_links(3)
-    rq_burst()  # untimed: the first jobs of a process
+    worker_burst()  # untimed: the first jobs of a process
     waiting = stack.queue_links(count // 2)
-    result.profiles["job, RQ"] = (profiled(rq_burst), waiting)
+    result.profiles["job, worker"] = (profiled(worker_burst), waiting)
     embedded = settings.replace(redis_url="")
     runner = wire_jobs(embedded, session_factory(make_engine(embedded.database_url)))
     assert runner is not None

@@ -63,11 +63,11 @@ def split(result: StackResult) -> str:
     """Where a worker's SMS job goes, from the measured rows (not the profiles)."""
     worker, embedded, twilio = (j.ms for j in result.jobs)
     return (
-        f"{result.name}: of {worker:.1f} ms per job in `relais worker`, RQ's own bookkeeping "
-        f"is about {worker - embedded:.1f} ms (the worker less the embedded runner, which runs "
-        f"the same job from the table), the Twilio library's request {twilio:.1f} ms, and "
-        f"Relais's job in the database (claim, the message's states, four commits) the "
-        f"remaining {embedded - twilio:.1f} ms."
+        f"{result.name}: of {worker:.1f} ms per job in `relais worker`, its wake-up through "
+        f"Redis (BLPOP) is about {worker - embedded:.1f} ms (the worker less the embedded "
+        f"runner, which runs the same job from the table), the Twilio library's request "
+        f"{twilio:.1f} ms, and Relais's job in the database (claim, the message's states, "
+        f"four commits) the remaining {embedded - twilio:.1f} ms."
     )
 
 
@@ -123,18 +123,19 @@ CPU clock, as does the Twilio library's request alone.
 {chr(10).join(bullet(split(r)) for r in results)}
 
 Profiles (cProfile on the thread's CPU clock; share of the own time by package, C built-ins
-counted to the package that called them): the jobs as RQ and the embedded runner run them,
+counted to the package that called them): the jobs as `relais worker --burst` and the
+embedded runner run them,
 and the webhooks served in the bench's process through Flask's test client (no HTTP server:
 waitress's share is only in the tables above). The profiler slows Python code more than C
 code, so the shares are indicative.
 
 {chr(10).join(f"{r.name}:{chr(10)}{chr(10)}{cpu.profile_table(r)}{chr(10)}" for r in results)}
-What would reach the targets, from these figures: a job queue whose bookkeeping costs less
-than RQ's (the worker woken through Redis for a job id and claiming the job in the table, as
-the embedded runner does, which already holds the job's state and lease) saves RQ's part;
-one transaction fewer per job (the claim and the "sending" state together) and Core
-statements instead of ORM flushes cut SQLAlchemy's share; what is left, the Twilio
-library's request, is about {min(j.ms for r in results for j in r.jobs[2:]):.1f} ms alone.
+An SMS job is now five statements and four commits, each a prepared Core statement (the
+claim; the message marked "sending"; its sid; the early status callbacks looked for; the
+job done), a Redis BLPOP, and the Twilio library's request on urllib3
+(core/twilio_http.py), about {min(j.ms for r in results for j in r.jobs[2:]):.1f} ms alone.
+What is left to cut is mostly SQLAlchemy's per-statement work and the commits: one
+transaction fewer per job (the claim and the "sending" state together) would save one.
 For the webhooks, the floor's own cost is Flask, werkzeug, the `twilio` library and one
 SQLAlchemy transaction; Relais's extra is its SQLAlchemy work (several rows a turn: the
 conversation, its turn, the person) and, for SMS, its understanding and the GSM-7 checks.

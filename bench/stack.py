@@ -237,6 +237,5 @@ class Stack:
         for url in (self.db_url, self.floor_db):
             drop_database(url)
         redis = Redis.from_url(REDIS_URL)
-        for key in redis.scan_iter(f"rq:*{self.queue}*"):
-            redis.delete(key)
+        redis.delete(f"relais:{self.queue}:jobs")
         redis.close()

@@ -3,29 +3,34 @@ transcribing a voice message, rendering the spoken summary a mediator hears, the
 purge.
 
 A job is a row of the `jobs` table, added in the same transaction as what asked for it,
-so a job is never lost by a restart and never exists for work that was rolled back. Who
-runs it depends on the settings only:
+so a job is never lost by a restart and never exists for work that was rolled back. The
+table is the truth; who runs a job depends on the settings only:
 
 - embedded default (no RELAIS_REDIS_URL): a thread of the server process (`Runner`),
   woken when a transaction adds a job and polling the table for delayed ones;
-- with RELAIS_REDIS_URL: each committed job is put on an RQ queue (delayed ones with RQ's
-  scheduler) and `relais worker` processes run them; a worker also sweeps the table for
-  jobs Redis lost (Redis may keep nothing on disk).
+- with RELAIS_REDIS_URL: `relais worker` processes (`work`). Redis only wakes them: the
+  id of each committed job due now is pushed on a Redis list, which the workers wait on
+  (BLPOP). When that list is empty (and at least every SWEEP seconds when it never is), a
+  worker looks in the table for the due jobs that no id in the list stands for: delayed
+  ones and retries (never pushed), and those Redis lost (it may keep nothing on disk).
 
 Either way a job is claimed with one conditional UPDATE before it runs, so a job queued
-twice still runs once; a job whose runner died is claimed again after LEASE.
+twice still runs once; a job whose runner died is claimed again after LEASE. A failing
+job is tried again after a backoff, MAX_ATTEMPTS times at most.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import ColumnElement, delete, event, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,9 +42,11 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BACKOFF = (10, 60, 300, 1800)  # seconds before the 2nd, 3rd... try of a failing job
 LEASE = timedelta(minutes=10)  # a job "running" this long lost its runner: run it again
-POLL = 0.5  # seconds between two looks at the table for due jobs (embedded runner)
-SWEEP = 30  # seconds between two sweeps for lost jobs (RQ workers)
+POLL = 0.5  # seconds between two looks at the table for due jobs, when there is no other
+SWEEP = 30  # seconds at most between two looks at the table of a busy `relais worker`
 KEEP_FINISHED = timedelta(days=7)  # finished jobs are kept this long, to look into
+
+jobs = Job.__table__  # Core statements: a job's row is never loaded as an object
 
 
 class Retry(Exception):
@@ -112,48 +119,69 @@ def submit(
     return row
 
 
-def _claim(session: Session, job_id: int) -> Job | None:
-    """Take the job for this runner, if no other runner has it."""
-    taken = session.scalars(
-        update(Job)
-        .where(Job.id == job_id, or_(Job.status == "pending", lease_expired()))
-        .values(status="running", attempts=Job.attempts + 1, updated_at=now())
-        .returning(Job)
-    ).one_or_none()
-    session.commit()
-    return taken
+# The statements of every job, built once (only their parameters change).
+_claim = (
+    update(jobs)
+    .where(
+        jobs.c.id == bindparam("job_id"),
+        or_(
+            jobs.c.status == "pending",
+            (jobs.c.status == "running") & (jobs.c.updated_at < bindparam("lost_before")),
+        ),
+    )
+    .values(status="running", attempts=jobs.c.attempts + 1, updated_at=bindparam("now"))
+    .returning(jobs.c.kind, jobs.c.args, jobs.c.attempts)
+)
+_done = (
+    update(jobs)
+    .where(jobs.c.id == bindparam("job_id"))
+    .values(status="done", error=None, updated_at=bindparam("now"))
+)
 
 
 def run(context: JobContext, job_id: int) -> str | None:
     """Claim and run one job. Its status afterwards (None: another runner has it)."""
     with context.sessions() as session:
-        row = _claim(session, job_id)
-        if row is None:
+        # The claim, committed before the job's work (which may take long, and must not
+        # hold SQLite's lock on writing meanwhile).
+        started = now()
+        claimed = session.execute(
+            _claim, {"job_id": job_id, "now": started, "lost_before": started - LEASE}
+        ).one_or_none()
+        session.commit()
+        if claimed is None:
             return None
-        handler = HANDLERS.get(row.kind)
+        kind, args, attempts = claimed
+        handler = HANDLERS.get(kind)
         try:
             if handler is None:
-                raise LookupError(f"unknown job kind {row.kind!r}")
-            handler(context, session, dict(row.args))
-            row.status, row.error = "done", None  # in the transaction of the job's work
+                raise LookupError(f"unknown job kind {kind!r}")
+            handler(context, session, dict(args))
         except Exception as exc:
             session.rollback()
-            row = session.get(Job, job_id)
-            delay = exc.delay if isinstance(exc, Retry) else None
-            if isinstance(exc, Retry):
-                log.info("job %s %s: %s; will retry", row.id, row.kind, exc)
-            else:
-                log.exception("job %s %s failed", row.id, row.kind)
-            row.error = f"{type(exc).__name__}: {exc}"[:1000]
-            if row.attempts >= MAX_ATTEMPTS or handler is None:
-                row.status = "failed"
-            else:
-                backoff = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
-                row.status = "pending"
-                row.run_at = now() + timedelta(seconds=delay if delay is not None else backoff)
-        row.updated_at = now()
+            outcome = failed(job_id, kind, attempts, exc, retried=handler is not None)
+            session.execute(update(jobs).where(jobs.c.id == job_id).values(**outcome))
+            session.commit()
+            return outcome["status"]
+        session.execute(_done, {"job_id": job_id, "now": now()})  # with the job's work
         session.commit()
-        return row.status
+        return "done"
+
+
+def failed(job_id: int, kind: str, attempts: int, exc: Exception, retried: bool) -> dict:
+    """What becomes of a job that raised `exc` (its row's new values): pending again after
+    a backoff (or the delay its Retry asks for), or failed for good after MAX_ATTEMPTS."""
+    if isinstance(exc, Retry):
+        log.info("job %s %s: %s; will retry", job_id, kind, exc)
+    else:
+        log.exception("job %s %s failed", job_id, kind)
+    error = f"{type(exc).__name__}: {exc}"[:1000]
+    values: dict = {"status": "failed", "error": error, "updated_at": now()}
+    if retried and attempts < MAX_ATTEMPTS:
+        backoff = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+        delay = exc.delay if isinstance(exc, Retry) and exc.delay is not None else backoff
+        values |= {"status": "pending", "run_at": now() + timedelta(seconds=delay)}
+    return values
 
 
 def forget_finished_jobs(session: Session, kept: timedelta = KEEP_FINISHED) -> int:
@@ -166,19 +194,18 @@ def forget_finished_jobs(session: Session, kept: timedelta = KEEP_FINISHED) -> i
 
 def lease_expired() -> ColumnElement[bool]:
     """Running jobs whose runner has not finished them within the lease: lost."""
-    return (Job.status == "running") & (Job.updated_at < now() - LEASE)
+    return (jobs.c.status == "running") & (jobs.c.updated_at < now() - LEASE)
+
+
+def is_due() -> ColumnElement[bool]:
+    """Jobs to run now: pending and due, or running past their lease."""
+    return or_((jobs.c.status == "pending") & (jobs.c.run_at <= now()), lease_expired())
 
 
 def due(session: Session, limit: int = 100) -> list[int]:
-    """Jobs to run now: pending and due, or running past their lease."""
-    return list(
-        session.scalars(
-            select(Job.id)
-            .where(or_((Job.status == "pending") & (Job.run_at <= now()), lease_expired()))
-            .order_by(Job.run_at)
-            .limit(limit)
-        )
-    )
+    """The jobs to run now, the longest due first."""
+    query = select(jobs.c.id).where(is_due()).order_by(jobs.c.run_at).limit(limit)
+    return list(session.scalars(query))
 
 
 class Runner:
@@ -220,50 +247,58 @@ class Runner:
         self._thread.join(timeout=10)
 
 
-def rq_job_id(job_id: int) -> str:
-    return f"relais-job-{job_id}"
-
-
-class RqQueue:
-    """The scaled-out way: committed jobs go to RQ; `relais worker` runs them."""
+class RedisQueue:
+    """The scaled-out way: the ids of committed jobs due now, on a Redis list that wakes
+    `relais worker` processes. Only a wake-up: the jobs' table stays the truth."""
 
     def __init__(self, settings: Settings):
         from redis import Redis
-        from rq import Queue
 
-        self.queue = Queue(settings.queue, connection=Redis.from_url(settings.redis_url))
+        # Above BLPOP's wait, so that a blocked worker is not taken for a dead connection.
+        self.redis = Redis.from_url(settings.redis_url, socket_timeout=POLL + 10)
+        self.key = f"relais:{settings.queue}:jobs"
 
     def notify(self, jobs: list[tuple[int, datetime]]) -> None:
-        for job_id, run_at in jobs:
-            # One RQ job per row, named after it; RQ keeps no result (the row has it).
-            options = {"job_id": rq_job_id(job_id), "result_ttl": 0}
-            try:
-                if run_at > now():
-                    self.queue.enqueue_at(run_at, run_job, job_id, **options)
-                else:
-                    self.queue.enqueue(run_job, job_id, **options)
-            except Exception:  # Redis away: the workers' sweep finds the job later
-                log.exception("job %s not queued", job_id)
+        """Wake a worker for each job due now; delayed ones are found in the table."""
+        due_now = [job_id for job_id, run_at in jobs if run_at <= now()]
+        if not due_now:
+            return
+        try:
+            self.redis.rpush(self.key, *due_now)
+        except Exception:  # Redis away: a worker's look at the table finds the jobs later
+            log.exception("jobs %s not queued", due_now)
 
-    def sweep(self, sessions: sessionmaker[Session]) -> int:
-        """Queue again the due jobs that Redis lost (or never got), not those still
-        waiting in the queue behind others (a busy queue would run each of them twice).
-        A job running past its lease is lost, whatever RQ holds."""
+    def waiting(self) -> set[int]:
+        """The ids in the list: jobs a worker will be woken for."""
+        return {int(job_id) for job_id in self.redis.lrange(self.key, 0, -1)}
+
+    def pop(self, wait: float) -> int | None:
+        """The next job's id, waiting up to `wait` seconds for one (0: not at all)."""
+        if wait > 0:
+            popped = self.redis.blpop([self.key], timeout=wait)
+            return int(popped[1]) if popped else None
+        job_id = self.redis.lpop(self.key)
+        return int(job_id) if job_id is not None else None
+
+    def unwoken(self, sessions: sessionmaker[Session]) -> list[int]:
+        """The due jobs no worker will be woken for: delayed ones and retries now due,
+        those Redis lost or never got, and those running past their lease (their runner
+        died, whatever the list holds). Not those waiting in the list behind others: a
+        busy queue would run each of them twice."""
         with sessions() as session:
-            ids = due(session)
-            running = set(session.scalars(select(Job.id).where(Job.id.in_(ids), lease_expired())))
-        waiting = set(self.queue.get_job_ids()) | set(
-            self.queue.scheduled_job_registry.get_job_ids()
-        )
-        lost = [i for i in ids if i in running or rq_job_id(i) not in waiting]
-        self.notify([(job_id, now()) for job_id in lost])
-        return len(lost)
+            found = session.execute(
+                select(jobs.c.id, jobs.c.status).where(is_due()).order_by(jobs.c.run_at).limit(100)
+            ).all()
+        if not found:
+            return []
+        waiting = self.waiting()
+        return [job_id for job_id, status in found if status == "running" or job_id not in waiting]
 
 
 def dispatch_on_commit(
     sessions: sessionmaker[Session], notify: Callable[[list[tuple[int, datetime]]], None]
 ) -> None:
-    """Tell the runner (or RQ) about the jobs of every transaction that commits."""
+    """Tell the runner (or the workers) about the jobs of every transaction that commits."""
 
     @event.listens_for(sessions, "after_commit")
     def _committed(session: Session) -> None:
@@ -279,21 +314,13 @@ def dispatch_on_commit(
 
 # -- processes --------------------------------------------------------------------------
 
-_worker_context: JobContext | None = None
-
-
-def run_job(job_id: int) -> str | None:
-    """The function RQ calls, in a `relais worker` process."""
-    assert _worker_context is not None, "run_job runs in `relais worker`"
-    return run(_worker_context, job_id)
-
 
 def wire_jobs(settings: Settings, sessions: sessionmaker[Session]) -> Runner | None:
     """Wire a process's sessions to whoever runs jobs. In the embedded mode, that is the
     returned runner, which a serving process starts (and stops with .stop()). The job
     handlers are registered by the composition root (relais.app.load_job_handlers)."""
     if settings.redis_url:
-        dispatch_on_commit(sessions, RqQueue(settings).notify)
+        dispatch_on_commit(sessions, RedisQueue(settings).notify)
         return None
     runner = Runner(JobContext(settings, sessions))
     dispatch_on_commit(sessions, runner.notify)
@@ -301,30 +328,45 @@ def wire_jobs(settings: Settings, sessions: sessionmaker[Session]) -> Runner | N
 
 
 def work(settings: Settings, burst: bool = False) -> None:
-    """`relais worker`: run the RQ queue's jobs, and sweep the table for lost ones."""
-    global _worker_context
-    from redis import Redis
-    from rq import SimpleWorker
-
+    """`relais worker`: run the jobs whose ids come through Redis, and those due in the
+    table that no id stands for. With `burst`, until none is left; otherwise until
+    SIGTERM or SIGINT, which let the job running finish (a second one does not wait)."""
     from .db import make_engine, migrate, session_factory
 
     db = make_engine(settings.database_url)
     migrate(db)
     sessions = session_factory(db)
-    queue = RqQueue(settings)
+    queue = RedisQueue(settings)
     dispatch_on_commit(sessions, queue.notify)  # jobs that jobs submit
-    _worker_context = JobContext(settings, sessions)
+    context = JobContext(settings, sessions)
+    stopping = threading.Event()
+    if not burst and threading.current_thread() is threading.main_thread():
 
-    def sweep_forever() -> None:
-        while True:
-            try:
-                queue.sweep(sessions)
-            except Exception:
-                log.exception("sweeping for lost jobs failed")
-            threading.Event().wait(SWEEP)
+        def stop(_signum: int, _frame) -> None:
+            stopping.set()  # after the job running; a second signal does not wait
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    queue.sweep(sessions)
-    if not burst:
-        threading.Thread(target=sweep_forever, daemon=True, name="relais-sweep").start()
-    worker = SimpleWorker([queue.queue], connection=Redis.from_url(settings.redis_url))
-    worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, stop)
+    looked, idle = 0.0, True
+    while not stopping.is_set():
+        ran = 0
+        try:
+            if idle or time.monotonic() - looked >= SWEEP:
+                looked = time.monotonic()
+                for job_id in queue.unwoken(sessions):
+                    run(context, job_id)
+                    ran += 1
+            job_id = queue.pop(0 if burst else POLL)
+            idle = job_id is None
+            if job_id is not None:
+                run(context, job_id)
+                ran += 1
+        except Exception:  # the database or Redis may be away for a moment
+            log.exception("running jobs failed")
+            stopping.wait(POLL)
+            idle = True
+            continue
+        if burst and not ran:
+            return

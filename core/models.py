@@ -202,7 +202,7 @@ class WebhookReply(Base):
 class Job(Base):
     """Slow work done outside webhooks (sending an SMS, transcribing a voice message, the
     daily purge), kept in the database so that a restart loses none: run in a thread of
-    the server by default, by `relais worker` processes through RQ when Redis is set."""
+    the server by default, by `relais worker` processes woken through Redis when it is set."""
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)

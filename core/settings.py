@@ -47,8 +47,8 @@ class Settings:
     retention_days: int = 90  # recordings and transcripts are deleted after this
     autonomy_months: int = 6  # the question about links is asked again after this
     secret_key: str = ""  # signs the mediators' session cookies
-    redis_url: str = ""  # Redis for RQ: slow jobs run by `relais worker` (empty: in-process)
-    queue: str = "relais"  # the RQ queue's name (several Relais may share one Redis)
+    redis_url: str = ""  # Redis wakes `relais worker`, which runs slow jobs (empty: in-process)
+    queue: str = "relais"  # names the list that wakes workers (several Relais, one Redis)
     fallback_phone: str = ""  # a human line given to callers when Relais cannot answer
     missed_call: bool = False  # reject incoming calls (free for the caller) and ring back
     ring_backs_per_day: int = 3  # at most this many ring-backs a day to one number

@@ -54,7 +54,7 @@ def describe(settings: Settings) -> list[str]:
     ]
     if settings.redis_url:
         lines.append(
-            f"  tâches               RQ sur {settings.redis_url.split('@')[-1]} : lancez "
+            f"  tâches               Redis {settings.redis_url.split('@')[-1]} : lancez "
             "`relais worker` à côté du serveur (envoi des SMS, messages vocaux, purge)"
         )
     else:

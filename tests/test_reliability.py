@@ -1,5 +1,6 @@
 """Reliability: webhooks racing each other, a worker killed in the middle of a call, the
-database away, speech failing, and jobs run by RQ workers through Redis."""
+database away, speech failing, and jobs run by `relais worker` processes woken through
+Redis."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import requests
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
-from core.jobs import RqQueue
+from core.jobs import RedisQueue
 from core.twilio_simulator import ACCOUNT_SID, TwilioSimulator
 from relais.server import free_port
 from testsupport.databases import POSTGRES_URL, database_url, drop_database
@@ -292,7 +293,7 @@ def _with_redis(tmp_path: Path, db_kind: str, api_url: str) -> tuple[Running, di
 
 @pytest.mark.skipif(not REDIS_URL, reason="needs RELAIS_TEST_REDIS_URL (set by .ci/run)")
 @pytest.mark.parametrize("db_kind", DATABASES)
-def test_rq_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_kind: str) -> None:
+def test_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_kind: str) -> None:
     api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
     relais, worker_env = _with_redis(tmp_path, db_kind, api.url)
     api.sim = relais.sim
@@ -308,14 +309,14 @@ def test_rq_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_k
         (sent,) = eventually(lambda: api.messages, timeout=30)
         assert "https://www.impots.gouv.fr" in sent["Body"]
         eventually(lambda: relais.rows("SELECT 1 FROM jobs WHERE kind = 'sms' AND status = 'done'"))
-        # Redis losing its queue (it may keep nothing on disk): the worker's sweep at
-        # start finds the job in the database.
+        # Redis losing its list (it may keep nothing on disk): the worker's look at the
+        # table when it starts finds the job there.
         worker.stop()
         second = relais.sim.call("+33698765432", TO_A_LINK)
         assert _said(second)[-1] == GOODBYE
         from redis import Redis
 
-        Redis.from_url(REDIS_URL).delete(f"rq:queue:{worker_env['RELAIS_QUEUE']}")
+        Redis.from_url(REDIS_URL).delete(f"relais:{worker_env['RELAIS_QUEUE']}:jobs")
         worker = Process(["worker"], worker_env)
         eventually(lambda: len(api.messages) == 2, timeout=30)
         time.sleep(1)
@@ -328,23 +329,32 @@ def test_rq_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_k
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="needs RELAIS_TEST_REDIS_URL (set by .ci/run)")
-def test_the_sweep_queues_again_only_the_jobs_redis_lost(tmp_path: Path) -> None:
-    """A link waiting in a busy queue is not queued a second time by the workers' sweep
-    (each copy would cost a worker a turn); one that Redis lost is."""
+def test_a_worker_looks_in_the_table_only_for_the_jobs_redis_lost(tmp_path: Path) -> None:
+    """A link waiting in a busy list is not run from the table by a worker's look (a
+    second worker woken by its id would then claim it for nothing); one that Redis lost
+    is, and so is a job whose runner died (its lease passed)."""
     relais, _ = _with_redis(tmp_path, "sqlite", "http://127.0.0.1:9")  # no worker runs
-    queue = RqQueue(relais.settings)
+    queue = RedisQueue(relais.settings)
     try:
         relais.sim.call(MOBILE, TO_A_LINK)
         sessions = relais.server.app.config["RELAIS_SESSIONS"]
-        waiting = queue.queue.get_job_ids()
+        waiting = queue.waiting()
         assert len(waiting) == 2  # the first purge, and the link's job
-        assert queue.sweep(sessions) == 0
-        assert queue.queue.get_job_ids() == waiting
-        queue.queue.connection.delete(queue.queue.key)  # Redis lost its queue
-        assert queue.sweep(sessions) == 2
-        assert sorted(queue.queue.get_job_ids()) == sorted(waiting)
+        assert queue.unwoken(sessions) == []
+        queue.redis.delete(queue.key)  # Redis lost its list
+        assert sorted(queue.unwoken(sessions)) == sorted(waiting)
+        queue.notify([(job_id, datetime.now(UTC)) for job_id in waiting])
+        assert queue.unwoken(sessions) == []
+        with relais.db.begin() as conn:  # a runner took one and died: its lease passed
+            conn.execute(
+                sqlalchemy.text(
+                    "UPDATE jobs SET status = 'running', updated_at = :t WHERE kind = 'sms'"
+                ),
+                {"t": datetime.now(UTC) - timedelta(hours=1)},
+            )
+        assert len(queue.unwoken(sessions)) == 1
     finally:
-        queue.queue.connection.delete(queue.queue.key)
+        queue.redis.delete(queue.key)
         relais.close()
 
 

@@ -32,7 +32,7 @@ def eventually(check: Callable[[], T], timeout: float = 30.0) -> T:
 
 
 def child_pids(pid: int) -> list[int]:
-    """The ids of a process's live children (gunicorn's workers, RQ's scheduler)."""
+    """The ids of a process's live children (gunicorn's workers)."""
     found: list[int] = []
     for children in Path(f"/proc/{pid}/task").glob("*/children"):
         with contextlib.suppress(OSError):  # a thread that just ended
@@ -44,7 +44,7 @@ class Process:
     """A `relais` command in a subprocess, with the environment of the test."""
 
     def __init__(self, args: list[str], env: dict[str, str]):
-        # A process group of its own: its children (gunicorn's workers, RQ's scheduler)
+        # A process group of its own: its children (gunicorn's workers)
         # go with it and are never left behind.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "relais.cli", *args],
