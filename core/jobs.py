@@ -364,6 +364,8 @@ def work(settings: Settings, burst: bool = False) -> None:
                 run(context, job_id)
                 ran += 1
         except Exception:  # the database or Redis may be away for a moment
+            if burst:
+                raise
             log.exception("running jobs failed")
             stopping.wait(POLL)
             idle = True
