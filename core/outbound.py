@@ -190,7 +190,7 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
     marked "sending" before the request, and a message found "sending" (its runner died
     during the request) is not sent again, as Twilio may have it already."""
     message_id = args["message_id"]
-    taken = session.execute(_sending, {"message_id": message_id, "now": now()}).one_or_none()
+    taken = session.execute(_mark_sending, {"message_id": message_id, "now": now()}).one_or_none()
     if taken is None:
         not_sending(session, message_id)
         return
@@ -214,7 +214,7 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
             opt_out(session, taken.to)
         return
     values = {"message_id": message_id, "sid": sent.sid, "sent": sent.status or "queued"}
-    session.execute(_sent, {**values, "now": now()})
+    session.execute(_mark_sent, {**values, "now": now()})
     session.commit()  # then its status callbacks that came before the sid was known
     early = reported(session, sent.sid)
     if early:
@@ -225,7 +225,7 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
 
 # The statements of every SMS sent, built once (only their parameters change). The usual
 # case: a queued message to a person who has not opted out, marked "sending".
-_sending = (
+_mark_sending = (
     update(messages)
     .where(
         messages.c.id == bindparam("message_id"),
@@ -237,7 +237,7 @@ _sending = (
     .values(status="sending", updated_at=bindparam("now"))
     .returning(messages.c.to, messages.c.body)
 )
-_sent = (
+_mark_sent = (
     update(messages)
     .where(messages.c.id == bindparam("message_id"))
     .values(provider_id=bindparam("sid"), status=bindparam("sent"), updated_at=bindparam("now"))
