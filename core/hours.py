@@ -41,7 +41,9 @@ class OpeningHours:
                 if not times:
                     raise HoursError(f"opening hours: cannot read the hours {span!r}")
                 h1, m1, h2, m2 = map(int, times.groups())
-                start, end = time(h1, m1), time(h2, m2)
+                # "24:00" ends with the day, so "00:00-24:00" is open every minute.
+                end = time.max if (h2, m2) == (24, 0) else time(h2, m2)
+                start = time(h1, m1)
                 if end <= start:
                     raise HoursError(f"opening hours: {span!r} ends before it starts")
                 for day in range(first, last + 1):

@@ -32,7 +32,7 @@ LANDLINE = "+33145678901"
 OTHER = "+33698765432"
 AMINA = "+33611223344"
 BRUNO = "+33655667788"
-ALWAYS = "mon-sun 00:00-23:59"
+ALWAYS = "mon-sun 00:00-24:00"  # every minute, midnight's last one too
 
 
 def _relais(tmp_path: Path, **env: str) -> Running:

@@ -14,7 +14,7 @@ from .conftest import DATABASES, Running
 
 MOBILE = "+33612345678"
 AMINA = "+33611223344"
-ALWAYS = "mon-sun 00:00-23:59"
+ALWAYS = "mon-sun 00:00-24:00"  # every minute, midnight's last one too
 
 
 @pytest.fixture(params=DATABASES)
