@@ -135,7 +135,11 @@ class _SerialWritesCursor(sqlite3.Cursor):
 
     def execute(self, sql: str, parameters=(), /) -> sqlite3.Cursor:
         self.connection.before_statement(sql)
-        return super().execute(sql, parameters)
+        try:
+            return super().execute(sql, parameters)
+        finally:
+            if self.connection.isolation_level is None:  # autocommit: the write is over
+                self.connection._written()
 
     def executemany(self, sql: str, seq_of_parameters, /) -> sqlite3.Cursor:
         self.connection.before_statement(sql)

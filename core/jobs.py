@@ -17,6 +17,11 @@ table is the truth; who runs a job depends on the settings only:
 Either way a job is claimed with one conditional UPDATE before it runs, so a job queued
 twice still runs once; a job whose runner died is claimed again after LEASE. A failing
 job is tried again after a backoff, MAX_ATTEMPTS times at most.
+
+A job's work and its "done" mark commit together, unless its kind is registered with
+`autocommit`: then each of its statements commits alone (no BEGIN and COMMIT round trips
+around them), for a job whose every step is one statement that is safe to find done
+twice, like the SMS job.
 """
 
 from __future__ import annotations
@@ -66,6 +71,12 @@ class JobContext:
     sessions: sessionmaker[Session]
 
     @cached_property
+    def autocommit(self) -> sessionmaker[Session]:
+        """Sessions whose every statement commits alone (one round trip each)."""
+        engine = self.sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+        return sessionmaker(engine, expire_on_commit=False)
+
+    @cached_property
     def engine(self):  # dialogues.engine.Engine
         from dialogues.engine import Engine
         from dialogues.loader import load_content
@@ -88,13 +99,17 @@ class JobContext:
 
 Handler = Callable[[JobContext, Session, dict], None]
 HANDLERS: dict[str, Handler] = {}
+AUTOCOMMIT: set[str] = set()  # the kinds of job whose statements each commit alone
 
 
-def job(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that does one kind of job."""
+def job(kind: str, autocommit: bool = False) -> Callable[[Handler], Handler]:
+    """Register the function that does one kind of job (see the module's docstring for
+    `autocommit`)."""
 
     def register(handler: Handler) -> Handler:
         HANDLERS[kind] = handler
+        if autocommit:
+            AUTOCOMMIT.add(kind)
         return handler
 
     return register
@@ -141,18 +156,18 @@ _done = (
 
 def run(context: JobContext, job_id: int) -> str | None:
     """Claim and run one job. Its status afterwards (None: another runner has it)."""
-    with context.sessions() as session:
-        # The claim, committed before the job's work (which may take long, and must not
-        # hold SQLite's lock on writing meanwhile).
-        started = now()
+    # The claim commits alone, before the job's work (which may take long, and must not
+    # hold SQLite's lock on writing meanwhile).
+    started = now()
+    with context.autocommit() as session:
         claimed = session.execute(
             _claim, {"job_id": job_id, "now": started, "lost_before": started - LEASE}
         ).one_or_none()
-        session.commit()
-        if claimed is None:
-            return None
-        kind, args, attempts = claimed
-        handler = HANDLERS.get(kind)
+    if claimed is None:
+        return None
+    kind, args, attempts = claimed
+    handler = HANDLERS.get(kind)
+    with (context.autocommit if kind in AUTOCOMMIT else context.sessions)() as session:
         try:
             if handler is None:
                 raise LookupError(f"unknown job kind {kind!r}")

@@ -184,17 +184,17 @@ def retryable(exc: Exception) -> bool:
     return isinstance(exc, OSError | TwilioException)
 
 
-@job("sms")
+@job("sms", autocommit=True)
 def send_queued(context: JobContext, session: Session, args: dict) -> None:
     """Send a stored SMS through the Messages API. Sent at most once: the message is
     marked "sending" before the request, and a message found "sending" (its runner died
-    during the request) is not sent again, as Twilio may have it already."""
+    during the request) is not sent again, as Twilio may have it already. Each statement
+    commits alone (an autocommit job): no transaction is held during the request."""
     message_id = args["message_id"]
     taken = session.execute(_mark_sending, {"message_id": message_id, "now": now()}).one_or_none()
     if taken is None:
         not_sending(session, message_id)
         return
-    session.commit()
     settings = context.settings
     try:
         sent = twilio_client(settings).messages.create(
@@ -206,7 +206,6 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
     except (TwilioException, OSError) as exc:
         if retryable(exc):
             _set(session, message_id, status="queued")
-            session.commit()
             raise Retry(f"SMS {message_id} not accepted yet: {exc}") from exc
         log.warning("SMS %s refused: %s", message_id, exc)
         _set(session, message_id, status="failed", error=str(exc)[:500])
@@ -215,7 +214,8 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
         return
     values = {"message_id": message_id, "sid": sent.sid, "sent": sent.status or "queued"}
     session.execute(_mark_sent, {**values, "now": now()})
-    session.commit()  # then its status callbacks that came before the sid was known
+    # Committed: the status callbacks that come from now on find the message by its sid;
+    # those that came before were kept aside.
     early = reported(session, sent.sid)
     if early:
         message = session.get_one(OutboundMessage, message_id)
