@@ -163,24 +163,32 @@ def run(context: JobContext, job_id: int) -> str | None:
         claimed = session.execute(
             _claim, {"job_id": job_id, "now": started, "lost_before": started - LEASE}
         ).one_or_none()
-    if claimed is None:
-        return None
-    kind, args, attempts = claimed
+        if claimed is None:
+            return None
+        if claimed.kind in AUTOCOMMIT:
+            return _work(context, session, job_id, *claimed)
+    with context.sessions() as session:
+        return _work(context, session, job_id, *claimed)
+
+
+def _work(
+    context: JobContext, session: Session, job_id: int, kind: str, args: dict, attempts: int
+) -> str:
+    """Run a claimed job: done, or what `failed` makes of it."""
     handler = HANDLERS.get(kind)
-    with (context.autocommit if kind in AUTOCOMMIT else context.sessions)() as session:
-        try:
-            if handler is None:
-                raise LookupError(f"unknown job kind {kind!r}")
-            handler(context, session, dict(args))
-        except Exception as exc:
-            session.rollback()
-            outcome = failed(job_id, kind, attempts, exc, retried=handler is not None)
-            session.execute(update(jobs).where(jobs.c.id == job_id).values(**outcome))
-            session.commit()
-            return outcome["status"]
-        session.execute(_done, {"job_id": job_id, "now": now()})  # with the job's work
+    try:
+        if handler is None:
+            raise LookupError(f"unknown job kind {kind!r}")
+        handler(context, session, dict(args))
+    except Exception as exc:
+        session.rollback()
+        outcome = failed(job_id, kind, attempts, exc, retried=handler is not None)
+        session.execute(update(jobs).where(jobs.c.id == job_id).values(**outcome))
         session.commit()
-        return "done"
+        return outcome["status"]
+    session.execute(_done, {"job_id": job_id, "now": now()})  # with the job's work
+    session.commit()
+    return "done"
 
 
 def failed(job_id: int, kind: str, attempts: int, exc: Exception, retried: bool) -> dict:

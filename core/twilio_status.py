@@ -17,7 +17,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Self
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Row, bindparam, delete
 from sqlalchemy.orm import Session
 
 from .models import EarlyStatus, now
@@ -90,13 +90,15 @@ def keep_early(
     log.info("status %s of %s, which Relais does not know (yet): kept", status, sid)
 
 
-_reported = select(EarlyStatus).where(EarlyStatus.sid == bindparam("sid")).order_by(EarlyStatus.id)
+early_statuses = EarlyStatus.__table__
+_taken = (
+    delete(early_statuses)
+    .where(early_statuses.c.sid == bindparam("sid"))
+    .returning(*(early_statuses.c[name] for name in ("id", "status", "duration", "error")))
+)
 
 
-def reported(session: Session, sid: str) -> list[EarlyStatus]:
-    """The status callbacks that came for `sid` before its row, oldest first (taken: they
-    are applied once)."""
-    early = list(session.scalars(_reported, {"sid": sid}))
-    for row in early:
-        session.delete(row)
-    return early
+def reported(session: Session, sid: str) -> list[Row]:
+    """The status callbacks that came for `sid` before its row, oldest first (taken:
+    deleted in the same statement, so they are applied once)."""
+    return sorted(session.execute(_taken, {"sid": sid}), key=lambda row: row.id)
