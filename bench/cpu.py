@@ -15,7 +15,11 @@ For each stack (a database kind and `relais serve --workers N`; bench/stack.py),
   in this process through Flask's test client (no HTTP server), the jobs run in this
   process by the worker (core.jobs.work, burst, as `relais worker --burst`) and by the runner.
 
-CPU time hardly depends on what else runs on the machine; wall times do, so none is given.
+Each is measured in ROUNDS rounds, interleaved (floor, Relais, floor, Relais... then the
+jobs), and a ratio or a job's CPU is the median of its rounds, with their range: on this
+shared machine the CPU of the same work moves by up to a third from one minute to the next
+(other processes share the caches and the cores), and a median of interleaved rounds moves
+far less than one long measurement. Wall times depend on the load, so none is given.
 
     python -m bench.cpu [--stacks sqlite:1,postgresql:2] [--calls 40] [--texts 60] ...
     python -m bench.cpu --jobs-only  # the SMS jobs alone, in a minute or two
@@ -34,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 
 from flask import Flask
 
@@ -62,6 +67,7 @@ from relais.app import create_app, load_job_handlers
 RATIO_TARGET = 2.0  # Relais at most 2x the floor's CPU per webhook (issue 15)
 JOB_TARGET_MS = 3.0  # at most 3 ms of CPU per SMS job (issue 15)
 STARTED = time.monotonic()
+ROUNDS = 3  # interleaved rounds of each measurement (see the docstring)
 
 
 @dataclass
@@ -77,12 +83,18 @@ class Jobs:
         return 1000 * self.cpu / self.jobs if self.jobs else float("nan")
 
 
+def spread(values: list[float], unit: str) -> str:
+    """The median of rounds, and their range: "2.10x (1.90x-2.40x)"."""
+    low, high = min(values), max(values)
+    return f"{median(values):.2f}{unit} ({low:.2f}{unit}-{high:.2f}{unit})"
+
+
 @dataclass
 class StackResult:
     database: str
     workers: int
-    served: list[Served] = field(default_factory=list)
-    jobs: list[Jobs] = field(default_factory=list)
+    served: list[Served] = field(default_factory=list)  # every round's, in order
+    jobs: list[Jobs] = field(default_factory=list)  # every round's, in order
     profiles: dict[str, tuple[pstats.Stats, int]] = field(default_factory=dict)  # and count
 
     @property
@@ -90,12 +102,18 @@ class StackResult:
         server = "waitress" if self.workers == 1 else f"gunicorn, {self.workers} waitress"
         return f"{'SQLite' if self.database == 'sqlite' else 'PostgreSQL'}, {server}"
 
-    def ms(self, name: str) -> float:
-        return next(s.ms for s in self.served if s.name == name)
+    def ratios(self, path: str) -> list[float]:
+        """Relais's CPU per webhook over the floor's, in each round."""
+        relais = [s.ms for s in self.served if s.name == f"Relais {path}"]
+        floor = [s.ms for s in self.served if s.name == f"floor {path}"]
+        return [mine / theirs for mine, theirs in zip(relais, floor, strict=True)]
 
     def ratio(self, path: str) -> float:
-        """Relais's CPU per webhook over the floor's."""
-        return self.ms(f"Relais {path}") / self.ms(f"floor {path}")
+        return median(self.ratios(path))
+
+    def job_ms(self, runner: str) -> list[float]:
+        """CPU per SMS job of a runner, in each round."""
+        return [j.ms for j in self.jobs if j.name == runner]
 
 
 def profiled(run: Callable[[], object]) -> pstats.Stats:
@@ -121,11 +139,19 @@ def worker_jobs(stack: Stack, count: int) -> Jobs:
     finally:
         os.killpg(group, signal.SIGCONT)
     stack.settled()
-    return Jobs("`relais worker`", waiting, cpu_seconds(group) - before)
+    return Jobs(WORKER, waiting, cpu_seconds(group) - before)
+
+
+WORKER, EMBEDDED, REQUEST = (
+    "`relais worker`",
+    "embedded runner",
+    "of which the Twilio library's request",
+)
 
 
 def measure_jobs(stack: Stack, count: int, result: StackResult) -> None:
-    result.jobs.append(worker_jobs(stack, count))
+    for _ in range(ROUNDS):
+        result.jobs.append(worker_jobs(stack, count))
     stack.worker.stop()
     load_job_handlers()
     settings = stack.settings()
@@ -147,8 +173,9 @@ def measure_jobs(stack: Stack, count: int, result: StackResult) -> None:
 
     stack.queue_links(3)
     run_due()  # untimed: the runner's first jobs (its database connection)
-    waiting = stack.queue_links(count)
-    result.jobs.append(Jobs("embedded runner", waiting, thread_cpu(run_due)))
+    for _ in range(ROUNDS):
+        waiting = stack.queue_links(count)
+        result.jobs.append(Jobs(EMBEDDED, waiting, thread_cpu(run_due)))
     waiting = stack.queue_links(count // 2)
     result.profiles["job, embedded"] = (profiled(run_due), waiting)
 
@@ -158,8 +185,8 @@ def measure_jobs(stack: Stack, count: int, result: StackResult) -> None:
                 to=new_mobile(), from_=settings.from_number, body="Lien : https://example.org"
             )
 
-    twilio = Jobs("of which the Twilio library's request", count, thread_cpu(messages_create))
-    result.jobs.append(twilio)
+    for _ in range(ROUNDS):
+        result.jobs.append(Jobs(REQUEST, count, thread_cpu(messages_create)))
 
 
 def profile_webhooks(stack: Stack, count: int, result: StackResult) -> None:
@@ -198,13 +225,14 @@ def measure_stack(database: str, workers: int, prompts: Path | None, args) -> St
             stack.settled()
             if not args.jobs_only:
                 progress("webhooks")
-                result.served = [
-                    stack.floor_cpu("floor /voice", floor_voice, args.floor),
-                    stack.relais("Relais /voice", call, args.calls),
-                    stack.floor_cpu("floor /sms", floor_sms, args.floor),
-                    stack.relais("Relais /sms", texts, args.texts),
-                ]
-                stack.settled()
+                for _ in range(ROUNDS):
+                    result.served += [
+                        stack.floor_cpu("floor /voice", floor_voice, args.floor),
+                        stack.relais("Relais /voice", call, args.calls),
+                        stack.floor_cpu("floor /sms", floor_sms, args.floor),
+                        stack.relais("Relais /sms", texts, args.texts),
+                    ]
+                    stack.settled()
             progress("SMS jobs")
             measure_jobs(stack, args.jobs, result)
             if not args.jobs_only:
@@ -229,23 +257,35 @@ def measure(args: argparse.Namespace) -> list[StackResult]:
 
 
 def webhooks_table(results: list[StackResult]) -> str:
-    rows = [
-        [r.name, s.name, str(s.sessions), str(s.failed), str(s.webhooks), f"{s.ms:.2f}"]
-        for r in results
-        for s in r.served
-    ]
+    """Each route's webhooks and CPU, its rounds added up."""
+    rows = []
+    for r in results:
+        for name in dict.fromkeys(s.name for s in r.served):
+            rounds = [s for s in r.served if s.name == name]
+            webhooks, cpu = sum(s.webhooks for s in rounds), sum(s.cpu for s in rounds)
+            sessions, failed = sum(s.sessions for s in rounds), sum(s.failed for s in rounds)
+            ms = f"{1000 * cpu / webhooks:.2f}" if webhooks else "nan"
+            rows.append([r.name, name, str(sessions), str(failed), str(webhooks), ms])
     header = ["stack", "served", "sessions", "not as scripted", "webhooks", "CPU ms/webhook"]
     return table(header, rows)
 
 
 def ratio_table(results: list[StackResult]) -> str:
-    rows = [[r.name, f"{r.ratio('/voice'):.2f}x", f"{r.ratio('/sms'):.2f}x"] for r in results]
+    """Relais over the floor: the median of the rounds, and their range."""
+    paths = ("/voice", "/sms")
+    rows = [[r.name, *(spread(r.ratios(path), "x") for path in paths)] for r in results]
     return table(["stack", "Relais / floor, /voice", "Relais / floor, /sms"], rows)
 
 
 def jobs_table(results: list[StackResult]) -> str:
-    rows = [[r.name, j.name, str(j.jobs), f"{j.ms:.2f}"] for r in results for j in r.jobs]
-    return table(["stack", "runner", "SMS jobs", "CPU ms/job"], rows)
+    """CPU per SMS job of each runner: the median of the rounds, and their range."""
+    rows = [
+        [r.name, runner, str(sum(j.jobs for j in r.jobs if j.name == runner)), spread(ms, " ms")]
+        for r in results
+        for runner in (WORKER, EMBEDDED, REQUEST)
+        if (ms := r.job_ms(runner))
+    ]
+    return table(["stack", "runner", "SMS jobs", "CPU per job"], rows)
 
 
 def profile_table(result: StackResult, top: int = 10) -> str:
@@ -303,10 +343,10 @@ def stacks(text: str) -> list[tuple[str, int]]:
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stacks", type=stacks, default=stacks("sqlite:1,postgresql:2"))
-    parser.add_argument("--calls", type=int, default=40, help="calls to Relais's /voice")
-    parser.add_argument("--texts", type=int, default=60, help="SMS conversations")
-    parser.add_argument("--floor", type=int, default=200, help="webhooks to each floor route")
-    parser.add_argument("--jobs", type=int, default=60, help="SMS jobs each way")
+    parser.add_argument("--calls", type=int, default=20, help="calls to /voice a round")
+    parser.add_argument("--texts", type=int, default=30, help="SMS conversations a round")
+    parser.add_argument("--floor", type=int, default=100, help="floor webhooks a round")
+    parser.add_argument("--jobs", type=int, default=60, help="SMS jobs each way a round")
     parser.add_argument("--profiled", type=int, default=10, help="sessions each profile")
     parser.add_argument(
         "--jobs-only", action="store_true", help="only the SMS jobs (no webhooks measured)"

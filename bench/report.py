@@ -17,6 +17,7 @@ import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -49,7 +50,7 @@ def verdict(met: bool) -> str:
 
 def targets(results: list[StackResult]) -> str:
     ratios = [r.ratio(path) for r in results for path in ("/voice", "/sms")]
-    worker = [j.ms for r in results for j in r.jobs if j.name.startswith("`relais worker`")]
+    worker = [median(r.job_ms(cpu.WORKER)) for r in results]
     return (
         f"Targets (issue 15): Relais's CPU per webhook at most {RATIO_TARGET:g}x the floor's: "
         f"{min(ratios):.2f}x to {max(ratios):.2f}x, {verdict(max(ratios) <= RATIO_TARGET)}; "
@@ -61,13 +62,15 @@ def targets(results: list[StackResult]) -> str:
 
 def split(result: StackResult) -> str:
     """Where a worker's SMS job goes, from the measured rows (not the profiles)."""
-    worker, embedded, twilio = (j.ms for j in result.jobs)
+    worker, embedded, twilio = (
+        median(result.job_ms(runner)) for runner in (cpu.WORKER, cpu.EMBEDDED, cpu.REQUEST)
+    )
     return (
         f"{result.name}: of {worker:.1f} ms per job in `relais worker`, its wake-up through "
         f"Redis (BLPOP) is about {worker - embedded:.1f} ms (the worker less the embedded "
         f"runner, which runs the same job from the table), the Twilio library's request "
-        f"{twilio:.1f} ms, and Relais's job in the database (claim, the message's states, "
-        f"four commits) the remaining {embedded - twilio:.1f} ms."
+        f"{twilio:.1f} ms, and Relais's job in the database (five statements, each committed "
+        f"alone) the remaining {embedded - twilio:.1f} ms."
     )
 
 
@@ -88,9 +91,10 @@ Written by `{command}`, in {minutes:.0f} minutes (`--quick` for a short try).
   {load()} after: other engineers' tests shared the cores.
 
 CPU times and their ratios stay meaningful on a busy machine; wall times do not, so none
-is given. From one run to the next on this shared machine, a CPU time per webhook or job
-moved by up to a fifth (three runs, December 2026): read the ratios within a run. Nothing
-here is asserted by the tests.
+is given. On this shared machine the CPU of the same work moves by up to a third from one
+minute to the next, so each figure is measured in {cpu.ROUNDS} interleaved rounds (floor,
+Relais, floor, Relais..., then the jobs): a ratio or a job's CPU is the median of its
+rounds, with their range in brackets. Nothing here is asserted by the tests.
 
 ## CPU per webhook, beside the floor (`python -m bench.cpu`)
 
@@ -130,12 +134,11 @@ waitress's share is only in the tables above). The profiler slows Python code mo
 code, so the shares are indicative.
 
 {chr(10).join(f"{r.name}:{chr(10)}{chr(10)}{cpu.profile_table(r)}{chr(10)}" for r in results)}
-An SMS job is now five statements and four commits, each a prepared Core statement (the
-claim; the message marked "sending"; its sid; the early status callbacks looked for; the
-job done), a Redis BLPOP, and the Twilio library's request on urllib3
-(core/twilio_http.py), about {min(j.ms for r in results for j in r.jobs[2:]):.1f} ms alone.
-What is left to cut is mostly SQLAlchemy's per-statement work and the commits: one
-transaction fewer per job (the claim and the "sending" state together) would save one.
+An SMS job is five prepared Core statements, each committed alone (an autocommit job: no
+BEGIN or COMMIT round trip; the claim; the message marked "sending"; its sid; the early
+status callbacks taken; the job done), a Redis BLPOP, and the Twilio library's request on
+urllib3 (core/twilio_http.py). What is left is mostly SQLAlchemy's and psycopg's work per
+statement and the Twilio library's own.
 For the webhooks, the floor's own cost is Flask, werkzeug, the `twilio` library and one
 SQLAlchemy transaction; Relais's extra is its SQLAlchemy work (several rows a turn: the
 conversation, its turn, the person) and, for SMS, its understanding and the GSM-7 checks.
