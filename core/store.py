@@ -90,11 +90,23 @@ _MESSAGE_FIELDS = ("provider_id", "error")  # None for a message just stored
 
 
 # -- rows written together ------------------------------------------------------------
-# A webhook's turns, reply and SMS replies are inserted when its reply is known, and on
-# PostgreSQL in one statement (each a CTE of the last): each statement is a round trip to
-# the server. Whatever is still waiting when the transaction commits is written then.
+# A webhook's conversation change, turns, reply and SMS replies are written when its reply
+# is known, and on PostgreSQL in one statement (the INSERTs as CTEs of the UPDATE, or of
+# the last INSERT): each statement is a round trip to the server. Whatever is still
+# waiting when the transaction commits is written then.
 _PENDING = "relais_pending_rows"  # in Session.info: [(table, rows), ...] in order
-_together: dict[tuple, TextClause] = {}  # PostgreSQL's statements, by tables and rows
+_PENDING_SAVE = "relais_pending_save"  # in Session.info: the conversation's change
+_together: dict[tuple, TextClause] = {}  # PostgreSQL's statements, by shape
+
+
+@dataclass
+class _Save:
+    """A conversation's change waiting to be written: its columns' new values, on the
+    condition that its version is still the one read (see _UPDATE)."""
+
+    conversation_id: int
+    read_version: int
+    values: dict
 
 
 def _pending(session: Session) -> list[tuple[Table, list[dict]]]:
@@ -102,20 +114,24 @@ def _pending(session: Session) -> list[tuple[Table, list[dict]]]:
 
 
 def write_pending(session: Session) -> None:
-    """Insert the rows waiting in this session's transaction."""
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
+    """Write the conversation's change and insert the rows waiting in this session's
+    transaction. StaleDataError when the conversation changed meanwhile."""
+    save: _Save | None = session.info.pop(_PENDING_SAVE, None)
+    pending = session.info.pop(_PENDING, None) or []
+    if save is None and not pending:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql" or len(pending) == 1:
+    if connection.dialect.name != "postgresql" or len(pending) + (save is not None) == 1:
+        if save is not None:
+            _saved(connection.execute(_UPDATE, _save_params(save)), save)
         for table, rows in pending:
             connection.execute(_INSERTS[table], rows)
         return
-    preparer = connection.dialect.identifier_preparer
-    shape = tuple((table.name, tuple(rows[0]), len(rows)) for table, rows in pending)
+    inserts = tuple((table.name, tuple(rows[0]), len(rows)) for table, rows in pending)
+    shape = (inserts, tuple(save.values) if save else None)
     statement = _together.get(shape)
     if statement is None:
-        statement = _statement_together(shape, preparer)
+        statement = _statement_together(*shape, connection.dialect.identifier_preparer)
         if len(_together) < 1000:
             _together[shape] = statement
     params = {
@@ -124,20 +140,46 @@ def write_pending(session: Session) -> None:
         for j, row in enumerate(rows)
         for column, value in row.items()
     }
-    connection.execute(statement, params)
+    if save is None:
+        connection.execute(statement, params)
+    else:
+        params |= {f"u_{name}": value for name, value in _save_params(save).items()}
+        _saved(connection.execute(statement, params), save)
 
 
-def _statement_together(shape: tuple, preparer) -> TextClause:
-    """WITH p0 AS (INSERT ...), p1 AS (INSERT ...) INSERT ...: PostgreSQL only."""
-    inserts = []
-    for i, (table, columns, count) in enumerate(shape):
+def _save_params(save: _Save) -> dict:
+    return {
+        "conversation_id": save.conversation_id,
+        "read_version": save.read_version,
+        **save.values,
+    }
+
+
+def _saved(result, save: _Save) -> None:
+    if result.rowcount != 1:
+        raise StaleDataError(f"conversation {save.conversation_id} changed meanwhile")
+
+
+def _statement_together(inserts: tuple, saved: tuple | None, preparer) -> TextClause:
+    """WITH p0 AS (INSERT ...), p1 AS (INSERT ...) UPDATE conversations ... (or the last
+    INSERT when no conversation changed): PostgreSQL only."""
+    statements = []
+    for i, (table, columns, count) in enumerate(inserts):
         names = ", ".join(preparer.quote(column) for column in columns)
         values = ", ".join(
             "(" + ", ".join(f":p{i}_{j}_{column}" for column in columns) + ")" for j in range(count)
         )
-        inserts.append(f"INSERT INTO {preparer.quote(table)} ({names}) VALUES {values}")
-    ctes = ", ".join(f"p{i} AS ({sql})" for i, sql in enumerate(inserts[:-1]))
-    return text(f"WITH {ctes} {inserts[-1]}")
+        statements.append(f"INSERT INTO {preparer.quote(table)} ({names}) VALUES {values}")
+    binds = []
+    if saved is not None:
+        sets = ", ".join(f"{preparer.quote(column)} = :u_{column}" for column in saved)
+        statements.append(
+            f"UPDATE conversations SET {sets}, version = version + 1 "
+            "WHERE id = :u_conversation_id AND version = :u_read_version"
+        )
+        binds = [bindparam(f"u_{column}", type_=_conversations.c[column].type) for column in saved]
+    ctes = ", ".join(f"p{i} AS ({sql})" for i, sql in enumerate(statements[:-1]))
+    return text(f"WITH {ctes} {statements[-1]}").bindparams(*binds)
 
 
 @event.listens_for(Session, "before_commit")
@@ -149,6 +191,7 @@ def _write_pending_at_commit(session: Session) -> None:
 def _forget_pending(session: Session, _previous) -> None:
     if not session.in_transaction():
         session.info.pop(_PENDING, None)
+        session.info.pop(_PENDING_SAVE, None)
 
 
 def outcome(state: State) -> str | None:
@@ -282,6 +325,8 @@ class Store:
         return exchange
 
     def _update(self, statement: Update, conversation: Exchange, values: dict) -> None:
+        if self.session.info.get(_PENDING_SAVE) is not None:  # its version first
+            write_pending(self.session)
         result = self.session.connection().execute(
             statement,
             {"conversation_id": conversation.id, "read_version": conversation.version, **values},
@@ -313,10 +358,15 @@ class Store:
             )
 
     def save(self, conversation: Exchange, before: State, state: State) -> None:
-        """Keep the engine's state, and what is worth knowing of it outside the engine."""
+        """Keep the engine's state, and what is worth knowing of it outside the engine:
+        written with the webhook's reply (or its turns, or at commit; `write_pending`)."""
         at = now()
         values = {"step": conversation.step + 1, **self._state_values(before, state, at)}
-        self._update(_UPDATE, conversation, values)
+        save = _Save(conversation.id, conversation.version, values)
+        if self.session.info.get(_PENDING_SAVE) is not None:  # a second turn: the first now
+            write_pending(self.session)
+        self.session.info[_PENDING_SAVE] = save
+        conversation.version += 1
         conversation.state, conversation.step = values["state"], values["step"]
         self._remember_autonomy(conversation.person_id, before, state, at)
 
