@@ -49,21 +49,6 @@ def _client(account_sid: str, auth_token: str, api_url: str) -> Client:
     return client
 
 
-def stored_message(
-    person: Person,
-    to: str,
-    body: str,
-    transport: str,
-    status: str,
-    conversation_id: int | None = None,
-    procedure: str | None = None,
-) -> OutboundMessage:
-    """An SMS as it is kept: with its encoding and number of segments."""
-    return OutboundMessage(
-        **message_values(person, to, body, transport, status, conversation_id, procedure)
-    )
-
-
 def message_values(
     person: Person,
     to: str,
@@ -106,8 +91,10 @@ def send_sms(
         log.warning("SMS to %s not sent: %s", mask(e164(to)), why)
         return None
     status = "stored" if settings.sms_transport == "outbox" else "queued"
-    message = stored_message(
-        person, to, to_gsm7(body), settings.sms_transport, status, conversation_id, procedure
+    message = OutboundMessage(
+        **message_values(
+            person, to, to_gsm7(body), settings.sms_transport, status, conversation_id, procedure
+        )
     )
     session.add(message)
     session.flush()

@@ -94,9 +94,7 @@ def open_with(
     before, _ = _start(app, person, channel)
     state, actions = app.speaking(before.lang).engine.step(before, event)
     conversation = app.store.start(person, channel, state, before=before)
-    turns = _turns_of(before, state, event, kind, raw, actions)
-    app.store.add_turns(conversation.id, turns, _later(actions))
-    return Turn(conversation, state, actions, _apply(app, conversation, actions))
+    return _recorded(app, conversation, before, state, event, actions, kind, raw)
 
 
 def take(
@@ -112,9 +110,24 @@ def take(
     before = State.from_dict(conversation.state)
     state, actions = app.speaking(before.lang).engine.step(before, event)
     app.store.save(conversation, before, state)
+    return _recorded(app, conversation, before, state, event, actions, kind, raw, recording_ref)
+
+
+def _recorded(
+    app: Services,
+    conversation: Exchange,
+    before: State,
+    state: State,
+    event: Input,
+    actions: list[Action],
+    kind: str,
+    raw: str | None,
+    recording_ref: str | None = None,
+) -> Turn:
+    """A turn taken: its input and actions recorded, then the actions applied (after the
+    turns: a hand-off's summary tells what was just said)."""
     turns = _turns_of(before, state, event, kind, raw, actions, recording_ref)
     app.store.add_turns(conversation.id, turns, _later(actions))
-    # After the turns: a hand-off's summary tells what was just said.
     return Turn(conversation, state, actions, _apply(app, conversation, actions))
 
 
