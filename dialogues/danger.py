@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
@@ -46,6 +47,11 @@ LONGER_SCORE = 85.0  # "dor" for "dors": a 3-letter word one letter short
 class _Phrase:
     words: tuple[str, ...]
     danger: int  # index in the content's order: the first situation wins a tie
+
+    @cached_property
+    def needs(self) -> frozenset[str]:
+        """Its words: it is looked for only when each of them may be in the message."""
+        return frozenset(self.words)
 
 
 HARMLESS = -1  # the `danger` of a harmless phrase
@@ -84,9 +90,16 @@ class DangerMatcher:
         self._by_first: dict[str, list[_Phrase]] = {}
         for phrase in self._phrases:
             self._by_first.setdefault(phrase.words[0], []).append(phrase)
-        # A phrase is looked for only when each of its words may be in the message.
-        self._words = {p: frozenset(p.words) for p in self._phrases + self._harmless}
+        # The harmless phrases are taken out in their order: their places by first word.
+        self._harmless_by_first: dict[str, list[int]] = {}
+        for index, phrase in enumerate(self._harmless):
+            self._harmless_by_first.setdefault(phrase.words[0], []).append(index)
         self._known = frozenset(self._vocabulary)
+        # The words of 4 letters by their first 3 ("dor" may be "dors").
+        self._longer: dict[str, list[str]] = {}
+        for word in self._vocabulary:
+            if len(word) == 4:
+                self._longer.setdefault(word[:3], []).append(word)
         self._seen: dict[str, dict[str, float]] = {}
         self._heard: dict[str, tuple[tuple[str, dict[str, float]], ...]] = {}
 
@@ -140,15 +153,14 @@ class DangerMatcher:
 
     def _compare(self, word: str) -> dict[str, float]:
         similar: dict[str, float] = {}
-        if word in self._vocabulary:
+        if word in self._known:
             similar[word] = 100.0
         glued = self._reading.unglued(word)
-        if glued is not None and glued[1] in self._vocabulary:
+        if glued is not None and glued[1] in self._known:
             similar.setdefault(glued[1], ELIDED_SCORE)
         if len(word) == 3:  # "dor" for "dors", but "me" is never "ma", nor "va" "vais"
-            for match in self._vocabulary:
-                if len(match) == 4 and match.startswith(word):
-                    similar.setdefault(match, LONGER_SCORE)
+            for match in self._longer.get(word, ()):
+                similar.setdefault(match, LONGER_SCORE)
         if len(word) > 3:
             for match, score, _ in process.extract(
                 word,
@@ -186,10 +198,12 @@ class DangerMatcher:
     def _without_harmless(self, heard: list[dict[str, float]]) -> list[dict[str, float]]:
         """The message with the words of its harmless phrases taken out of play."""
         present = {word for similar in heard for word in similar}
-        for phrase in (p for p in self._harmless if self._words[p] <= present):
-            for score, span in self._phrase_spans(phrase, heard):
-                if score >= PHRASE_MIN_SCORE:
-                    heard = [{} if i in span else similar for i, similar in enumerate(heard)]
+        found = sorted(i for word in present for i in self._harmless_by_first.get(word, ()))
+        for phrase in (self._harmless[i] for i in found):
+            if phrase.needs <= present:
+                for score, span in self._phrase_spans(phrase, heard):
+                    if score >= PHRASE_MIN_SCORE:
+                        heard = [{} if i in span else similar for i, similar in enumerate(heard)]
         return heard
 
     def find(self, text: str) -> Danger | None:
@@ -206,7 +220,7 @@ class DangerMatcher:
         starts = {word for similar in heard for word in similar}
         candidates = [p for word in starts for p in self._by_first.get(word, ())]
         for phrase in candidates:
-            if phrase.danger in ruled_out or not self._words[phrase] <= starts:
+            if phrase.danger in ruled_out or not phrase.needs <= starts:
                 continue
             score = max(
                 (
