@@ -101,18 +101,25 @@ class Matcher:
                     seen.add((form, target))
                     entries.append(_Entry(form, target, joined))
         self._entries = entries
-        self._by_word: dict[str, list[int]] = {}
-        for index, entry in enumerate(entries):
+        # A phrase of one word scores its places by that word alone; a phrase of several
+        # words is scored when one of them is in the message.
+        self._alone: dict[str, list[tuple[str, float]]] = {}
+        self._several: list[tuple[tuple[str, ...], str, float]] = []
+        self._part_of: dict[str, list[int]] = {}
+        for entry in entries:
+            weight = GROUP_WEIGHT if entry.target in groups else 1.0
+            if len(entry.words) == 1:
+                self._alone.setdefault(entry.words[0], []).append((entry.target, weight))
+                continue
             for word in set(entry.words):
-                self._by_word.setdefault(word, []).append(index)
-        self._vocabulary = list(self._by_word)
-        self._compiled = [
-            (e.words, e.target, GROUP_WEIGHT if e.target in groups else 1.0) for e in entries
-        ]
+                self._part_of.setdefault(word, []).append(len(self._several))
+            self._several.append((entry.words, entry.target, weight))
+        self._vocabulary = list({word: None for e in entries for word in e.words})
+        self._known = frozenset(self._vocabulary)
         # A word cut short ("secu") is looked for among the words of phrases, not among
         # phrases glued into one word ("papi" is not "papieretranjer").
         whole = {word for e in entries if not e.joined for word in e.words}
-        self._sorted_vocabulary = sorted(w for w in self._by_word if w in whole)
+        self._sorted_vocabulary = sorted(whole)
         self._seen: dict[str, dict[str, float]] = {}
 
     def _word_scores(self, words: tuple[str, ...]) -> dict[str, float]:
@@ -138,7 +145,7 @@ class Matcher:
         return self._seen[word]
 
     def _compare(self, word: str) -> dict[str, float]:
-        if word in self._by_word:
+        if word in self._known:
             return {word: 100.0}
         similar: dict[str, float] = {}
 
@@ -147,7 +154,7 @@ class Matcher:
                 similar[match] = score
 
         glued = self._reading.unglued(word)
-        if glued is not None and glued[1] in self._by_word:
+        if glued is not None and glued[1] in self._known:
             found(glued[1], ELIDED_SCORE)
         if len(word) < 3:
             return similar
@@ -181,7 +188,7 @@ class Matcher:
                 continue
             if form and form not in reading.stop_sounds:
                 out.append(form)
-            elif (glued := reading.unglued(word, 3)) and reading.sound(glued[1]) in self._by_word:
+            elif (glued := reading.unglued(word, 3)) and reading.sound(glued[1]) in self._known:
                 out.append(reading.sound(glued[1]))
         return tuple(out)
 
@@ -190,19 +197,21 @@ class Matcher:
         best = self._word_scores(self._message_words(text))
         if not best:
             return []
-        similarity = defaultdict(float, best).__getitem__  # 0 for a word not found
         scores: dict[str, float] = {}
         current = scores.get
-        for index in {index for word in best for index in self._by_word[word]}:
-            words, target, weight = self._compiled[index]
-            if len(words) == 1:
-                score = best[words[0]] * weight
-            else:
-                score = sum(map(similarity, words)) / len(words)
-                # A longer phrase found whole is stronger evidence than a single word.
-                if score >= MATCH_SCORE:
-                    score += LONGER_PHRASE_BONUS * (len(words) - 1)
-                score *= weight
+        for word, similarity in best.items():
+            for target, weight in self._alone.get(word, ()):
+                score = similarity * weight
+                if score > current(target, 0.0):
+                    scores[target] = score
+        found = defaultdict(float, best).__getitem__  # 0 for a word not found
+        for index in {index for word in best for index in self._part_of.get(word, ())}:
+            words, target, weight = self._several[index]
+            score = sum(map(found, words)) / len(words)
+            # A longer phrase found whole is stronger evidence than a single word.
+            if score >= MATCH_SCORE:
+                score += LONGER_PHRASE_BONUS * (len(words) - 1)
+            score *= weight
             if score > current(target, 0.0):
                 scores[target] = score
         return self._prefer_precise(scores)
