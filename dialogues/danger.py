@@ -212,15 +212,17 @@ class DangerMatcher:
         words = self._plain(text)
         positions = [p for word in words for p in self._positions(word)]
         heard = self._without_harmless([similar for _, similar in positions])
-        if not any(heard):
+        starts = {word for similar in heard for word in similar}
+        candidates = [
+            p for word in starts for p in self._by_first.get(word, ()) if p.needs <= starts
+        ]
+        if not candidates:
             return None
         said = [word for word, _ in positions]
         ruled_out = self._ruled_out(" ".join(words))
         best: tuple[int, float, int] | None = None
-        starts = {word for similar in heard for word in similar}
-        candidates = [p for word in starts for p in self._by_first.get(word, ())]
         for phrase in candidates:
-            if phrase.danger in ruled_out or not phrase.needs <= starts:
+            if phrase.danger in ruled_out:
                 continue
             score = max(
                 (
