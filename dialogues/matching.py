@@ -11,9 +11,10 @@ a "which one?", anything else is no match.
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import combinations
 
 from rapidfuzz import fuzz, process
 
@@ -101,21 +102,32 @@ class Matcher:
                     seen.add((form, target))
                     entries.append(_Entry(form, target, joined))
         self._entries = entries
-        # A phrase of one word scores its places by that word alone; a phrase of several
-        # words is scored when one of them is in the message.
-        self._alone: dict[str, list[tuple[str, float]]] = {}
+        # A phrase in which one word alone is found scores that word's similarity over the
+        # phrase's length (half at most: no bonus), so for each place a word needs only the
+        # length of its shortest phrase there (a phrase of one word: the similarity itself).
+        # The phrases of several words where more is found (two of their words, or one
+        # twice) score more, and are summed word by word.
+        shortest: dict[str, dict[str, int]] = {}
+        part_of: dict[str, set[int]] = {}
         self._several: list[tuple[tuple[str, ...], str, float]] = []
-        self._part_of: dict[str, list[int]] = {}
+        self._twice: dict[str, list[int]] = {}
         for entry in entries:
-            weight = GROUP_WEIGHT if entry.target in groups else 1.0
-            if len(entry.words) == 1:
-                self._alone.setdefault(entry.words[0], []).append((entry.target, weight))
-                continue
-            for word in set(entry.words):
-                self._part_of.setdefault(word, []).append(len(self._several))
-            self._several.append((entry.words, entry.target, weight))
-        self._vocabulary = list({word: None for e in entries for word in e.words})
-        self._known = frozenset(self._vocabulary)
+            length = len(entry.words)
+            for word, count in Counter(entry.words).items():
+                lengths = shortest.setdefault(word, {})
+                lengths[entry.target] = min(length, lengths.get(entry.target, length))
+                if length > 1:
+                    part_of.setdefault(word, set()).add(len(self._several))
+                if count > 1:
+                    self._twice.setdefault(word, []).append(len(self._several))
+            if length > 1:
+                self._several.append((entry.words, entry.target, self._weight(entry.target)))
+        self._by_word = {
+            word: [(target, length, self._weight(target)) for target, length in lengths.items()]
+            for word, lengths in shortest.items()
+        }
+        self._part_of = {word: frozenset(indices) for word, indices in part_of.items()}
+        self._vocabulary = list(self._by_word)
         # A word cut short ("secu") is looked for among the words of phrases, not among
         # phrases glued into one word ("papi" is not "papieretranjer").
         whole = {word for e in entries if not e.joined for word in e.words}
@@ -145,7 +157,7 @@ class Matcher:
         return self._seen[word]
 
     def _compare(self, word: str) -> dict[str, float]:
-        if word in self._known:
+        if word in self._by_word:
             return {word: 100.0}
         similar: dict[str, float] = {}
 
@@ -154,7 +166,7 @@ class Matcher:
                 similar[match] = score
 
         glued = self._reading.unglued(word)
-        if glued is not None and glued[1] in self._known:
+        if glued is not None and glued[1] in self._by_word:
             found(glued[1], ELIDED_SCORE)
         if len(word) < 3:
             return similar
@@ -188,7 +200,7 @@ class Matcher:
                 continue
             if form and form not in reading.stop_sounds:
                 out.append(form)
-            elif (glued := reading.unglued(word, 3)) and reading.sound(glued[1]) in self._known:
+            elif (glued := reading.unglued(word, 3)) and reading.sound(glued[1]) in self._by_word:
                 out.append(reading.sound(glued[1]))
         return tuple(out)
 
@@ -200,12 +212,12 @@ class Matcher:
         scores: dict[str, float] = {}
         current = scores.get
         for word, similarity in best.items():
-            for target, weight in self._alone.get(word, ()):
-                score = similarity * weight
+            for target, length, weight in self._by_word[word]:
+                score = similarity / length * weight
                 if score > current(target, 0.0):
                     scores[target] = score
         found = defaultdict(float, best).__getitem__  # 0 for a word not found
-        for index in {index for word in best for index in self._part_of.get(word, ())}:
+        for index in self._more_found(best):
             words, target, weight = self._several[index]
             score = sum(map(found, words)) / len(words)
             # A longer phrase found whole is stronger evidence than a single word.
@@ -215,6 +227,16 @@ class Matcher:
             if score > current(target, 0.0):
                 scores[target] = score
         return self._prefer_precise(scores)
+
+    def _weight(self, target: str) -> float:
+        return GROUP_WEIGHT if target in self._groups else 1.0
+
+    def _more_found(self, words: Iterable[str]) -> set[int]:
+        """The phrases of several words where two of `words` are found, or one twice."""
+        part_of = [self._part_of[word] for word in words if word in self._part_of]
+        more = {index for a, b in combinations(part_of, 2) for index in a & b}
+        more.update(index for word in words for index in self._twice.get(word, ()))
+        return more
 
     def _prefer_precise(self, scores: dict[str, float]) -> list[tuple[str, float]]:
         """Best first, without a menu when a place under it scores about as well."""
