@@ -30,11 +30,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from rapidfuzz import fuzz, process
-
 from .examples_model import trained
 from .model import Danger
 from .normalise import Reading, words_of
+from .similar_words import Vocabulary
 
 MAX_GAP = 2  # other words allowed between two words of a phrase
 WORD_MIN_SCORE = 80.0  # a word of 4 letters or more this similar counts as the same word
@@ -86,7 +85,9 @@ class DangerMatcher:
             if form
         ]
         self._harmless = [_Phrase(form, HARMLESS) for form in map(sounds, harmless) if form]
-        self._vocabulary = sorted({w for p in self._phrases + self._harmless for w in p.words})
+        self._vocabulary = Vocabulary(
+            sorted({w for p in self._phrases + self._harmless for w in p.words})
+        )
         self._by_first: dict[str, list[_Phrase]] = {}
         for phrase in self._phrases:
             self._by_first.setdefault(phrase.words[0], []).append(phrase)
@@ -94,10 +95,10 @@ class DangerMatcher:
         self._harmless_by_first: dict[str, list[int]] = {}
         for index, phrase in enumerate(self._harmless):
             self._harmless_by_first.setdefault(phrase.words[0], []).append(index)
-        self._known = frozenset(self._vocabulary)
+        self._known = frozenset(self._vocabulary.words)
         # The words of 4 letters by their first 3 ("dor" may be "dors").
         self._longer: dict[str, list[str]] = {}
-        for word in self._vocabulary:
+        for word in self._vocabulary.words:
             if len(word) == 4:
                 self._longer.setdefault(word[:3], []).append(word)
         self._seen: dict[str, dict[str, float]] = {}
@@ -162,13 +163,7 @@ class DangerMatcher:
             for match in self._longer.get(word, ()):
                 similar.setdefault(match, LONGER_SCORE)
         if len(word) > 3:
-            for match, score, _ in process.extract(
-                word,
-                self._vocabulary,
-                scorer=fuzz.ratio,
-                score_cutoff=WORD_MIN_SCORE,
-                limit=None,
-            ):
+            for match, score in self._vocabulary.similar(word, WORD_MIN_SCORE):
                 if len(match) > 3 and frozenset((word, match)) not in self._distinct:
                     similar.setdefault(match, score)
         return similar

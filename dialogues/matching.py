@@ -19,6 +19,7 @@ from itertools import combinations
 from rapidfuzz import fuzz, process
 
 from .normalise import Reading
+from .similar_words import Vocabulary
 
 # All matching thresholds live here.
 MATCH_SCORE = 80.0  # a place needs at least this score (0-100) to be chosen
@@ -127,7 +128,7 @@ class Matcher:
             for word, lengths in shortest.items()
         }
         self._part_of = {word: frozenset(indices) for word, indices in part_of.items()}
-        self._vocabulary = list(self._by_word)
+        self._vocabulary = Vocabulary(self._by_word)
         # A word cut short ("secu") is looked for among the words of phrases, not among
         # phrases glued into one word ("papi" is not "papieretranjer").
         whole = {word for e in entries if not e.joined for word in e.words}
@@ -171,9 +172,7 @@ class Matcher:
         if len(word) < 3:
             return similar
         cutoff = SHORT_WORD_MIN_SCORE if len(word) == 3 else WORD_MIN_SCORE
-        for match, score, _ in process.extract(
-            word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
-        ):
+        for match, score in self._vocabulary.similar(word, cutoff):
             # A short name (APL, AAH) is not a longer word that looks like it ("appel"),
             # but it may have a letter more at its end ("apls", "cnie").
             if len(match) > 2 and (
