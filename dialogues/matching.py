@@ -14,7 +14,6 @@ import bisect
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import combinations
 
 from rapidfuzz import fuzz, process
 
@@ -232,9 +231,13 @@ class Matcher:
 
     def _more_found(self, words: Iterable[str]) -> set[int]:
         """The phrases of several words where two of `words` are found, or one twice."""
-        part_of = [self._part_of[word] for word in words if word in self._part_of]
-        more = {index for a, b in combinations(part_of, 2) for index in a & b}
-        more.update(index for word in words for index in self._twice.get(word, ()))
+        seen: set[int] = set()
+        more: set[int] = set()
+        for word in words:
+            phrases = self._part_of.get(word, frozenset())
+            more |= seen & phrases
+            seen |= phrases
+            more.update(self._twice.get(word, ()))
         return more
 
     def _prefer_precise(self, scores: dict[str, float]) -> list[tuple[str, float]]:
