@@ -28,12 +28,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-from rapidfuzz import fuzz, process
+from functools import cached_property
 
 from .examples_model import trained
 from .model import Danger
 from .normalise import Reading, words_of
+from .similar_words import Vocabulary
 
 MAX_GAP = 2  # other words allowed between two words of a phrase
 WORD_MIN_SCORE = 80.0  # a word of 4 letters or more this similar counts as the same word
@@ -46,6 +46,11 @@ LONGER_SCORE = 85.0  # "dor" for "dors": a 3-letter word one letter short
 class _Phrase:
     words: tuple[str, ...]
     danger: int  # index in the content's order: the first situation wins a tie
+
+    @cached_property
+    def needs(self) -> frozenset[str]:
+        """Its words: it is looked for only when each of them may be in the message."""
+        return frozenset(self.words)
 
 
 HARMLESS = -1  # the `danger` of a harmless phrase
@@ -80,13 +85,22 @@ class DangerMatcher:
             if form
         ]
         self._harmless = [_Phrase(form, HARMLESS) for form in map(sounds, harmless) if form]
-        self._vocabulary = sorted({w for p in self._phrases + self._harmless for w in p.words})
+        self._vocabulary = Vocabulary(
+            sorted({w for p in self._phrases + self._harmless for w in p.words})
+        )
         self._by_first: dict[str, list[_Phrase]] = {}
         for phrase in self._phrases:
             self._by_first.setdefault(phrase.words[0], []).append(phrase)
-        # A phrase is looked for only when each of its words may be in the message.
-        self._words = {p: frozenset(p.words) for p in self._phrases + self._harmless}
-        self._known = frozenset(self._vocabulary)
+        # The harmless phrases are taken out in their order: their places by first word.
+        self._harmless_by_first: dict[str, list[int]] = {}
+        for index, phrase in enumerate(self._harmless):
+            self._harmless_by_first.setdefault(phrase.words[0], []).append(index)
+        self._known = frozenset(self._vocabulary.words)
+        # The words of 4 letters by their first 3 ("dor" may be "dors").
+        self._longer: dict[str, list[str]] = {}
+        for word in self._vocabulary.words:
+            if len(word) == 4:
+                self._longer.setdefault(word[:3], []).append(word)
         self._seen: dict[str, dict[str, float]] = {}
         self._heard: dict[str, tuple[tuple[str, dict[str, float]], ...]] = {}
 
@@ -140,23 +154,16 @@ class DangerMatcher:
 
     def _compare(self, word: str) -> dict[str, float]:
         similar: dict[str, float] = {}
-        if word in self._vocabulary:
+        if word in self._known:
             similar[word] = 100.0
         glued = self._reading.unglued(word)
-        if glued is not None and glued[1] in self._vocabulary:
+        if glued is not None and glued[1] in self._known:
             similar.setdefault(glued[1], ELIDED_SCORE)
         if len(word) == 3:  # "dor" for "dors", but "me" is never "ma", nor "va" "vais"
-            for match in self._vocabulary:
-                if len(match) == 4 and match.startswith(word):
-                    similar.setdefault(match, LONGER_SCORE)
+            for match in self._longer.get(word, ()):
+                similar.setdefault(match, LONGER_SCORE)
         if len(word) > 3:
-            for match, score, _ in process.extract(
-                word,
-                self._vocabulary,
-                scorer=fuzz.ratio,
-                score_cutoff=WORD_MIN_SCORE,
-                limit=None,
-            ):
+            for match, score in self._vocabulary.similar(word, WORD_MIN_SCORE):
                 if len(match) > 3 and frozenset((word, match)) not in self._distinct:
                     similar.setdefault(match, score)
         return similar
@@ -186,10 +193,12 @@ class DangerMatcher:
     def _without_harmless(self, heard: list[dict[str, float]]) -> list[dict[str, float]]:
         """The message with the words of its harmless phrases taken out of play."""
         present = {word for similar in heard for word in similar}
-        for phrase in (p for p in self._harmless if self._words[p] <= present):
-            for score, span in self._phrase_spans(phrase, heard):
-                if score >= PHRASE_MIN_SCORE:
-                    heard = [{} if i in span else similar for i, similar in enumerate(heard)]
+        found = sorted(i for word in present for i in self._harmless_by_first.get(word, ()))
+        for phrase in (self._harmless[i] for i in found):
+            if phrase.needs <= present:
+                for score, span in self._phrase_spans(phrase, heard):
+                    if score >= PHRASE_MIN_SCORE:
+                        heard = [{} if i in span else similar for i, similar in enumerate(heard)]
         return heard
 
     def find(self, text: str) -> Danger | None:
@@ -198,15 +207,17 @@ class DangerMatcher:
         words = self._plain(text)
         positions = [p for word in words for p in self._positions(word)]
         heard = self._without_harmless([similar for _, similar in positions])
-        if not any(heard):
+        starts = {word for similar in heard for word in similar}
+        candidates = [
+            p for word in starts for p in self._by_first.get(word, ()) if p.needs <= starts
+        ]
+        if not candidates:
             return None
         said = [word for word, _ in positions]
         ruled_out = self._ruled_out(" ".join(words))
         best: tuple[int, float, int] | None = None
-        starts = {word for similar in heard for word in similar}
-        candidates = [p for word in starts for p in self._by_first.get(word, ())]
         for phrase in candidates:
-            if phrase.danger in ruled_out or not self._words[phrase] <= starts:
+            if phrase.danger in ruled_out:
                 continue
             score = max(
                 (

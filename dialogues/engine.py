@@ -428,6 +428,12 @@ class Engine:
         if self._danger_model is not None:
             self._danger_model.forget_words()
 
+    def train(self) -> None:
+        """Train now the models a first message needs, the examples' and the danger
+        check's (otherwise trained when the first message needs them)."""
+        self.understanding  # noqa: B018
+        self._danger_model  # noqa: B018
+
     @cached_property
     def _danger_matcher(self) -> DangerMatcher:
         content = self.content

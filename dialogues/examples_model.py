@@ -52,6 +52,16 @@ def joined_letters(words: Sequence[str]) -> list[str]:
     return out
 
 
+# The danger check's model and the places' model read the same message one after the other.
+@lru_cache(maxsize=4)
+def _read(text: str, small: frozenset[str], kept: frozenset[str]) -> tuple[str, ...]:
+    return tuple(
+        NUMBER if _NUMBER.match(w) else w
+        for w in joined_letters(words_of(text))
+        if w not in small or w in kept
+    )
+
+
 class Features:
     """A message's features as the model reads it in one language: each word's sound
     spelling whole and its character n-grams, then each pair of neighbouring words (kept
@@ -64,16 +74,11 @@ class Features:
         self.shading = reading.kept_small_words | reading.shading_words | {NUMBER}
         self._of_word: dict[str, tuple[str, ...]] = {}
 
-    def words(self, text: str) -> list[str]:
+    def words(self, text: str) -> tuple[str, ...]:
         """The words the model reads: spelled letters joined, numbers as one sign, small
         words that mean nothing here left out ("je", "bonjour"), but not those of negation
         ("pas", "ne")."""
-        small, kept = self.reading.small_words, self.reading.kept_small_words
-        return [
-            NUMBER if _NUMBER.match(w) else w
-            for w in joined_letters(words_of(text))
-            if w not in small or w in kept
-        ]
+        return _read(text, self.reading.small_words, self.reading.kept_small_words)
 
     def of_word(self, word: str) -> tuple[str, ...]:
         """The features of one word: its sound spelling whole, and its character n-grams."""
@@ -91,7 +96,7 @@ class Features:
             found = self._of_word[word] = (f"w:{form}", *grams)
         return found
 
-    def pairs(self, words: list[str]) -> list[str]:
+    def pairs(self, words: Sequence[str]) -> list[str]:
         """The feature of each pair of neighbouring words, by their sound ("pas reçu")."""
         forms = [self.reading.sound(w) or w for w in words]
         return [f"p:{a}_{b}" for a, b in pairwise(forms)]
@@ -246,21 +251,23 @@ class ExampleModel:
         words = self.features.words(text)
         if all(word in self.features.shading for word in words):  # keys, "plus", "pas encore"...
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        rows = [row for word in words for row in self._word_rows(word)]
+        rows: set[int] = set()
+        for word in words:
+            rows.update(self._word_rows(word))
         pairs = (self._vocabulary.get(pair) for pair in self.features.pairs(words))
-        rows += [row for row in pairs if row is not None]
+        rows.update(row for row in pairs if row is not None)
         if not rows:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        unique = np.fromiter(set(rows), np.int64)
+        unique = np.fromiter(rows, np.int64, len(rows))
         values = self._idf[unique]
-        return unique, values / np.linalg.norm(values)
+        return unique, values / np.sqrt(values.dot(values))  # np.linalg.norm, without its checks
 
     def predict(self, text: str) -> Prediction:
         """Every place's probability for `text`, and the follow-up probability."""
         rows, values = self._vector(text)
         if not len(rows):
             return Prediction(self.targets, self._index, None, 0.0)
-        scores = values @ self._weights[rows] + self._bias
+        scores = values @ self._weights.take(rows, axis=0) + self._bias
         places = scores[: self._places]
         probabilities = np.exp(places - places.max())
         probabilities /= probabilities.sum()

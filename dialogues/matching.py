@@ -11,13 +11,14 @@ a "which one?", anything else is no match.
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
 from .normalise import Reading
+from .similar_words import Vocabulary
 
 # All matching thresholds live here.
 MATCH_SCORE = 80.0  # a place needs at least this score (0-100) to be chosen
@@ -101,18 +102,36 @@ class Matcher:
                     seen.add((form, target))
                     entries.append(_Entry(form, target, joined))
         self._entries = entries
-        self._by_word: dict[str, list[int]] = {}
-        for index, entry in enumerate(entries):
-            for word in set(entry.words):
-                self._by_word.setdefault(word, []).append(index)
-        self._vocabulary = list(self._by_word)
-        self._compiled = [
-            (e.words, e.target, GROUP_WEIGHT if e.target in groups else 1.0) for e in entries
-        ]
+        # A phrase in which one word alone is found scores that word's similarity over the
+        # phrase's length (half at most: no bonus), so for each place a word needs only the
+        # length of its shortest phrase there (a phrase of one word: the similarity itself).
+        # The phrases of several words where more is found (two of their words, or one
+        # twice) score more, and are summed word by word.
+        shortest: dict[str, dict[str, int]] = {}
+        part_of: dict[str, set[int]] = {}
+        self._several: list[tuple[tuple[str, ...], str, float]] = []
+        self._twice: dict[str, list[int]] = {}
+        for entry in entries:
+            length = len(entry.words)
+            for word, count in Counter(entry.words).items():
+                lengths = shortest.setdefault(word, {})
+                lengths[entry.target] = min(length, lengths.get(entry.target, length))
+                if length > 1:
+                    part_of.setdefault(word, set()).add(len(self._several))
+                if count > 1:
+                    self._twice.setdefault(word, []).append(len(self._several))
+            if length > 1:
+                self._several.append((entry.words, entry.target, self._weight(entry.target)))
+        self._by_word = {
+            word: [(target, length, self._weight(target)) for target, length in lengths.items()]
+            for word, lengths in shortest.items()
+        }
+        self._part_of = {word: frozenset(indices) for word, indices in part_of.items()}
+        self._vocabulary = Vocabulary(self._by_word)
         # A word cut short ("secu") is looked for among the words of phrases, not among
         # phrases glued into one word ("papi" is not "papieretranjer").
         whole = {word for e in entries if not e.joined for word in e.words}
-        self._sorted_vocabulary = sorted(w for w in self._by_word if w in whole)
+        self._sorted_vocabulary = sorted(whole)
         self._seen: dict[str, dict[str, float]] = {}
 
     def _word_scores(self, words: tuple[str, ...]) -> dict[str, float]:
@@ -152,9 +171,7 @@ class Matcher:
         if len(word) < 3:
             return similar
         cutoff = SHORT_WORD_MIN_SCORE if len(word) == 3 else WORD_MIN_SCORE
-        for match, score, _ in process.extract(
-            word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
-        ):
+        for match, score in self._vocabulary.similar(word, cutoff):
             # A short name (APL, AAH) is not a longer word that looks like it ("appel"),
             # but it may have a letter more at its end ("apls", "cnie").
             if len(match) > 2 and (
@@ -190,22 +207,38 @@ class Matcher:
         best = self._word_scores(self._message_words(text))
         if not best:
             return []
-        similarity = defaultdict(float, best).__getitem__  # 0 for a word not found
         scores: dict[str, float] = {}
         current = scores.get
-        for index in {index for word in best for index in self._by_word[word]}:
-            words, target, weight = self._compiled[index]
-            if len(words) == 1:
-                score = best[words[0]] * weight
-            else:
-                score = sum(map(similarity, words)) / len(words)
-                # A longer phrase found whole is stronger evidence than a single word.
-                if score >= MATCH_SCORE:
-                    score += LONGER_PHRASE_BONUS * (len(words) - 1)
-                score *= weight
+        for word, similarity in best.items():
+            for target, length, weight in self._by_word[word]:
+                score = similarity / length * weight
+                if score > current(target, 0.0):
+                    scores[target] = score
+        found = defaultdict(float, best).__getitem__  # 0 for a word not found
+        for index in self._more_found(best):
+            words, target, weight = self._several[index]
+            score = sum(map(found, words)) / len(words)
+            # A longer phrase found whole is stronger evidence than a single word.
+            if score >= MATCH_SCORE:
+                score += LONGER_PHRASE_BONUS * (len(words) - 1)
+            score *= weight
             if score > current(target, 0.0):
                 scores[target] = score
         return self._prefer_precise(scores)
+
+    def _weight(self, target: str) -> float:
+        return GROUP_WEIGHT if target in self._groups else 1.0
+
+    def _more_found(self, words: Iterable[str]) -> set[int]:
+        """The phrases of several words where two of `words` are found, or one twice."""
+        seen: set[int] = set()
+        more: set[int] = set()
+        for word in words:
+            phrases = self._part_of.get(word, frozenset())
+            more |= seen & phrases
+            seen |= phrases
+            more.update(self._twice.get(word, ()))
+        return more
 
     def _prefer_precise(self, scores: dict[str, float]) -> list[tuple[str, float]]:
         """Best first, without a menu when a place under it scores about as well."""

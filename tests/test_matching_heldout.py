@@ -9,9 +9,11 @@ same figures beside plain keyword matching.
 from __future__ import annotations
 
 import pytest
+from rapidfuzz import fuzz, process
 
-from dialogues.engine import Engine
+from dialogues.engine import Engine, catalogue_phrases
 from dialogues.loader import load_content
+from dialogues.similar_words import Vocabulary
 from testsupport.heldout import keyword_score, load_heldout, relais_score
 
 from .conftest import FRENCH
@@ -105,3 +107,20 @@ def test_a_word_cut_short_is_not_a_glued_phrase(engine: Engine) -> None:
     """ "papier" once met "papiers étranger" glued into one word, and so the residence
     permit."""
     assert dict(engine.catalogue_matcher.rank("mon papier est abimé")).get("sejour", 0) < 60
+
+
+def test_similar_words_are_found_among_the_words_of_a_length_that_may_reach_the_score(
+    engine: Engine,
+) -> None:
+    """Vocabulary.similar compares a word only with the words whose length lets them reach
+    the score: it finds what rapidfuzz finds over the whole vocabulary."""
+    reading = engine.content.reading
+    words = sorted(
+        {w for text, *_ in catalogue_phrases(engine.content) for w in reading.normalise(text)}
+    )
+    vocabulary = Vocabulary(words)
+    variants = {v for w in words for v in (w, w[1:], w + "e", w[:2] + w[3:], w * 2)}
+    for cutoff in (72.0, 80.0, 85.0):
+        for word in variants:
+            found = process.extract(word, words, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)
+            assert dict(vocabulary.similar(word, cutoff)) == {m: s for m, s, _ in found}
