@@ -2,8 +2,8 @@
 
 For each stack (a database kind and `relais serve --workers N`; bench/stack.py), in one run:
 
-- webhooks: the CPU the server's processes used (user + system, /proc/<pid>/stat, the
-  process and its children) over whole calls to Relais's /voice (keys 2, 2, 1, 2: a
+- webhooks: the CPU the server's processes used (user + system, from the CPU clocks of
+  the process and its children) over whole calls to Relais's /voice (keys 2, 2, 1, 2: a
   procedure, its link by SMS, goodbye, then the status callback), over SMS conversations
   ("caf" then "1") to /sms, and over as many webhooks to the floor's /voice and /sms
   (bench/floor.py: signature, one read, one write, TwiML), divided by the webhooks;

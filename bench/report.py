@@ -103,10 +103,10 @@ for jobs, links sent by `relais worker` through the tests' stand-in of Twilio's 
 the floor (`bench/floor.py`: a Flask app with the `twilio` library and SQLAlchemy that
 checks the signature, reads one row, writes one row and answers TwiML) served by the same
 server on the same kind of database. Stacks: {"; ".join(stacks)}. The server's CPU is the
-kernel's accounting (/proc/<pid>/stat, user + system, the process and its children) before
-and after the webhooks, divided by them; the simulated callers run in the bench's process,
-4 at a time. A Relais call is whole: 2, 2, 1, 2 (a procedure, its link by SMS, goodbye) and
-the status callback; an SMS conversation is "caf" then "1".
+kernel's accounting (the CPU clocks of the process and its children, user + system, in
+nanoseconds) before and after the webhooks, divided by them; the simulated callers run in
+the bench's process, 4 at a time. A Relais call is whole: 2, 2, 1, 2 (a procedure, its
+link by SMS, goodbye) and the status callback; an SMS conversation is "caf" then "1".
 
 {cpu.webhooks_table(results)}
 

@@ -28,7 +28,7 @@ from core.settings import Settings, load_settings
 from core.twilio_simulator import ACCOUNT_SID, TwilioSimulator
 from relais.server import free_port
 from testsupport.databases import database_url, drop_database
-from testsupport.processes import Process, ServeProcess, child_pids, eventually
+from testsupport.processes import Process, ServeProcess, cpu_seconds, eventually
 from testsupport.twilio_api import TwilioApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,22 +37,6 @@ CALL_KEYS = ("2", "2", "1", "2")  # aides -> impôts -> can open a link -> that'
 SMS_TEXTS = ("caf", "1")
 REDIS_URL = os.environ.get("RELAIS_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 CLIENTS = 4  # simultaneous callers or texters
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system, the kernel's accounting in /proc/<pid>/stat) a process
-    and its live descendants used so far."""
-    total, todo = 0.0, [pid]
-    while todo:
-        one = todo.pop()
-        with contextlib.suppress(OSError):  # gone meanwhile
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / TICK
-            todo += child_pids(one)
-    return total
-
-
 _numbers = itertools.count(random.randrange(10**7))
 
 
