@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import ColumnElement, bindparam, delete, event, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, event, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -117,24 +117,24 @@ def job(kind: str, autocommit: bool = False) -> Callable[[Handler], Handler]:
 
 def submit(
     session: Session, kind: str, args: dict, delay: float = 0, key: str | None = None
-) -> Job | None:
-    """Add a job to the session's transaction: it runs once that commits. With a `key`
-    already used by another job, nothing is added (None)."""
-    row = Job(kind=kind, args=args, key=key, run_at=now() + timedelta(seconds=delay))
+) -> int | None:
+    """Add a job to the session's transaction: it runs once that commits. Its id; with a
+    `key` already used by another job, nothing is added (None)."""
+    row = {"kind": kind, "args": args, "key": key, "run_at": now() + timedelta(seconds=delay)}
     if key is None:  # nothing to collide with: no savepoint (two round trips fewer)
-        session.add(row)
-        session.flush()
+        job_id = session.connection().execute(_insert, row).scalar_one()
     else:
         try:
             with session.begin_nested():
-                session.add(row)
+                job_id = session.connection().execute(_insert, row).scalar_one()
         except IntegrityError:
             return None
-    session.info.setdefault("relais_jobs", []).append((row.id, row.run_at))
-    return row
+    session.info.setdefault("relais_jobs", []).append((job_id, row["run_at"]))
+    return job_id
 
 
 # The statements of every job, built once (only their parameters change).
+_insert = insert(jobs).returning(jobs.c.id)
 _claim = (
     update(jobs)
     .where(

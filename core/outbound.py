@@ -13,7 +13,7 @@ import logging
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
@@ -83,24 +83,22 @@ def send_sms(
     conversation_id: int | None = None,
     procedure: str | None = None,
     capped: bool = True,
-) -> OutboundMessage | None:
+) -> int | None:
     """Store one SMS and, with the twilio transport, a job that sends it once the
-    transaction commits. None when it may not be sent (see `refusal`): nothing is sent."""
+    transaction commits. Its id; None when it may not be sent (see `refusal`): nothing is
+    sent."""
     why = refusal(session, settings, person, to, conversation_id, capped)
     if why is not None:
         log.warning("SMS to %s not sent: %s", mask(e164(to)), why)
         return None
     status = "stored" if settings.sms_transport == "outbox" else "queued"
-    message = OutboundMessage(
-        **message_values(
-            person, to, to_gsm7(body), settings.sms_transport, status, conversation_id, procedure
-        )
+    values = message_values(
+        person, to, to_gsm7(body), settings.sms_transport, status, conversation_id, procedure
     )
-    session.add(message)
-    session.flush()
+    message_id = session.connection().execute(_insert, values).scalar_one()
     if settings.sms_transport == "twilio":
-        submit(session, "sms", {"message_id": message.id})
-    return message
+        submit(session, "sms", {"message_id": message_id})
+    return message_id
 
 
 def refusal(
@@ -126,33 +124,24 @@ def refusal(
         return "opted out"
     if not capped:
         return None
-    # The three caps in one statement: (count, cap, why) for each that applies.
-    day = now() - timedelta(days=1)
+    # The caps in one statement: (count, cap, why) for each that applies.
     caps = []
     if conversation_id is not None:
-        caps.append(
-            (
-                _sent(OutboundMessage.conversation_id == conversation_id),
-                settings.sms_per_call,
-                f"{settings.sms_per_call} SMS in this conversation already",
-            )
-        )
+        why = f"{settings.sms_per_call} SMS in this conversation already"
+        caps.append(("conversation", settings.sms_per_call, why))
     if person.id is not None:
-        caps.append(
-            (
-                _sent(OutboundMessage.person_id == person.id, OutboundMessage.created_at >= day),
-                settings.sms_per_caller_per_day,
-                f"{settings.sms_per_caller_per_day} SMS for this person in a day already",
-            )
-        )
-    caps.append(
-        (
-            _sent(OutboundMessage.to == number, OutboundMessage.created_at >= day),
-            settings.sms_per_number_per_day,
-            f"{settings.sms_per_number_per_day} SMS to this number in a day already",
-        )
-    )
-    counts = session.execute(select(*(count for count, _, _ in caps))).one()
+        why = f"{settings.sms_per_caller_per_day} SMS for this person in a day already"
+        caps.append(("person", settings.sms_per_caller_per_day, why))
+    why = f"{settings.sms_per_number_per_day} SMS to this number in a day already"
+    caps.append(("number", settings.sms_per_number_per_day, why))
+    params = {
+        "conversation_id": conversation_id,
+        "person_id": person.id,
+        "number": number,
+        "day": now() - timedelta(days=1),
+    }
+    statement = _counts(tuple(name for name, _, _ in caps))
+    counts = session.connection().execute(statement, params).one()
     for counted, (_, cap, why) in zip(counts, caps, strict=True):
         if counted >= cap:
             return why
@@ -161,7 +150,21 @@ def refusal(
 
 def _sent(*where: ColumnElement[bool]) -> ScalarSelect[int]:
     """How many SMS were stored where `where` holds."""
-    return select(func.count(OutboundMessage.id)).where(*where).scalar_subquery()
+    return select(func.count(messages.c.id)).where(*where).scalar_subquery()
+
+
+_DAY = messages.c.created_at >= bindparam("day")
+_SENT = {  # the SMS each cap counts
+    "conversation": _sent(messages.c.conversation_id == bindparam("conversation_id")),
+    "person": _sent(messages.c.person_id == bindparam("person_id"), _DAY),
+    "number": _sent(messages.c.to == bindparam("number"), _DAY),
+}
+
+
+@cache
+def _counts(names: tuple[str, ...]) -> Select:
+    """The statement that counts the SMS of these caps (built once for each set)."""
+    return select(*(_SENT[name] for name in names))
 
 
 def retryable(exc: Exception) -> bool:
@@ -212,6 +215,7 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
 
 # The statements of every SMS sent, built once (only their parameters change). The usual
 # case: a queued message to a person who has not opted out, marked "sending".
+_insert = insert(messages).returning(messages.c.id)
 _mark_sending = (
     update(messages)
     .where(

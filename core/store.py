@@ -25,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
@@ -82,6 +83,12 @@ _END_CALL = _UPDATE.values(
     updated_at=bindparam("at"), ended_at=func.coalesce(_conversations.c.ended_at, bindparam("at"))
 )
 _READ_PERSON = select(*_people.c).where(_people.c.phone == bindparam("phone"))
+_READ_PERSON_BY_ID = select(*_people.c).where(_people.c.id == bindparam("id"))
+_AUTONOMY = (
+    update(_people)
+    .where(_people.c.id == bindparam("person_id"))
+    .values(autonomy=bindparam("autonomy"), autonomy_at=bindparam("at"))
+)
 _INSERT_PERSON = insert(_people).returning(*_people.c)  # the columns' defaults filled in
 _READ_REPLY = select(_replies.c.body).where(_replies.c.key == bindparam("key"))
 _messages = OutboundMessage.__table__
@@ -221,7 +228,23 @@ class Exchange:
 
     @cached_property  # the session keeps only weak references: one load per webhook
     def person(self) -> Person:
-        return self.session.get(Person, self.person_id)
+        known = self.session.identity_map.get(identity_key(Person, self.person_id))
+        if known is not None:
+            return known
+        row = self.session.connection().execute(_READ_PERSON_BY_ID, {"id": self.person_id}).one()
+        return _attached(self.session, Person(**row._mapping))
+
+
+def _attached(session: Session, person: Person) -> Person:
+    """`person`, a row just read or written with Core, as the session's persistent
+    instance (the one it has already, if any), as if the ORM had loaded it: its changes
+    are flushed at commit."""
+    known = session.identity_map.get(identity_key(Person, person.id))
+    if known is not None:
+        return known
+    make_transient_to_detached(person)
+    session.add(person)
+    return person
 
 
 class Store:
@@ -240,21 +263,10 @@ class Store:
         # it (its changes are flushed at commit): a webhook's person without the ORM's
         # query and unit of work.
         row = self.session.connection().execute(_READ_PERSON, {"phone": number}).first()
-        if row is not None:
-            return self._attached(Person(**row._mapping))
-        values = {"phone": number, **({"language": language} if language else {})}
-        row = self.session.connection().execute(_INSERT_PERSON, values).one()
-        return self._attached(Person(**row._mapping))
-
-    def _attached(self, person: Person) -> Person:
-        """`person`, a row just read or written, as the session's persistent instance (the
-        one it has already, if any)."""
-        known = self.session.identity_map.get(identity_key(Person, person.id))
-        if known is not None:
-            return known
-        make_transient_to_detached(person)
-        self.session.add(person)
-        return person
+        if row is None:
+            values = {"phone": number, **({"language": language} if language else {})}
+            row = self.session.connection().execute(_INSERT_PERSON, values).one()
+        return _attached(self.session, Person(**row._mapping))
 
     # -- conversations --------------------------------------------------------------
     def _exchange(self, statement: Select, params: dict) -> Exchange | None:
@@ -350,12 +362,15 @@ class Store:
         return values
 
     def _remember_autonomy(self, person_id: int, before: State, state: State, at) -> None:
-        if state.autonomy != before.autonomy:  # remembered for the person's next contact
-            self.session.execute(
-                update(Person)
-                .where(Person.id == person_id)
-                .values(autonomy=state.autonomy, autonomy_at=at)
-            )
+        if state.autonomy == before.autonomy:
+            return
+        # Remembered for the person's next contact; and in the session's Person, if loaded.
+        values = {"person_id": person_id, "autonomy": state.autonomy, "at": at}
+        self.session.connection().execute(_AUTONOMY, values)
+        known = self.session.identity_map.get(identity_key(Person, person_id))
+        if known is not None:
+            set_committed_value(known, "autonomy", state.autonomy)
+            set_committed_value(known, "autonomy_at", at)
 
     def save(self, conversation: Exchange, before: State, state: State) -> None:
         """Keep the engine's state, and what is worth knowing of it outside the engine:
