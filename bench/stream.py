@@ -72,13 +72,12 @@ from testsupport.korean_speech import (
     phone_words,
 )
 from testsupport.media_streams import StreamedCall, caller_frames
-from testsupport.processes import ServeProcess
+from testsupport.processes import ServeProcess, cpu_seconds
 
 TOKEN = "bench-token"
 WORD = "병원"  # the hospital: its question about links comes next (or the menu again)
 LISTEN = 2.0  # seconds of the next prompt listened to
 KEY = "1"  # pressed during the next prompt: an answer to any question that may come
-TICK = 100  # clock ticks a second (/proc/<pid>/stat)
 LISTENING = 1.0  # seconds of the line before a word, in the accuracy lists
 DRAW_STEP = 0.013  # seconds: a word is said this much later in each draw than in the last
 
@@ -198,11 +197,6 @@ def mean(values: list[int], total: int) -> str:
 
 
 # -- latency under load ----------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def prepare(data_dir: Path) -> list[bytes]:
