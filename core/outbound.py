@@ -198,9 +198,10 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
             _set(session, message_id, status="queued")
             raise Retry(f"SMS {message_id} not accepted yet: {exc}") from exc
         log.warning("SMS %s refused: %s", message_id, exc)
-        _set(session, message_id, status="failed", error=str(exc)[:500])
         if getattr(exc, "code", None) == UNSUBSCRIBED:  # Twilio has this number opted out
             opt_out(session, taken.to)
+            session.flush()  # (committed) before the message is seen failed
+        _set(session, message_id, status="failed", error=str(exc)[:500])
         return
     values = {"message_id": message_id, "sid": sent.sid, "sent": sent.status or "queued"}
     session.execute(_mark_sent, {**values, "now": now()})

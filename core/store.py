@@ -251,6 +251,7 @@ class Store:
     def __init__(self, session: Session):
         self.session = session
         self._exchanges: dict[int, Exchange] = {}  # read in this session, by id
+        self._new_people: set[int] = set()  # created in this session: no conversation yet
 
     # -- people ---------------------------------------------------------------------
     def person(self, phone: str, language: str | None = None) -> Person:
@@ -266,6 +267,7 @@ class Store:
         if row is None:
             values = {"phone": number, **({"language": language} if language else {})}
             row = self.session.connection().execute(_INSERT_PERSON, values).one()
+            self._new_people.add(row.id)
         return _attached(self.session, Person(**row._mapping))
 
     # -- conversations --------------------------------------------------------------
@@ -286,6 +288,8 @@ class Store:
         return self._exchange(_READ_BY_ID, {"id": conversation_id})
 
     def open_sms_conversation(self, person: Person) -> Exchange | None:
+        if person.id in self._new_people:  # first contact: nothing to look for
+            return None
         since = now() - SMS_CONVERSATION_IDLE
         return self._exchange(_READ_OPEN_SMS, {"person_id": person.id, "since": since})
 

@@ -138,6 +138,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         raise StreamModeError(problem)
     if workers <= 1:
         app = create_app(settings)  # migrates the database first
+        train(app)
         start_jobs(app)
         start_streams(app, host)
         create_server(app, host=host, port=port, **server_options(settings)).run()
@@ -169,6 +170,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
         def load(self):
             app = create_app(in_workers)  # in each worker process
+            train(app)
             start_jobs(app)
             return app
 
@@ -203,6 +205,14 @@ class WaitressWorker(Worker):
         """SIGTERM: stop waitress's loop (gunicorn's own only sets a flag)."""
         self.alive = False
         raise SystemExit(0)
+
+
+def train(app: Flask) -> None:
+    """Train each language's models before the first text, not on it: otherwise the first
+    text a process understands waits a few seconds for them (bench/matching.py: the
+    content's load with training)."""
+    for language in app.config["RELAIS_LANGUAGES"].values():
+        language.engine.train()
 
 
 def start_jobs(app: Flask) -> Runner | None:
