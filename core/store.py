@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import (
+    Row,
     Select,
     Table,
     TextClause,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal,
     select,
     text,
     update,
@@ -91,6 +93,12 @@ _AUTONOMY = (
 )
 _INSERT_PERSON = insert(_people).returning(*_people.c)  # the columns' defaults filled in
 _READ_REPLY = select(_replies.c.body).where(_replies.c.key == bindparam("key"))
+# A webhook's reply if it was handled already, and its person, in one round trip.
+_ARRIVAL = select(_READ_REPLY.scalar_subquery().label("replay"), *_people.c).select_from(
+    select(literal(1).label("one"))
+    .subquery("arrival")
+    .outerjoin(_people, _people.c.phone == bindparam("phone"))
+)
 _messages = OutboundMessage.__table__
 _INSERTS = {table: insert(table) for table in (_turns, _replies, _messages)}
 _MESSAGE_FIELDS = ("provider_id", "error")  # None for a message just stored
@@ -264,11 +272,24 @@ class Store:
         # it (its changes are flushed at commit): a webhook's person without the ORM's
         # query and unit of work.
         row = self.session.connection().execute(_READ_PERSON, {"phone": number}).first()
+        return self._person(row, number, language)
+
+    def arrival(self, key: str, phone: str, language: str | None = None) -> str | Person:
+        """The reply this webhook was given already (Twilio sent it again), or else its
+        person (as `person`), read in one statement."""
+        number = e164(phone)
+        row = self.session.connection().execute(_ARRIVAL, {"key": key, "phone": number}).one()
+        if row.replay is not None:
+            return row.replay
+        return self._person(row if row.id is not None else None, number, language)
+
+    def _person(self, row: Row | None, number: str, language: str | None) -> Person:
+        """The person read (`row`), or created now."""
         if row is None:
             values = {"phone": number, **({"language": language} if language else {})}
             row = self.session.connection().execute(_INSERT_PERSON, values).one()
             self._new_people.add(row.id)
-        return _attached(self.session, Person(**row._mapping))
+        return _attached(self.session, Person(**{c.name: row._mapping[c.name] for c in _people.c}))
 
     # -- conversations --------------------------------------------------------------
     def _exchange(self, statement: Select, params: dict) -> Exchange | None:

@@ -60,10 +60,9 @@ def incoming() -> Response:
         abort(400)
     app = services()
     key = f"sms:{message_sid}"
-    replay = app.store.reply(key)
-    if replay is not None:
-        return Response(replay, mimetype="text/xml")
-    person = app.store.person(sender, app.reached_language())
+    person = app.store.arrival(key, sender, app.reached_language())
+    if isinstance(person, str):  # handled already: the same reply
+        return Response(person, mimetype="text/xml")
     engine = app.speaking(person.language).engine  # a person's language is kept with them
     content = engine.content
     body = clean_body(request.form.get("Body", ""))
