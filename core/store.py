@@ -59,13 +59,13 @@ _READ = select(
 )
 _READ_BY_ID = _READ.where(_conversations.c.id == bindparam("id"))
 _READ_BY_CALL = _READ.where(_conversations.c.call_sid == bindparam("call_sid"))
+_OPEN_SMS = (  # a person's SMS exchange still open (its person_id aside)
+    (_conversations.c.channel == "sms")
+    & (_conversations.c.status == ACTIVE)
+    & (_conversations.c.updated_at >= bindparam("since"))
+)
 _READ_OPEN_SMS = (
-    _READ.where(
-        _conversations.c.person_id == bindparam("person_id"),
-        _conversations.c.channel == "sms",
-        _conversations.c.status == ACTIVE,
-        _conversations.c.updated_at >= bindparam("since"),
-    )
+    _READ.where(_conversations.c.person_id == bindparam("person_id"), _OPEN_SMS)
     .order_by(_conversations.c.id.desc())
     .limit(1)
 )
@@ -93,11 +93,22 @@ _AUTONOMY = (
 )
 _INSERT_PERSON = insert(_people).returning(*_people.c)  # the columns' defaults filled in
 _READ_REPLY = select(_replies.c.body).where(_replies.c.key == bindparam("key"))
-# A webhook's reply if it was handled already, and its person, in one round trip.
-_ARRIVAL = select(_READ_REPLY.scalar_subquery().label("replay"), *_people.c).select_from(
-    select(literal(1).label("one"))
-    .subquery("arrival")
-    .outerjoin(_people, _people.c.phone == bindparam("phone"))
+# A text's reply if it was handled already, its person and the person's open SMS
+# conversation (its columns named open_*), in one round trip.
+_ARRIVAL = (
+    select(
+        _READ_REPLY.scalar_subquery().label("replay"),
+        *_people.c,
+        *(column.label(f"open_{column.name}") for column in _READ.selected_columns),
+    )
+    .select_from(
+        select(literal(1).label("one"))
+        .subquery("arrival")
+        .outerjoin(_people, _people.c.phone == bindparam("phone"))
+        .outerjoin(_conversations, (_conversations.c.person_id == _people.c.id) & _OPEN_SMS)
+    )
+    .order_by(_conversations.c.id.desc())
+    .limit(1)
 )
 _messages = OutboundMessage.__table__
 _INSERTS = {table: insert(table) for table in (_turns, _replies, _messages)}
@@ -259,7 +270,8 @@ class Store:
     def __init__(self, session: Session):
         self.session = session
         self._exchanges: dict[int, Exchange] = {}  # read in this session, by id
-        self._new_people: set[int] = set()  # created in this session: no conversation yet
+        # Each person's open SMS exchange, read with them (`arrival`; None: none).
+        self._open_sms: dict[int, Exchange | None] = {}
 
     # -- people ---------------------------------------------------------------------
     def person(self, phone: str, language: str | None = None) -> Person:
@@ -275,20 +287,26 @@ class Store:
         return self._person(row, number, language)
 
     def arrival(self, key: str, phone: str, language: str | None = None) -> str | Person:
-        """The reply this webhook was given already (Twilio sent it again), or else its
-        person (as `person`), read in one statement."""
+        """The reply this text was given already (Twilio sent it again), or else its
+        person (as `person`), read in one statement with their open SMS exchange (then
+        `open_sms_conversation` reads nothing)."""
         number = e164(phone)
-        row = self.session.connection().execute(_ARRIVAL, {"key": key, "phone": number}).one()
+        params = {"key": key, "phone": number, "since": now() - SMS_CONVERSATION_IDLE}
+        row = self.session.connection().execute(_ARRIVAL, params).one()
         if row.replay is not None:
             return row.replay
-        return self._person(row if row.id is not None else None, number, language)
+        person = self._person(row if row.id is not None else None, number, language)
+        self._open_sms[person.id] = None
+        if row.open_id is not None:
+            values = {c.name: row._mapping[f"open_{c.name}"] for c in _READ.selected_columns}
+            self._open_sms[person.id] = self._known(Exchange(**values, session=self.session))
+        return person
 
     def _person(self, row: Row | None, number: str, language: str | None) -> Person:
         """The person read (`row`), or created now."""
         if row is None:
             values = {"phone": number, **({"language": language} if language else {})}
             row = self.session.connection().execute(_INSERT_PERSON, values).one()
-            self._new_people.add(row.id)
         return _attached(self.session, Person(**{c.name: row._mapping[c.name] for c in _people.c}))
 
     # -- conversations --------------------------------------------------------------
@@ -296,7 +314,9 @@ class Store:
         row = self.session.connection().execute(statement, params).first()
         if row is None:
             return None
-        exchange = Exchange(**row._mapping, session=self.session)
+        return self._known(Exchange(**row._mapping, session=self.session))
+
+    def _known(self, exchange: Exchange) -> Exchange:
         self._exchanges[exchange.id] = exchange
         return exchange
 
@@ -309,8 +329,8 @@ class Store:
         return self._exchange(_READ_BY_ID, {"id": conversation_id})
 
     def open_sms_conversation(self, person: Person) -> Exchange | None:
-        if person.id in self._new_people:  # first contact: nothing to look for
-            return None
+        if person.id in self._open_sms:  # read with the person
+            return self._open_sms.pop(person.id)
         since = now() - SMS_CONVERSATION_IDLE
         return self._exchange(_READ_OPEN_SMS, {"person_id": person.id, "since": since})
 
