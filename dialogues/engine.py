@@ -762,6 +762,20 @@ class Engine:
         return tuple(dict.fromkeys([*dangers, *content.closings, *content.cannot_read]))
 
     @cached_property
+    def _heard_anywhere(self) -> tuple[tuple[str, ...], frozenset[str]]:
+        """The words any question's grammar has besides its answers (the commands said
+        alone, and `_always_heard`), in order and as a set: built once, not at each turn."""
+        alone = [a for c in self.content.commands.values() for a in c.alone]
+        words = tuple(dict.fromkeys([*alone, *self._always_heard]))
+        return words, frozenset(words)
+
+    @cached_property
+    def _heard_at_start(self) -> tuple[tuple[str, ...], frozenset[str]]:
+        """`_heard_anywhere`, and the subject words of the main menu."""
+        words = tuple(dict.fromkeys([*self._heard_anywhere[0], *self._subject_words]))
+        return words, frozenset(words)
+
+    @cached_property
     def _subject_words(self) -> tuple[str, ...]:
         """What may be said at the main menu to name or describe a subject: the catalogue's
         phrases, and every word of the examples (a speech grammar built from single words
@@ -795,14 +809,9 @@ class Engine:
             choices = (*choices, Choice("0", self.content.phrase("human_label"), (), "@human"))
         text = render_question(self.content, prompt, choices, state.channel)
         node = self.content.nodes[state.node]
-        words = tuple(
-            dict.fromkeys(
-                [p[0] for p in question_phrases(self.content, node, choices)]
-                + [a for c in self.content.commands.values() for a in c.alone]
-                + list(self._always_heard)
-                + (list(self._subject_words) if self._at_start(state) else [])
-            )
-        )
+        heard = self._heard_at_start if self._at_start(state) else self._heard_anywhere
+        phrases = [p[0] for p in question_phrases(self.content, node, choices)]
+        words = (*dict.fromkeys(p for p in phrases if p not in heard[1]), *heard[0])
         keys = tuple(
             dict.fromkeys(
                 [c.key for c in choices if c.key]
