@@ -118,6 +118,7 @@ class Prediction:
     index: dict[str, int]
     probabilities: np.ndarray | None
     followup: float
+    words: tuple[str, ...] = ()  # the words the model read
 
     def ranked(self, count: int = 3) -> list[Scored]:
         if self.probabilities is None:
@@ -265,8 +266,9 @@ class ExampleModel:
     def predict(self, text: str) -> Prediction:
         """Every place's probability for `text`, and the follow-up probability."""
         rows, values = self._vector(text)
+        words = self.features.words(text)
         if not len(rows):
-            return Prediction(self.targets, self._index, None, 0.0)
+            return Prediction(self.targets, self._index, None, 0.0, words)
         scores = values @ self._weights.take(rows, axis=0) + self._bias
         places = scores[: self._places]
         probabilities = np.exp(places - places.max())
@@ -274,7 +276,7 @@ class ExampleModel:
         followup = 0.0
         if self._has_followups:
             followup = float(1.0 / (1.0 + math.exp(-float(scores[self._places]))))
-        return Prediction(self.targets, self._index, probabilities, followup)
+        return Prediction(self.targets, self._index, probabilities, followup, words)
 
     def rank(self, text: str, count: int = 3) -> tuple[list[Scored], float]:
         """The `count` best places with their probability, and the follow-up probability."""

@@ -30,6 +30,10 @@ OVER_FUZZY = 0.5  # a precise place named by a word that only looks like a keywo
 OVER_BROAD = 0.45  # a menu ("les papiers"), a command
 OVER_PERSON = 0.6  # a person asked for by name ("un conseiller", "quelqu'un")
 OVER_BELOW = 0.5  # a menu, by a place under it ("papiers de la voiture": carte grise)
+# ...and either of these two in a message of DESCRIBED words or more, where a menu's word
+# ("papiers", "travail") is one word of a description, not the subject named:
+OVER_IN_DESCRIPTION = 0.25
+DESCRIBED = 3
 EXACT = 100.0  # the keyword score of a phrase found as written (see matching.py)
 PERSON = "@human"  # the place of a person
 
@@ -91,7 +95,8 @@ class Understanding:
             if (
                 best
                 and best.target != target
-                and best.probability >= self._overrule(target, best.target, named.score)
+                and best.probability
+                >= self._overrule(target, best.target, named.score, len(prediction.words))
             ):
                 target = best.target
             return self._decided(target, prediction.followup, target != named.matched)
@@ -112,14 +117,16 @@ class Understanding:
             return Understood(pair, by_model=True)
         return Understood(())
 
-    def _overrule(self, named: str, best: str, score: float) -> float:
-        """How sure the model must be of `best` to overrule the place `named`."""
+    def _overrule(self, named: str, best: str, score: float, words: int) -> float:
+        """How sure the model must be of `best` (in a message of `words` words) to
+        overrule the place `named`."""
+        described = words >= DESCRIBED
         if named in self._menus and best in self._covers.get(named, ()):
-            return OVER_BELOW
+            return OVER_IN_DESCRIPTION if described else OVER_BELOW
         if named == PERSON and score >= EXACT:
             return OVER_PERSON
         if named in self._menus or named.startswith("@"):
-            return OVER_BROAD
+            return OVER_IN_DESCRIPTION if described else OVER_BROAD
         return OVER_EXACT if score >= EXACT else OVER_FUZZY
 
     def _decided(self, target: str, followup: float, by_model: bool = False) -> Understood:
