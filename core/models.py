@@ -64,7 +64,8 @@ class Conversation(Base):
     __tablename__ = "conversations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # Indexed: each text reads its person's open SMS exchange (core.store's arrival).
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(8))  # "voice" or "sms"
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     state: Mapped[dict] = mapped_column(JSON)
