@@ -19,8 +19,8 @@ an immediate threat: 15, 17; danger.yaml's `not_when` and `times`) is not reveal
 phrases in a message that places them at another time ("il a fait un malaise l'an
 dernier", "il y a deux ans", "en mars", "quand j'étais petit"), nor a night without
 shelter (115) by one about a later date ("je serai à la rue dans trois mois"), unless the
-message also says now ("ce soir", "encore", "maintenant"). The model trained on the
-examples still reads such messages.
+message also says now ("ce soir", "encore", "maintenant"). What the model trained on
+the examples finds is ruled out by the same times (engine.danger).
 """
 
 from __future__ import annotations
@@ -233,6 +233,12 @@ class DangerMatcher:
             if best is None or rank > best:
                 best = rank
         return None if best is None else self._dangers[-best[2]]
+
+    def at_another_time(self, text: str, danger: Danger) -> bool:
+        """Whether `text` places `danger`, a situation about right now, at another time
+        (the same rule as for its phrases; for what the model finds)."""
+        ruled_out = self._ruled_out(" ".join(self._plain(text)))
+        return self._dangers.index(danger) in ruled_out
 
     def _ruled_out(self, plain: str) -> set[int]:
         """The situations about right now that the message places at another time."""

@@ -415,6 +415,8 @@ class Engine:
         found = self._danger_matcher.find(text)
         if found is None and self._danger_model is not None:
             found = self._danger_model.find(text)
+            if found is not None and self._danger_matcher.at_another_time(text, found):
+                return None
         return found
 
     def forget_words(self) -> None:

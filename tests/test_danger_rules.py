@@ -52,6 +52,19 @@ def test_an_emergency_at_another_time_is_left_to_the_model(message, danger) -> N
     assert found(message) == danger, message
 
 
+def test_what_the_model_finds_is_ruled_out_at_another_time_too() -> None:
+    """No phrase of a fire in these words: the model finds one, and the time rule of the
+    phrases applies to what it finds."""
+    now = "la fumée noire sort du local poubelle de mon immeuble"
+    assert ENGINE._danger_matcher.find(now) is None
+    assert found(now) == "fire"
+    in_march = "mon permis a brûlé dans l'incendie en mars"
+    assert ENGINE._danger_model is not None
+    model_says = ENGINE._danger_model.find(in_march)
+    assert model_says is not None and model_says.id == "fire"
+    assert found(in_march) is None
+
+
 @pytest.mark.parametrize(
     ("message", "danger"),
     [

@@ -64,6 +64,8 @@ def first_line(actions) -> str:
         ("ma fille a avalé des produits menager", "15"),
         ("le voisin frappe son fils tous les soirs", "119"),
         ("mon mari me frappe", "3919"),
+        ("la cuisine est en feu", "18"),
+        ("ça sent le gaz dans tout l'immeuble", "18"),
     ],
 )
 @pytest.mark.parametrize("channel", ["sms", "voice"])
@@ -97,7 +99,13 @@ def test_the_welcome_says_what_to_do_in_danger() -> None:
 
 
 def test_ordinary_words_close_to_danger_are_not_danger() -> None:
-    for message in ("ma carte vitale est morte", "je suis mort de rire", "la caf me tue"):
+    for message in (
+        "ma carte vitale est morte",
+        "je suis mort de rire",
+        "la caf me tue",
+        "le prix du gaz a encore augmenté ce mois-ci",
+        "il y a un feu rouge en panne devant l'école",
+    ):
         assert ENGINE.danger(message) is None, message
 
 
