@@ -58,11 +58,12 @@ def test_what_the_model_finds_is_ruled_out_at_another_time_too() -> None:
     now = "la fumée noire sort du local poubelle de mon immeuble"
     assert ENGINE._danger_matcher.find(now) is None
     assert found(now) == "fire"
-    in_march = "mon permis a brûlé dans l'incendie en mars"
+    last_winter = "le détecteur de fumée sonnait et ça sentait le plastique brûlé l'hiver dernier"
+    assert ENGINE._danger_matcher.find(last_winter) is None
     assert ENGINE._danger_model is not None
-    model_says = ENGINE._danger_model.find(in_march)
+    model_says = ENGINE._danger_model.find(last_winter)
     assert model_says is not None and model_says.id == "fire"
-    assert found(in_march) is None
+    assert found(last_winter) is None
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,7 @@ def test_ordinary_words_close_to_danger_are_not_danger() -> None:
         "la caf me tue",
         "le prix du gaz a encore augmenté ce mois-ci",
         "il y a un feu rouge en panne devant l'école",
+        "j'ai eu un accident au feu rouge, il faut remplir le constat",
     ):
         assert ENGINE.danger(message) is None, message
 
