@@ -200,7 +200,7 @@ def _statement_together(inserts: tuple, saved: tuple | None, preparer) -> TextCl
     if saved is not None:
         sets = ", ".join(f"{preparer.quote(column)} = :u_{column}" for column in saved)
         statements.append(
-            f"UPDATE conversations SET {sets}, version = version + 1 "
+            f"UPDATE {preparer.quote(_conversations.name)} SET {sets}, version = version + 1 "
             "WHERE id = :u_conversation_id AND version = :u_read_version"
         )
         binds = [bindparam(f"u_{column}", type_=_conversations.c[column].type) for column in saved]
@@ -382,8 +382,7 @@ class Store:
         return exchange
 
     def _update(self, statement: Update, conversation: Exchange, values: dict) -> None:
-        if self.session.info.get(_PENDING_SAVE) is not None:  # its version first
-            write_pending(self.session)
+        self._write_pending_save()  # its version first
         result = self.session.connection().execute(
             statement,
             {"conversation_id": conversation.id, "read_version": conversation.version, **values},
@@ -391,6 +390,11 @@ class Store:
         if result.rowcount != 1:
             raise StaleDataError(f"conversation {conversation.id} changed meanwhile")
         conversation.version += 1
+
+    def _write_pending_save(self) -> None:
+        """Write a conversation change still waiting (with the rows waiting before it)."""
+        if self.session.info.get(_PENDING_SAVE) is not None:
+            write_pending(self.session)
 
     @staticmethod
     def _state_values(before: State, state: State, at: datetime) -> dict:
@@ -423,8 +427,7 @@ class Store:
         at = now()
         values = {"step": conversation.step + 1, **self._state_values(before, state, at)}
         save = _Save(conversation.id, conversation.version, values)
-        if self.session.info.get(_PENDING_SAVE) is not None:  # a second turn: the first now
-            write_pending(self.session)
+        self._write_pending_save()  # a second turn: the first now
         self.session.info[_PENDING_SAVE] = save
         conversation.version += 1
         conversation.state, conversation.step = values["state"], values["step"]

@@ -90,11 +90,11 @@ def keep_early(
     log.info("status %s of %s, which Relais does not know (yet): kept", status, sid)
 
 
-early_statuses = EarlyStatus.__table__
+_early_statuses = EarlyStatus.__table__
 _taken = (
-    delete(early_statuses)
-    .where(early_statuses.c.sid == bindparam("sid"))
-    .returning(*(early_statuses.c[name] for name in ("id", "status", "duration", "error")))
+    delete(_early_statuses)
+    .where(_early_statuses.c.sid == bindparam("sid"))
+    .returning(*(_early_statuses.c[name] for name in ("id", "status", "duration", "error")))
 )
 
 
