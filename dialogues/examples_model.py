@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from .normalise import Reading, words_of
+from .normalise import Reading, letters_joined, words_of
 
 NGRAMS = (3, 5)  # character n-gram sizes, on the sound spelling with word edges marked
 REGULARISATION = 20.0  # scikit-learn's C: larger trusts the examples more
@@ -34,30 +34,12 @@ _NUMBER = re.compile(r"^\d+$")
 NUMBER = "0"  # every number is this one word for the model
 
 
-def joined_letters(words: Sequence[str]) -> list[str]:
-    """Letters spelled one by one become one word: "c a f" -> "caf", "a p l" -> "apl"."""
-    out: list[str] = []
-    run: list[str] = []
-    for word in (*words, ""):
-        if len(word) == 1:
-            run.append(word)
-            continue
-        if len(run) >= 2:
-            out.append("".join(run))
-        else:
-            out.extend(run)
-        run = []
-        if word:
-            out.append(word)
-    return out
-
-
 # The danger check's model and the places' model read the same message one after the other.
 @lru_cache(maxsize=4)
 def _read(text: str, small: frozenset[str], kept: frozenset[str]) -> tuple[str, ...]:
     return tuple(
         NUMBER if _NUMBER.match(w) else w
-        for w in joined_letters(words_of(text))
+        for w in letters_joined(words_of(text), small)  # "il y a" is "il ya": a feature
         if w not in small or w in kept
     )
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache, partial
 from operator import methodcaller
@@ -66,6 +66,29 @@ def _compiled(rules: tuple[Rule, ...]) -> tuple[Rewrite, ...]:
         else partial(re.compile(pattern).sub, repl)
         for pattern, repl in rules
     )
+
+
+def letters_joined(
+    words: Sequence[str], small_words: frozenset[str] = frozenset(), pairs: bool = True
+) -> list[str]:
+    """Letters spelled one by one become one word: "c a f" -> "caf", "a p l" -> "apl".
+    A run's last letter that makes a small word with the next word stays itself ("c s s
+    c est quoi" is "css", "c", "est": "c est" is "c'est"); with `pairs` False, two letters
+    that are both small words stay two words ("il y a")."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in (*words, ""):
+        if len(word) == 1:
+            run.append(word)
+            continue
+        last = [run.pop()] if word and len(run) > 2 and run[-1] + word in small_words else []
+        spelled = len(run) > 2 or (len(run) == 2 and (pairs or not set(run) <= small_words))
+        out.extend(["".join(run)] if spelled else run)
+        out.extend(last)
+        run = []
+        if word:
+            out.append(word)
+    return out
 
 
 @dataclass(frozen=True)
@@ -142,8 +165,10 @@ class Reading:
         self._sounds.clear()
 
     def plain_words(self, text: str) -> list[str]:
-        """Lower case, accent-free words of `text`, small meaningless words removed."""
-        return [w for w in words_of(text) if w not in self.small_words]
+        """Lower case, accent-free words of `text`, letters spelled one by one joined,
+        small meaningless words removed."""
+        words = letters_joined(words_of(text), self.small_words, pairs=False)
+        return [w for w in words if w not in self.small_words]
 
     def normalise(self, text: str) -> tuple[str, ...]:
         """The sound-spelled words of `text` used for matching (small words dropped)."""

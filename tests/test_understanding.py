@@ -10,12 +10,13 @@ list written blind that nobody tuned on.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from dialogues.engine import Ask, HandOff, Say
-from dialogues.examples_model import joined_letters
 from dialogues.loader import check_content
-from dialogues.normalise import words_of
+from dialogues.normalise import letters_joined, words_of
 from relais.cli import main as relais_main
 from testsupport.heldout import KINDS, ROOT, load_understanding, matcher_score, relais_score
 
@@ -24,6 +25,7 @@ from .test_safe_conversations import ENGINE, talk
 
 ROWS = load_understanding()
 DEVELOPMENT = ROOT / "bench" / "data" / "understanding_dev_fr.tsv"
+READING = ENGINE.content.reading
 
 
 def reply(channel: str, *inputs: str) -> list[list]:
@@ -135,17 +137,26 @@ def test_ordinary_words_that_look_like_danger_or_illiteracy_are_not_taken_for_th
 
 
 def test_spelled_letters_are_one_word() -> None:
-    assert joined_letters(["c", "a", "f"]) == ["caf"]
-    assert joined_letters(["mon", "a", "p", "l", "est", "en", "retard"]) == [
+    joined = partial(letters_joined, small_words=READING.small_words, pairs=False)
+    assert joined(["c", "a", "f"]) == ["caf"]
+    assert joined(["mon", "a", "p", "l", "est", "en", "retard"]) == [
         "mon",
         "apl",
         "est",
         "en",
         "retard",
     ]
-    assert joined_letters(["j", "ai"]) == ["j", "ai"]
+    assert joined(["j", "ai"]) == ["j", "ai"]
+    # "c'est" written "c est" after the letters; "il y a" is words, not letters.
+    assert joined(["c", "s", "s", "c", "est", "quoi"]) == ["css", "c", "est", "quoi"]
+    assert joined(["il", "y", "a", "un", "souci"]) == ["il", "y", "a", "un", "souci"]
     (turn,) = reply("sms", "a p l")
     assert "aide pour le loyer" in said(turn)
+    # The keyword matcher reads them too, in a sentence.
+    (turn,) = reply("sms", "c s s c est quoi")
+    assert "complémentaire santé" in said(turn)
+    (turn,) = reply("sms", "a m e pour ma tante qui vient d arriver")
+    assert "aide médicale de l'État" in said(turn)
 
 
 @pytest.mark.parametrize(
