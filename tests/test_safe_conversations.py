@@ -66,6 +66,7 @@ def first_line(actions) -> str:
         ("mon mari me frappe", "3919"),
         ("la cuisine est en feu", "18"),
         ("ça sent le gaz dans tout l'immeuble", "18"),
+        ("mon mari est ivre et il casse tout, les enfants pleurent", "17"),
     ],
 )
 @pytest.mark.parametrize("channel", ["sms", "voice"])
@@ -106,6 +107,7 @@ def test_ordinary_words_close_to_danger_are_not_danger() -> None:
         "le prix du gaz a encore augmenté ce mois-ci",
         "il y a un feu rouge en panne devant l'école",
         "j'ai eu un accident au feu rouge, il faut remplir le constat",
+        "mon fils autiste casse tout dans la maison, je voudrais faire un dossier MDPH",
     ):
         assert ENGINE.danger(message) is None, message
 
