@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from functools import cached_property
+from typing import NamedTuple
 
 from .danger import DangerMatcher, DangerModel
 from .examples_model import trained
@@ -89,6 +90,18 @@ Input = Key | Digits | Words | Text | NoInput | HangUp
 @dataclass(frozen=True)
 class Say:
     text: str
+
+
+class _Grammar(NamedTuple):
+    """Words a speech grammar always has, in order and as a set (to add a question's own)."""
+
+    words: tuple[str, ...]
+    known: frozenset[str]
+
+    @classmethod
+    def of(cls, words: list[str]) -> _Grammar:
+        unique = tuple(dict.fromkeys(words))
+        return cls(unique, frozenset(unique))
 
 
 @dataclass(frozen=True)
@@ -756,35 +769,22 @@ class Engine:
         return content.phrase("no_link"), tuple(choices)
 
     @cached_property
-    def _always_heard(self) -> tuple[str, ...]:
-        """What may be said at any question besides its answers: danger, thanks, "I cannot
-        read" (for a speech grammar)."""
+    def _heard_anywhere(self) -> _Grammar:
+        """What may be said at any question besides its answers (for a speech grammar):
+        the commands said alone, danger, thanks, "I cannot read". Built once."""
         content = self.content
+        alone = [a for c in content.commands.values() for a in c.alone]
         dangers = [p for d in content.dangers for p in d.phrases]
-        return tuple(dict.fromkeys([*dangers, *content.closings, *content.cannot_read]))
+        return _Grammar.of([*alone, *dangers, *content.closings, *content.cannot_read])
 
     @cached_property
-    def _heard_anywhere(self) -> tuple[tuple[str, ...], frozenset[str]]:
-        """The words any question's grammar has besides its answers (the commands said
-        alone, and `_always_heard`), in order and as a set: built once, not at each turn."""
-        alone = [a for c in self.content.commands.values() for a in c.alone]
-        words = tuple(dict.fromkeys([*alone, *self._always_heard]))
-        return words, frozenset(words)
-
-    @cached_property
-    def _heard_at_start(self) -> tuple[tuple[str, ...], frozenset[str]]:
-        """`_heard_anywhere`, and the subject words of the main menu."""
-        words = tuple(dict.fromkeys([*self._heard_anywhere[0], *self._subject_words]))
-        return words, frozenset(words)
-
-    @cached_property
-    def _subject_words(self) -> tuple[str, ...]:
-        """What may be said at the main menu to name or describe a subject: the catalogue's
-        phrases, and every word of the examples (a speech grammar built from single words
-        lets the recogniser hear a sentence made of them)."""
+    def _heard_at_start(self) -> _Grammar:
+        """`_heard_anywhere`, and what may be said at the main menu to name or describe a
+        subject: the catalogue's phrases, and every word of the examples (a speech grammar
+        built from single words lets the recogniser hear a sentence made of them)."""
         named = [text for text, *_ in catalogue_phrases(self.content)]
         described = [w for e in self.content.examples for w in e.text.split()]
-        return tuple(dict.fromkeys([*named, *described]))
+        return _Grammar.of([*self._heard_anywhere.words, *named, *described])
 
     def _yes_no(self) -> tuple[Choice, ...]:
         yes, no = self.content.answers["yes"], self.content.answers["no"]
@@ -813,7 +813,7 @@ class Engine:
         node = self.content.nodes[state.node]
         heard = self._heard_at_start if self._at_start(state) else self._heard_anywhere
         phrases = [p[0] for p in question_phrases(self.content, node, choices)]
-        words = (*dict.fromkeys(p for p in phrases if p not in heard[1]), *heard[0])
+        words = (*dict.fromkeys(p for p in phrases if p not in heard.known), *heard.words)
         keys = tuple(
             dict.fromkeys(
                 [c.key for c in choices if c.key]

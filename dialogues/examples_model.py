@@ -229,9 +229,9 @@ class ExampleModel:
             return word
         return glued[1]
 
-    def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """The message's known features: their rows and TF-IDF values (unit length)."""
-        words = self.features.words(text)
+    def _vector(self, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """A message's known features, from the words the model reads of it
+        (`Features.words`): their rows and TF-IDF values (unit length)."""
         if all(word in self.features.shading for word in words):  # keys, "plus", "pas encore"...
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         rows: set[int] = set()
@@ -247,8 +247,8 @@ class ExampleModel:
 
     def predict(self, text: str) -> Prediction:
         """Every place's probability for `text`, and the follow-up probability."""
-        rows, values = self._vector(text)
         words = self.features.words(text)
+        rows, values = self._vector(words)
         if not len(rows):
             return Prediction(self.targets, self._index, None, 0.0, words)
         scores = values @ self._weights.take(rows, axis=0) + self._bias
@@ -268,12 +268,12 @@ class ExampleModel:
     def explain(self, text: str, target: str, limit: int = 4) -> list[tuple[str, float]]:
         """The words of `text` that most pushed it toward `target`, with their weight
         (a pair of words counts for both)."""
-        rows, values = self._vector(text)
+        words = self.features.words(text)
+        rows, values = self._vector(words)
         if target not in self.targets or not len(rows):
             return []
         column = self.targets.index(target)
         contribution = dict(zip(rows.tolist(), values * self._weights[rows, column], strict=True))
-        words = self.features.words(text)
         by_word: dict[str, float] = {}
         for word in words:
             rows_of_word = set(self._word_rows(word))
