@@ -29,6 +29,7 @@ def is_valid_number(number: str) -> bool:
     return _parse(number) is not None
 
 
+@lru_cache(maxsize=1024)  # Relais's own numbers come in every webhook
 def e164(number: str) -> str:
     """The number in E.164 form when it is a valid number; otherwise the text as given
     (Twilio sends "anonymous" or odd strings for hidden callers), less what cannot be

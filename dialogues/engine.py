@@ -106,12 +106,11 @@ class _Grammar(NamedTuple):
 
 @dataclass(frozen=True)
 class Ask:
-    """A question: `text` is rendered for the conversation's channel; `words` are every
-    word the answer may be (for a speech grammar); `keys` the keys it accepts."""
+    """A question: `text` is rendered for the conversation's channel; `keys` the keys it
+    accepts (the words a spoken answer may be: `Engine.expected_words`)."""
 
     node: str
     text: str
-    words: tuple[str, ...]
     keys: tuple[str, ...]
     number: bool = False  # the answer is a phone number typed on the keypad, then #
 
@@ -520,8 +519,13 @@ class Engine:
             state.replay = [a.text for a in actions if isinstance(a, Say)]
 
     def expected_words(self, state: State) -> tuple[str, ...]:
-        """What may be said at the question `state` waits on (for a speech grammar)."""
-        return self._ask(state).words
+        """Every word the answer to the question `state` waits on may be (for a speech
+        grammar): its choices' phrases, then the words heard at every question."""
+        _, choices = self._choices(state)
+        heard = self._heard_at_start if self._at_start(state) else self._heard_anywhere
+        node = self.content.nodes[state.node]
+        phrases = [p[0] for p in question_phrases(self.content, node, choices)]
+        return (*dict.fromkeys(p for p in phrases if p not in heard.known), *heard.words)
 
     def voice_prompts(self) -> list[str]:
         """Every text a call can hear that does not depend on what the caller typed: each
@@ -802,18 +806,11 @@ class Engine:
         )
 
     def _ask(self, state: State, simple: bool = False) -> Ask:
-        prompt, choices = self._question(state)
+        prompt, choices = self._choices(state)
         node = self.content.nodes[state.node]
         if simple and state.pending is None and isinstance(node, QuestionNode):
             prompt = node.simple
-        offers_a_person = any(c.goto == "@human" or c.goto in self._people for c in choices)
-        if state.tries >= MAX_TRIES - 1 and not offers_a_person:
-            choices = (*choices, Choice("0", self.content.phrase("human_label"), (), "@human"))
         text = render_question(self.content, prompt, choices, state.channel)
-        node = self.content.nodes[state.node]
-        heard = self._heard_at_start if self._at_start(state) else self._heard_anywhere
-        phrases = [p[0] for p in question_phrases(self.content, node, choices)]
-        words = (*dict.fromkeys(p for p in phrases if p not in heard.known), *heard.words)
         keys = tuple(
             dict.fromkeys(
                 [c.key for c in choices if c.key]
@@ -821,7 +818,16 @@ class Engine:
             )
         )
         kind = state.pending.kind if state.pending else None
-        return Ask(kind or state.node, text, words, keys, number=kind == Question.NUMBER)
+        return Ask(kind or state.node, text, keys, number=kind == Question.NUMBER)
+
+    def _choices(self, state: State) -> tuple[str, tuple[Choice, ...]]:
+        """The question `state` waits on and its choices, with the offer of a person
+        added at the last try when it has none."""
+        prompt, choices = self._question(state)
+        offers_a_person = any(c.goto == "@human" or c.goto in self._people for c in choices)
+        if state.tries >= MAX_TRIES - 1 and not offers_a_person:
+            choices = (*choices, Choice("0", self.content.phrase("human_label"), (), "@human"))
+        return prompt, choices
 
     # -- moving -----------------------------------------------------------------------
     def _answer(self, state: State, goto: str) -> list[Action]:

@@ -144,6 +144,6 @@ def _in_record_mode(conversation: Exchange) -> str:
     prompts = Prompts.loads(body) if body else Prompts(())
     *said, (text, node) = prompts.texts or (("", None),)
     actions: list[Action] = [Say(each) for each, _ in said]
-    actions.append(Ask(node or "", text, (), (), prompts.number))
+    actions.append(Ask(node or "", text, (), prompts.number))
     lang = State.from_dict(conversation.state).lang
     return render(actions, _rendering(conversation.id, conversation.step, lang))

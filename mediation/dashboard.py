@@ -16,6 +16,7 @@ from pathlib import Path
 from flask import (
     Blueprint,
     Flask,
+    Request,
     Response,
     abort,
     current_app,
@@ -27,6 +28,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
@@ -121,10 +123,21 @@ def unauthorized() -> Response:
     return redirect(url_for("mediation.login", next=request.path))
 
 
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a request with no session cookie (every
+    Twilio webhook) gets its empty session without a signer built for it."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_dashboard(app: Flask) -> None:
     """The dashboard, its login, CSRF protection and rate limit, for the dashboard's pages
     only (Twilio's webhooks are checked by their signature)."""
     app.secret_key = app.config["RELAIS"].secret_key
+    app.session_interface = _CookieSessions()
     https = app.config["RELAIS"].public_url.startswith("https://")
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,

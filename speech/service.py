@@ -29,6 +29,9 @@ class Speech:
         self.decoys = content.decoys
         self.recognisers = recognisers
         self.human_dir = content_dir / "audio"
+        # Read with the content, once: the nodes recorded by a person.
+        self._human = frozenset(p.stem for p in self.human_dir.glob("*.wav"))
+        self._rendered: dict[str, str] = {}  # prompts found rendered (never deleted)
         self.cache = (
             PromptCache(data_dir / "audio", Voice(content.lang, voice_rate), content.pronunciations)
             if tts_available()
@@ -55,11 +58,12 @@ class Speech:
         """The path under /audio/ of a recording of this prompt: a human recording of the
         node (content/<lang>/audio/<node>.wav, served as human/<lang>/<node>.wav) wins over
         the synthetic voice."""
-        if node and (self.human_dir / f"{node}.wav").is_file():
+        if node in self._human:
             return f"human/{self.lang}/{node}.wav"
-        if self.cache and self.cache.has(text):
-            return self.cache.name(text)
-        return None
+        name = self._rendered.get(text)
+        if name is None and self.cache and self.cache.has(text):
+            name = self._rendered[text] = self.cache.name(text)
+        return name
 
     def prepare(self, texts: Iterable[str]) -> threading.Thread:
         """In the background: load the speech model and render the prompts not rendered

@@ -24,7 +24,7 @@ from sms.replies import render as render_sms
 from .conftest import FRENCH
 
 FR = load_content(FRENCH)
-ASK = Ask("accueil", "Pour la CAF, tapez 1.", ("caf",), ("1",))
+ASK = Ask("accueil", "Pour la CAF, tapez 1.", ("1",))
 HANDOFF = HandOff("humain", "demande une personne", text="Je cherche une personne.")
 BASE = "http://relais.example.org"
 
