@@ -104,6 +104,11 @@ class Turn(Base):
     recognised: Mapped[str | None] = mapped_column(String(64), nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     recording_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The answer given to the webhook that brought this turn (the last turn it recorded),
+    # kept for a webhook Twilio sends again, as WebhookReply keeps the others': written
+    # with the turn, one row fewer per webhook.
+    reply_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
+    reply: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
@@ -186,7 +191,8 @@ class CallbackRequest(Base):
 
 class WebhookReply(Base):
     """The answer given to one webhook, so that a webhook Twilio sends again (same
-    MessageSid, same call step) gets the same answer and is processed once."""
+    MessageSid, same call step) gets the same answer and is processed once; a webhook
+    that recorded a turn keeps its answer with the turn instead (Turn.reply)."""
 
     __tablename__ = "webhook_replies"
     __table_args__ = (UniqueConstraint("key"),)

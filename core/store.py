@@ -33,7 +33,7 @@ from sqlalchemy.orm.util import identity_key
 
 from dialogues.engine import ACTIVE, State
 
-from .models import Conversation, OutboundMessage, Person, Turn, WebhookReply, now
+from .models import Conversation, Mediator, OutboundMessage, Person, Turn, WebhookReply, now
 from .phones import e164
 
 # An SMS exchange left this long without an answer starts afresh on the next text.
@@ -92,7 +92,13 @@ _AUTONOMY = (
     .values(autonomy=bindparam("autonomy"), autonomy_at=bindparam("at"))
 )
 _INSERT_PERSON = insert(_people).returning(*_people.c)  # the columns' defaults filled in
-_READ_REPLY = select(_replies.c.body).where(_replies.c.key == bindparam("key"))
+# A webhook's reply: kept with its turn, or (a webhook that recorded none) on its own.
+_READ_REPLY = select(
+    func.coalesce(
+        select(_turns.c.reply).where(_turns.c.reply_key == bindparam("key")).scalar_subquery(),
+        select(_replies.c.body).where(_replies.c.key == bindparam("key")).scalar_subquery(),
+    )
+)
 # A text's reply if it was handled already, its person and the person's open SMS
 # conversation (its columns named open_*), in one round trip.
 _ARRIVAL = (
@@ -109,6 +115,25 @@ _ARRIVAL = (
     )
     .order_by(_conversations.c.id.desc())
     .limit(1)
+)
+_mediators = Mediator.__table__
+# An active mediator's registered phone calls: their line, not the dialogue
+# (ivr.mediator_line).
+MEDIATOR_CALLING = (
+    (_mediators.c.phone == bindparam("phone"))
+    & _mediators.c.active.is_(True)
+    & _mediators.c.pin_hash.is_not(None)
+)
+# A call's first webhook: whether a mediator calls, the answer given already (Twilio sent
+# it again), and the caller, in one round trip.
+_CALL_ARRIVAL = select(
+    select(_mediators.c.id).where(MEDIATOR_CALLING).scalar_subquery().label("mediator_id"),
+    _READ_REPLY.scalar_subquery().label("replay"),
+    *_people.c,
+).select_from(
+    select(literal(1).label("one"))
+    .subquery("arrival")
+    .outerjoin(_people, _people.c.phone == bindparam("phone"))
 )
 _messages = OutboundMessage.__table__
 _INSERTS = {table: insert(table) for table in (_turns, _replies, _messages)}
@@ -266,6 +291,15 @@ def _attached(session: Session, person: Person) -> Person:
     return person
 
 
+@dataclass(frozen=True)
+class CallArrival:
+    """Who calls (Store.call_arrival): one of the three is set."""
+
+    mediator_id: int | None
+    replay: str | None
+    person: Person | None
+
+
 class Store:
     def __init__(self, session: Session):
         self.session = session
@@ -301,6 +335,18 @@ class Store:
             values = {c.name: row._mapping[f"open_{c.name}"] for c in _READ.selected_columns}
             self._open_sms[person.id] = self._known(Exchange(**values, session=self.session))
         return person
+
+    def call_arrival(self, key: str, phone: str, language: str | None = None) -> CallArrival:
+        """Who calls, read in one statement: a mediator (their line), or a call whose
+        start Twilio sent again (the answer it was given, `key`), or else the caller (as
+        `person`)."""
+        number = e164(phone)
+        row = self.session.connection().execute(_CALL_ARRIVAL, {"key": key, "phone": number}).one()
+        if row.mediator_id is not None or row.replay is not None:
+            return CallArrival(row.mediator_id, row.replay, None)
+        return CallArrival(
+            None, None, self._person(row if row.id is not None else None, number, language)
+        )
 
     def _person(self, row: Row | None, number: str, language: str | None) -> Person:
         """The person read (`row`), or created now."""
@@ -449,6 +495,8 @@ class Store:
                     "conversation_id": conversation_id,
                     "created_at": at,
                     **{f: turn.get(f) for f in _TURN_FIELDS},
+                    "reply_key": None,  # set by remember_reply on the webhook's last turn
+                    "reply": None,
                 }
                 for turn in turns
             ]
@@ -461,9 +509,15 @@ class Store:
         return self.session.connection().execute(_READ_REPLY, {"key": key}).scalar()
 
     def remember_reply(self, key: str, body: str, person_id: int | None) -> None:
-        """Keep the webhook's reply, with the rows waiting to be written."""
-        reply = {"key": key, "body": body, "person_id": person_id, "created_at": now()}
-        _pending(self.session).append((_replies, [reply]))
+        """Keep the webhook's reply, with the rows waiting to be written: in the last turn
+        waiting, if it keeps no reply yet, or else in a row of its own."""
+        pending = _pending(self.session)
+        turns = next((rows for table, rows in reversed(pending) if table is _turns), None)
+        if turns is not None and turns[-1]["reply_key"] is None:
+            turns[-1].update(reply_key=key, reply=body)
+        else:
+            reply = {"key": key, "body": body, "person_id": person_id, "created_at": now()}
+            pending.append((_replies, [reply]))
         write_pending(self.session)
 
     # -- outbound messages ----------------------------------------------------------

@@ -12,12 +12,13 @@ it is done, 9 to hear it again.
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core.models import CallbackRequest, Mediator, now
 from core.phones import e164
 from core.signature import twilio_signed
+from core.store import MEDIATOR_CALLING
 from core.web import form_sid, form_text, query_number, services
 from mediation import requests
 from mediation.calls import dial_outcome
@@ -31,13 +32,8 @@ blueprint = Blueprint("mediator_line", __name__)
 PIN_TRIES = 3
 
 
-_mediators = Mediator.__table__
-# Every call asks: one Core statement, and the mediator's row loaded only for a mediator.
-_MEDIATOR_CALLING = select(_mediators.c.id).where(
-    _mediators.c.phone == bindparam("phone"),
-    _mediators.c.active.is_(True),
-    _mediators.c.pin_hash.is_not(None),
-)
+# One Core statement, and the mediator's row loaded only for a mediator.
+_MEDIATOR_CALLING = select(Mediator.__table__.c.id).where(MEDIATOR_CALLING)
 
 
 def mediator_calling(caller: str) -> Mediator | None:

@@ -31,7 +31,7 @@ from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording, from_host
 
 from .handoff import render_handover
-from .mediator_line import mediator_calling, welcome
+from .mediator_line import welcome
 from .ring_back import reject_busy
 from .stream_twiml import Prompts, connect_call
 from .twiml import CallRendering, render, speaker
@@ -84,12 +84,13 @@ def incoming() -> Response:
     if not call_sid:
         abort(400)
     app = services()
-    if mediator_calling(caller):  # a mediator calling in for the callback queue
+    arrival = app.store.call_arrival(_start_key(call_sid), caller, app.reached_language())
+    if arrival.mediator_id is not None:  # a mediator calling in for the callback queue
         return _twiml(welcome())
-    replay = start_replay(call_sid)
-    if replay is not None:
-        return replay
-    person = app.store.person(caller, app.reached_language())
+    if arrival.replay is not None:  # Twilio sent the call's start again
+        return _twiml(arrival.replay)
+    person = arrival.person
+    assert person is not None
     if take_as_missed(app.session, app.settings, person):  # free for the caller: we ring back
         app.session.commit()
         return _twiml(reject_busy())

@@ -54,16 +54,15 @@ def purge(
     of the summaries, loaded only when a summary quotes a person. How many went."""
     limit = now() - timedelta(days=retention_days)
     count = 0
-    old_turns = session.scalars(
-        select(Turn).where(
-            Turn.created_at < limit, or_(Turn.raw.is_not(None), Turn.recording_ref.is_not(None))
-        )
-    )
-    for turn in old_turns:  # keys, SMS bodies, words heard, recordings
+    kept = or_(Turn.raw.is_not(None), Turn.recording_ref.is_not(None), Turn.reply.is_not(None))
+    old_turns = session.scalars(select(Turn).where(Turn.created_at < limit, kept))
+    for turn in old_turns:  # keys, SMS bodies, words heard, recordings, the replies
         _remove(data_dir, turn.recording_ref)
         delete_at_twilio(session, turn.recording_ref)  # one never fetched is still there
-        turn.recording_ref, turn.raw = None, None
+        turn.recording_ref, turn.raw, turn.reply_key, turn.reply = None, None, None, None
         count += 1
+    # The other webhooks' replies (kept for a retry, which comes within minutes).
+    count += session.execute(delete(WebhookReply).where(WebhookReply.created_at < limit)).rowcount
     old_requests = session.scalars(
         select(CallbackRequest).where(CallbackRequest.created_at < limit)
     )
@@ -144,6 +143,8 @@ def _elsewhere(session: Session, number: str) -> None:
     session.execute(delete(OutboundMessage).where(or_(*written)))
     replies = [WebhookReply.body.contains(f) for f in forms]
     session.execute(delete(WebhookReply).where(or_(*replies)))
+    with_turns = [Turn.reply.contains(f) for f in forms]
+    session.execute(update(Turn).where(or_(*with_turns)).values(reply_key=None, reply=None))
     typed = [Turn.raw.contains(f) for f in forms]
     session.execute(update(Turn).where(or_(*typed)).values(raw=None))
     for conversation in session.scalars(select(Conversation)):

@@ -271,6 +271,23 @@ def test_a_webhook_sent_again_for_the_same_step_replays_the_same_twiml(relais: R
     assert relais.rows("SELECT step FROM conversations")[0][0] == step
 
 
+def test_a_text_or_a_call_start_sent_again_gets_the_same_answer_once(relais: Running) -> None:
+    sim = relais.sim
+    url, params = sim.public_url + "/sms", sim.sms_params(MOBILE, "karte vital")
+    first = sim.post(url, params)
+    before = _tables(relais)
+    second = sim.post(url, params)  # the same MessageSid
+    assert first.status_code == second.status_code == 200
+    assert "Vitale" in first.text and second.text == first.text
+    assert _tables(relais) == before  # handled once: no turn, no message, no reply more
+    start = {"CallSid": "CA" + "4" * 32, "From": "+33698765432"}
+    first = sim.post(sim.public_url + "/voice", start)
+    before = _tables(relais)
+    second = sim.post(sim.public_url + "/voice", start)
+    assert first.status_code == second.status_code == 200 and "<Gather" in first.text
+    assert second.text == first.text and _tables(relais) == before
+
+
 def test_unknown_or_mismatched_call_ids_are_refused(relais: Running) -> None:
     sim = relais.sim
     call = sim.call(MOBILE, ["1"], max_webhooks=1)

@@ -12,7 +12,7 @@ from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from core.hours import PARIS
-from core.models import CallbackRequest, Turn, now
+from core.models import CallbackRequest, Turn, WebhookReply, now
 from core.twilio_simulator import ACCOUNT_SID
 from dialogues.loader import load_content
 from mediation.privacy import forget, purge
@@ -257,11 +257,15 @@ def test_twilios_copies_of_recordings_are_deleted(tmp_path: Path, db_kind: str) 
 
 
 def test_the_purge_leaves_no_text_typed_or_said(relais: Running) -> None:
-    """Past the retention period: SMS bodies, typed digits and the words quoted in a
-    summary go; the choices and the request stay."""
+    """Past the retention period: SMS bodies, typed digits, the replies kept for a retry
+    and the words quoted in a summary go; the choices and the request stay."""
     relais.sim.sms(MOBILE, "je veux la karte vital")
     relais.sim.sms(MOBILE, "0")  # a person, please: a request
+    relais.sim.sms(MOBILE, "aide")  # a keyword: its reply is kept on its own
+    assert relais.rows("SELECT count(*) FROM turns WHERE reply LIKE '%Vitale%'")[0][0] == 1
+    assert relais.count("webhook_replies") >= 1  # "aide"; "0" (its turns written before it)
     with Session(relais.db) as session:
+        session.execute(update(WebhookReply).values(created_at=now() - timedelta(days=91)))
         session.execute(
             update(CallbackRequest).values(
                 summary="SMS du numéro qui finit par 78. Sujet : CAF. La personne "
@@ -274,6 +278,8 @@ def test_the_purge_leaves_no_text_typed_or_said(relais: Running) -> None:
         session.commit()
         assert purge(session, relais.settings.data_dir, 90, lambda: FRENCH) >= 3
     assert relais.rows("SELECT raw FROM turns WHERE raw IS NOT NULL") == []
+    assert relais.rows("SELECT reply FROM turns WHERE reply IS NOT NULL") == []
+    assert relais.count("webhook_replies") == 0
     assert relais.rows("SELECT count(*) FROM turns WHERE recognised IS NOT NULL")[0][0]
     (request,) = relais.rows("SELECT summary FROM callback_requests")
     assert request.summary == (

@@ -249,7 +249,7 @@ def test_a_broken_speech_model_leaves_the_keys(tmp_path: Path) -> None:
         assert relais.rows("SELECT procedure FROM outbound_messages")[0][0] == "impots"
         # Once the model failed, nobody is asked to speak any more.
         ((last_prompt,),) = relais.rows(
-            "SELECT body FROM webhook_replies WHERE key LIKE 'voice:%' ORDER BY id DESC LIMIT 1"
+            "SELECT reply FROM turns WHERE reply_key LIKE 'voice:%' ORDER BY id DESC LIMIT 1"
         )
         assert "<Record" not in last_prompt
     finally:
