@@ -5,8 +5,9 @@ For each stack (a database kind and `relais serve --workers N`; bench/stack.py),
 - webhooks: the CPU the server's processes used (user + system, from the CPU clocks of
   the process and its children) over whole calls to Relais's /voice (keys 2, 2, 1, 2: a
   procedure, its link by SMS, goodbye, then the status callback), over SMS conversations
-  ("caf" then "1") to /sms, and over as many webhooks to the floor's /voice and /sms
-  (bench/floor.py: signature, one read, one write, TwiML), divided by the webhooks;
+  ("caf" then "1") to /sms, and over webhooks to the floor's /voice and /sms (bench/floor.py:
+  signature, one read, one write, TwiML) sent at the same moments, their sessions mixed
+  evenly in one order (bench.stack.serve_cpu), divided by the webhooks;
 - SMS jobs (the link of one call each): `relais worker` is stopped (SIGSTOP) while calls
   queue their links, then let go; its processes' CPU is read until every link is sent.
   The embedded runner (core.jobs.Runner, a thread of the server) runs the same jobs in
@@ -15,11 +16,11 @@ For each stack (a database kind and `relais serve --workers N`; bench/stack.py),
   in this process through Flask's test client (no HTTP server), the jobs run in this
   process by the worker (core.jobs.work, burst, as `relais worker --burst`) and by the runner.
 
-Each is measured in ROUNDS rounds, interleaved (floor, Relais, floor, Relais... then the
-jobs), and a ratio or a job's CPU is the median of its rounds, with their range: on this
-shared machine the CPU of the same work moves by up to a third from one minute to the next
-(other processes share the caches and the cores), and a median of interleaved rounds moves
-far less than one long measurement. Wall times depend on the load, so none is given.
+Each is measured in ROUNDS rounds, and a ratio or a job's CPU is the median of its rounds,
+with their range: on this shared machine the CPU of the same work moves by up to a third
+from one second to the next (other machines share the host), so Relais and the floor are
+measured at the same moments, and a median of rounds moves far less than one long
+measurement. Wall times depend on the load, so none is given.
 
     python -m bench.cpu [--stacks sqlite:1,postgresql:2] [--calls 40] [--texts 60] ...
     python -m bench.cpu --jobs-only  # the SMS jobs alone, in a minute or two
@@ -55,6 +56,7 @@ from bench.stack import (
     floor_voice,
     new_mobile,
     render_prompts,
+    serve_cpu,
     texts,
 )
 from bench.tables import table
@@ -218,20 +220,24 @@ def measure_stack(database: str, workers: int, prompts: Path | None, args) -> St
     with tempfile.TemporaryDirectory(prefix="relais-bench-") as folder:
         stack = Stack(Path(folder), database, workers, prompts)
         try:
-            for run, session in ((stack.relais, call), (stack.relais, texts)):
-                run("warm-up", session, 8)  # connections, caches
-            for session in (floor_voice, floor_sms):
-                stack.floor_cpu("warm-up", session, 8)
+            serve_cpu(  # warm-up: connections, caches
+                stack.relais("warm-up", call, 8),
+                stack.relais("warm-up", texts, 8),
+                stack.floor_load("warm-up", floor_voice, 8),
+                stack.floor_load("warm-up", floor_sms, 8),
+            )
             stack.settled()
             if not args.jobs_only:
                 progress("webhooks")
                 for _ in range(ROUNDS):
-                    result.served += [
-                        stack.floor_cpu("floor /voice", floor_voice, args.floor),
+                    result.served += serve_cpu(
+                        stack.floor_load("floor /voice", floor_voice, args.floor),
                         stack.relais("Relais /voice", call, args.calls),
-                        stack.floor_cpu("floor /sms", floor_sms, args.floor),
+                    )
+                    result.served += serve_cpu(
+                        stack.floor_load("floor /sms", floor_sms, args.floor),
                         stack.relais("Relais /sms", texts, args.texts),
-                    ]
+                    )
                     stack.settled()
             progress("SMS jobs")
             measure_jobs(stack, args.jobs, result)

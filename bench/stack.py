@@ -94,30 +94,54 @@ class Served:
         return 1000 * self.cpu / self.webhooks if self.webhooks else float("nan")
 
 
-def serve_cpu(name: str, url: str, pid: int, session: Session, count: int) -> Served:
-    """Run `count` sessions from CLIENTS threads against `url`; the CPU the server's
-    processes (`pid` and its children) used meanwhile."""
-    free = [CountingSimulator(url, TOKEN) for _ in range(CLIENTS)]
-    sims, lock = list(free), threading.Lock()
+@dataclass(frozen=True)
+class Load:
+    """`count` sessions of webhooks to the server at `url` (process `pid`), named `name`."""
 
-    def one(_: int) -> bool:
+    name: str
+    url: str
+    pid: int
+    session: Session
+    count: int
+
+
+def serve_cpu(*loads: Load) -> list[Served]:
+    """Run the loads' sessions, mixed evenly in one order, from CLIENTS threads; the CPU
+    each server's processes (its pid and their children) used meanwhile. Servers measured
+    together share the same moments of this shared machine: a ratio of their CPU holds
+    better than one of CPU measured a second apart."""
+    order = sorted(
+        ((i + 0.5) / load.count, n) for n, load in enumerate(loads) for i in range(load.count)
+    )
+    free = {
+        n: [CountingSimulator(load.url, TOKEN) for _ in range(CLIENTS)]
+        for n, load in enumerate(loads)
+    }
+    sims, lock = {n: list(pool) for n, pool in free.items()}, threading.Lock()
+
+    def one(n: int) -> bool:
         with lock:
-            sim = free.pop()
+            sim = free[n].pop()
         try:
-            return session(sim)
+            return loads[n].session(sim)
         except requests.RequestException:
             return False
         finally:
             with lock:
-                free.append(sim)
+                free[n].append(sim)
 
-    before = cpu_seconds(pid)
+    before = [cpu_seconds(load.pid) for load in loads]
     with ThreadPoolExecutor(CLIENTS) as pool:
-        results = list(pool.map(one, range(count)))
-    spent = cpu_seconds(pid) - before
-    for sim in sims:
-        sim.close()
-    return Served(name, count, results.count(False), sum(s.posts for s in sims), spent)
+        results = list(pool.map(one, [n for _, n in order]))
+    spent = [cpu_seconds(load.pid) - b for load, b in zip(loads, before, strict=True)]
+    served = []
+    for n, load in enumerate(loads):
+        done = [ok for ok, (_, m) in zip(results, order, strict=True) if m == n]
+        posts = sum(sim.posts for sim in sims[n])
+        served.append(Served(load.name, load.count, done.count(False), posts, spent[n]))
+        for sim in sims[n]:
+            sim.close()
+    return served
 
 
 class FloorProcess(Process):
@@ -189,11 +213,11 @@ class Stack:
         self.floor.wait()
         self.db = make_engine(self.db_url)
 
-    def relais(self, name: str, session: Session, count: int) -> Served:
-        return serve_cpu(name, self.server.url, self.server.process.pid, session, count)
+    def relais(self, name: str, session: Session, count: int) -> Load:
+        return Load(name, self.server.url, self.server.process.pid, session, count)
 
-    def floor_cpu(self, name: str, session: Session, count: int) -> Served:
-        return serve_cpu(name, self.floor.url, self.floor.process.pid, session, count)
+    def floor_load(self, name: str, session: Session, count: int) -> Load:
+        return Load(name, self.floor.url, self.floor.process.pid, session, count)
 
     def pending_sms(self) -> int:
         with self.db.connect() as conn:
@@ -203,7 +227,7 @@ class Stack:
 
     def queue_links(self, count: int) -> int:
         """`count` calls that each leave a link to send; how many links wait now."""
-        self.relais("calls", call, count)
+        serve_cpu(self.relais("calls", call, count))
         return self.pending_sms()
 
     def settled(self) -> None:
