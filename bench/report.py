@@ -93,9 +93,10 @@ Written by `{command}`, in {minutes:.0f} minutes (`--quick` for a short try).
 
 CPU times and their ratios stay meaningful on a busy machine; wall times do not, so none
 is given. On this shared machine the CPU of the same work moves by up to a third from one
-minute to the next, so each figure is measured in {cpu.ROUNDS} interleaved rounds (floor,
-Relais, floor, Relais..., then the jobs): a ratio or a job's CPU is the median of its
-rounds, with their range in brackets. Nothing here is asserted by the tests.
+second to the next, so Relais and the floor serve at the same moments (their sessions
+mixed evenly in one order), and each figure is measured in {cpu.ROUNDS} rounds: a ratio or
+a job's CPU is the median of its rounds, with their range in brackets. Nothing here is
+asserted by the tests.
 
 ## CPU per webhook, beside the floor (`python -m bench.cpu`)
 
