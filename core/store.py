@@ -99,6 +99,12 @@ _READ_REPLY = select(
         select(_replies.c.body).where(_replies.c.key == bindparam("key")).scalar_subquery(),
     )
 )
+# One row, with the person of this number's columns if there is one (all None if not).
+_PERSON_OR_NONE = (
+    select(literal(1).label("one"))
+    .subquery("arrival")
+    .outerjoin(_people, _people.c.phone == bindparam("phone"))
+)
 # A text's reply if it was handled already, its person and the person's open SMS
 # conversation (its columns named open_*), in one round trip.
 _ARRIVAL = (
@@ -108,10 +114,9 @@ _ARRIVAL = (
         *(column.label(f"open_{column.name}") for column in _READ.selected_columns),
     )
     .select_from(
-        select(literal(1).label("one"))
-        .subquery("arrival")
-        .outerjoin(_people, _people.c.phone == bindparam("phone"))
-        .outerjoin(_conversations, (_conversations.c.person_id == _people.c.id) & _OPEN_SMS)
+        _PERSON_OR_NONE.outerjoin(
+            _conversations, (_conversations.c.person_id == _people.c.id) & _OPEN_SMS
+        )
     )
     .order_by(_conversations.c.id.desc())
     .limit(1)
@@ -130,11 +135,7 @@ _CALL_ARRIVAL = select(
     select(_mediators.c.id).where(MEDIATOR_CALLING).scalar_subquery().label("mediator_id"),
     _READ_REPLY.scalar_subquery().label("replay"),
     *_people.c,
-).select_from(
-    select(literal(1).label("one"))
-    .subquery("arrival")
-    .outerjoin(_people, _people.c.phone == bindparam("phone"))
-)
+).select_from(_PERSON_OR_NONE)
 _messages = OutboundMessage.__table__
 _INSERTS = {table: insert(table) for table in (_turns, _replies, _messages)}
 _MESSAGE_FIELDS = ("provider_id", "error")  # None for a message just stored
