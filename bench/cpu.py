@@ -350,7 +350,7 @@ def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stacks", type=stacks, default=stacks("sqlite:1,postgresql:2"))
     parser.add_argument("--calls", type=int, default=20, help="calls to /voice a round")
-    parser.add_argument("--texts", type=int, default=30, help="SMS conversations a round")
+    parser.add_argument("--texts", type=int, default=60, help="SMS conversations a round")
     parser.add_argument("--floor", type=int, default=100, help="floor webhooks a round")
     parser.add_argument("--jobs", type=int, default=60, help="SMS jobs each way a round")
     parser.add_argument("--profiled", type=int, default=10, help="sessions each profile")
