@@ -69,7 +69,7 @@ from relais.app import create_app, load_job_handlers
 RATIO_TARGET = 2.0  # Relais at most 2x the floor's CPU per webhook (issue 15)
 JOB_TARGET_MS = 3.0  # at most 3 ms of CPU per SMS job (issue 15)
 STARTED = time.monotonic()
-ROUNDS = 7  # interleaved rounds of each measurement (see the docstring)
+ROUNDS = 7  # rounds of each measurement (see the docstring)
 
 
 @dataclass

@@ -84,7 +84,6 @@ _UPDATE = (
 _END_CALL = _UPDATE.values(
     updated_at=bindparam("at"), ended_at=func.coalesce(_conversations.c.ended_at, bindparam("at"))
 )
-_READ_PERSON = select(*_people.c).where(_people.c.phone == bindparam("phone"))
 _READ_PERSON_BY_ID = select(*_people.c).where(_people.c.id == bindparam("id"))
 _AUTONOMY = (
     update(_people)
@@ -309,18 +308,6 @@ class Store:
         self._open_sms: dict[int, Exchange | None] = {}
 
     # -- people ---------------------------------------------------------------------
-    def person(self, phone: str, language: str | None = None) -> Person:
-        """The person with this number, created on first contact (in `language`, kept with
-        them from then on). A concurrent webhook
-        creating the same person makes one of the two fail on the unique number
-        (IntegrityError): that webhook is handled again (relais.signature) and finds it."""
-        number = e164(phone)
-        # One Core statement and a Person attached to the session as if the ORM had loaded
-        # it (its changes are flushed at commit): a webhook's person without the ORM's
-        # query and unit of work.
-        row = self.session.connection().execute(_READ_PERSON, {"phone": number}).first()
-        return self._person(row, number, language)
-
     def arrival(self, key: str, phone: str, language: str | None = None) -> str | Person:
         """The reply this text was given already (Twilio sent it again), or else its
         person (as `person`), read in one statement with their open SMS exchange (then
@@ -350,7 +337,11 @@ class Store:
         )
 
     def _person(self, row: Row | None, number: str, language: str | None) -> Person:
-        """The person read (`row`), or created now."""
+        """The person read (`row`), or created now (in `language`, kept with them from
+        then on). Of two webhooks creating the same person at once, one fails on the
+        unique number (IntegrityError) and is handled again (core.signature): it finds
+        the person. Either way a Person attached to the session as if the ORM had loaded
+        it (its changes are flushed at commit), without the ORM's query."""
         if row is None:
             values = {"phone": number, **({"language": language} if language else {})}
             row = self.session.connection().execute(_INSERT_PERSON, values).one()

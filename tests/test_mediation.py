@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from core.db import make_engine, migrate
 from core.hours import PARIS, OpeningHours
-from core.models import Mediator
+from core.models import Mediator, Person
+from core.phones import e164
 from core.settings import load_settings
 from core.store import Store
 from dialogues.engine import Engine, HandOff
@@ -456,7 +457,10 @@ def open_directly(relais: Running, phone: str, urgent: bool, channel: str = "sms
         state, _ = engine.start(channel)
         topic = "urgence" if urgent else "humain"  # the danger's topic has no label in content
         state = replace(state, topic=topic)
-        conversation = store.start(store.person(phone), channel, state)
+        person = Person(phone=e164(phone))
+        session.add(person)
+        session.flush()
+        conversation = store.start(person, channel, state)
         reason = "La personne est en danger." if urgent else "La personne a demandé à parler."
         handoff = HandOff(topic, reason, urgent=urgent)
         request = open_request(session, engine, conversation, handoff, relais.settings)
