@@ -10,9 +10,11 @@ table is the truth; who runs a job depends on the settings only:
   woken when a transaction adds a job and polling the table for delayed ones;
 - with RELAIS_REDIS_URL: `relais worker` processes (`work`). Redis only wakes them: the
   id of each committed job due now is pushed on a Redis list, which the workers wait on
-  (BLPOP). When that list is empty (and at least every SWEEP seconds when it never is), a
-  worker looks in the table for the due jobs that no id in the list stands for: delayed
-  ones and retries (never pushed), and those Redis lost (it may keep nothing on disk).
+  (BLPOP) and take up to TAKEN ids at a time from. When that list is empty (and at least
+  every SWEEP seconds when it never is), a worker looks in the table for the due jobs that
+  no id in the list stands for: delayed ones and retries (never pushed), those Redis lost
+  (it may keep nothing on disk), and those another worker took and has not run yet (a
+  worker held by a slow job does not hold the others' jobs for long).
 
 Either way a job is claimed with one conditional UPDATE before it runs, so a job queued
 twice still runs once; a job whose runner died is claimed again after LEASE. A failing
@@ -35,7 +37,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import ColumnElement, bindparam, delete, event, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +61,7 @@ BACKOFF = (10, 60, 300, 1800)  # seconds before the 2nd, 3rd... try of a failing
 LEASE = timedelta(minutes=10)  # a job "running" this long lost its runner: run it again
 POLL = 0.5  # seconds between two looks at the table for due jobs, when there is no other
 SWEEP = 30  # seconds at most between two looks at the table of a busy `relais worker`
+TAKEN = 10  # job ids a `relais worker` takes from Redis at once (one round trip)
 KEEP_FINISHED = timedelta(days=7)  # finished jobs are kept this long, to look into
 
 jobs = Job.__table__  # Core statements: a job's row is never loaded as an object
@@ -71,10 +84,21 @@ class JobContext:
     sessions: sessionmaker[Session]
 
     @cached_property
-    def autocommit(self) -> sessionmaker[Session]:
-        """Sessions whose every statement commits alone (one round trip each)."""
-        engine = self.sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
-        return sessionmaker(engine, expire_on_commit=False)
+    def connection(self) -> Connection:
+        """The runner's own connection, kept from job to job, whose every statement commits
+        alone (one round trip each): the claims and the autocommit jobs run on it, without
+        taking a connection from the pool (and switching its isolation level) for each job.
+        A runner is one thread; after an error, the next statement connects again."""
+        connection = self.sessions.kw["bind"].connect()
+        return connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    def autocommit(self) -> Session:
+        """A session on `connection`: each of its statements commits alone."""
+        return Session(bind=self.connection, expire_on_commit=False)
+
+    def close(self) -> None:
+        if "connection" in self.__dict__:
+            self.__dict__.pop("connection").close()
 
     @cached_property
     def engine(self):  # dialogues.engine.Engine
@@ -263,6 +287,7 @@ class Runner:
                 log.exception("running jobs failed")
             self._wake.wait(POLL)
             self._wake.clear()
+        self.context.close()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -295,13 +320,15 @@ class RedisQueue:
         """The ids in the list: jobs a worker will be woken for."""
         return {int(job_id) for job_id in self.redis.lrange(self.key, 0, -1)}
 
-    def pop(self, wait: float) -> int | None:
-        """The next job's id, waiting up to `wait` seconds for one (0: not at all)."""
-        if wait > 0:
+    def take(self, wait: float) -> list[int]:
+        """The next jobs' ids (TAKEN at most), waiting up to `wait` seconds for one when
+        there is none (0: not at all). Ids taken and not run (the worker stopped or
+        failed) are jobs still pending that the list no longer holds: a sweep finds them."""
+        taken = self.redis.lpop(self.key, TAKEN)
+        if not taken and wait > 0:
             popped = self.redis.blpop([self.key], timeout=wait)
-            return int(popped[1]) if popped else None
-        job_id = self.redis.lpop(self.key)
-        return int(job_id) if job_id is not None else None
+            taken = [popped[1]] if popped else []
+        return [int(job_id) for job_id in taken or ()]
 
     def unwoken(self, sessions: sessionmaker[Session]) -> list[int]:
         """The due jobs no worker will be woken for: delayed ones and retries now due,
@@ -373,25 +400,30 @@ def work(settings: Settings, burst: bool = False) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, stop)
     looked, idle = 0.0, True
-    while not stopping.is_set():
-        ran = 0
-        try:
-            if idle or time.monotonic() - looked >= SWEEP:
-                looked = time.monotonic()
-                for job_id in queue.unwoken(sessions):
+    try:
+        while not stopping.is_set():
+            ran = 0
+            try:
+                if idle or time.monotonic() - looked >= SWEEP:
+                    looked = time.monotonic()
+                    for job_id in queue.unwoken(sessions):
+                        run(context, job_id)
+                        ran += 1
+                taken = queue.take(0 if burst else POLL)
+                idle = not taken
+                for job_id in taken:
+                    if stopping.is_set():
+                        break  # the others are found by a sweep
                     run(context, job_id)
                     ran += 1
-            job_id = queue.pop(0 if burst else POLL)
-            idle = job_id is None
-            if job_id is not None:
-                run(context, job_id)
-                ran += 1
-        except Exception:  # the database or Redis may be away for a moment
-            if burst:
-                raise
-            log.exception("running jobs failed")
-            stopping.wait(POLL)
-            idle = True
-            continue
-        if burst and not ran:
-            return
+            except Exception:  # the database or Redis may be away for a moment
+                if burst:
+                    raise
+                log.exception("running jobs failed")
+                stopping.wait(POLL)
+                idle = True
+                continue
+            if burst and not ran:
+                return
+    finally:
+        context.close()

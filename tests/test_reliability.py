@@ -329,6 +329,35 @@ def test_workers_send_the_links_and_a_restart_loses_none(tmp_path: Path, db_kind
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="needs RELAIS_TEST_REDIS_URL (set by .ci/run)")
+def test_a_database_restart_between_two_links_the_same_worker_sends_both(tmp_path: Path) -> None:
+    """A worker keeps its database connection from job to job: PostgreSQL restarting cuts
+    it, and the next link is still sent by the same worker, once."""
+    api = TwilioApi(None, ACCOUNT_SID, "test-auth-token")
+    relais, worker_env = _with_redis(tmp_path, "postgresql", api.url)
+    api.sim = relais.sim
+    real = relais.settings.database_url
+    switch = Switch(make_url(real).port or 5432)
+    through = make_url(real).set(port=switch.port).render_as_string(hide_password=False)
+    worker = Process(["worker"], {**worker_env, "RELAIS_DATABASE_URL": through})
+    try:
+        relais.sim.call(MOBILE, TO_A_LINK)
+        eventually(lambda: len(api.messages) == 1, timeout=30)
+        switch.cut()
+        switch.restore()
+        relais.sim.call("+33698765432", TO_A_LINK)
+        eventually(lambda: len(api.messages) == 2, timeout=30)
+        assert worker.process.poll() is None
+        assert sorted(m["To"] for m in api.messages) == ["+33612345678", "+33698765432"]
+        sent = relais.rows("SELECT count(*) FROM outbound_messages WHERE provider_id IS NOT NULL")
+        assert sent[0][0] == 2
+    finally:
+        worker.stop()
+        relais.close()
+        api.close()
+        switch.close()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs RELAIS_TEST_REDIS_URL (set by .ci/run)")
 def test_a_worker_looks_in_the_table_only_for_the_jobs_redis_lost(tmp_path: Path) -> None:
     """A link waiting in a busy list is not run from the table by a worker's look (a
     second worker woken by its id would then claim it for nothing); one that Redis lost
