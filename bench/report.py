@@ -67,11 +67,11 @@ def split(result: StackResult) -> str:
         median(result.job_ms(runner)) for runner in (cpu.WORKER, cpu.EMBEDDED, cpu.REQUEST)
     )
     return (
-        f"{result.name}: of {worker:.1f} ms per job in `relais worker`, its wake-up through "
-        f"Redis (BLPOP) is about {worker - embedded:.1f} ms (the worker less the embedded "
-        f"runner, which runs the same job from the table), the Twilio library's request "
-        f"{twilio:.1f} ms, and Relais's job in the database (five statements, each committed "
-        f"alone) the remaining {embedded - twilio:.1f} ms."
+        f"{result.name}: {worker:.1f} ms per job in `relais worker` (woken through Redis), "
+        f"{embedded:.1f} ms in the embedded runner (which looks in the table); of the "
+        f"runner's, the Twilio library's request {twilio:.1f} ms, and Relais's job in the "
+        f'database (four statements, each committed alone: the claim, "sending", the sid, '
+        f"done) the remaining {embedded - twilio:.1f} ms."
     )
 
 

@@ -25,7 +25,7 @@ from .models import OutboundMessage, Person, now
 from .phones import can_receive_sms, e164, mask
 from .settings import Settings
 from .twilio_http import Urllib3HttpClient
-from .twilio_status import MessageStatus, reported
+from .twilio_status import MessageStatus, keep_early, reported
 
 log = logging.getLogger(__name__)
 
@@ -204,14 +204,9 @@ def send_queued(context: JobContext, session: Session, args: dict) -> None:
         _set(session, message_id, status="failed", error=str(exc)[:500])
         return
     values = {"message_id": message_id, "sid": sent.sid, "sent": sent.status or "queued"}
-    session.execute(_mark_sent, {**values, "now": now()})
     # Committed: the status callbacks that come from now on find the message by its sid;
-    # those that came before were kept aside.
-    early = reported(session, sent.sid)
-    if early:
-        message = session.get_one(OutboundMessage, message_id)
-        for one in early:
-            note_status(message, one.status, one.error)
+    # those that came before are kept aside, and applied by their own job (`status_kept`).
+    session.execute(_mark_sent, {**values, "now": now()})
 
 
 # The statements of every SMS sent, built once (only their parameters change). The usual
@@ -234,6 +229,30 @@ _mark_sent = (
     .where(messages.c.id == bindparam("message_id"))
     .values(provider_id=bindparam("sid"), status=bindparam("sent"), updated_at=bindparam("now"))
 )
+
+
+EARLY_STATUS_DELAY = 2  # seconds: the sending job writes the sid a moment after the answer
+
+
+def status_before_sid(session: Session, sid: str, status: str, error: str = "") -> None:
+    """A status callback for a sid no SMS has yet: Twilio's callback may overtake its
+    answer to the send request, whose sid the sending job writes a moment later. Kept,
+    and applied by a job once the sid is written (none of it is checked by every SMS
+    sent, which would cost each one a statement for what seldom happens)."""
+    keep_early(session, sid, status, error=error)
+    submit(session, "sms_status", {"sid": sid}, delay=EARLY_STATUS_DELAY)
+
+
+@job("sms_status")
+def status_kept(context: JobContext, session: Session, args: dict) -> None:
+    """Apply the status callbacks kept for a sid once an SMS has it; tried again (with the
+    jobs' backoff) while none has: after MAX_ATTEMPTS, the sid was no SMS of Relais's."""
+    sid = args["sid"]
+    message = session.scalar(select(OutboundMessage).where(OutboundMessage.provider_id == sid))
+    if message is None:
+        raise Retry(f"no SMS has the sid {sid} yet")
+    for early in reported(session, sid):
+        note_status(message, early.status, early.error)
 
 
 def not_sending(session: Session, message_id: int) -> None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from core.outbound import message_values, note_status
+from core.outbound import message_values, note_status, status_before_sid
 from core.signature import twilio_signed
-from core.twilio_status import keep_early, reported
 from core.web import form_sid, form_text, services
 from dialogues.engine import Text
 from dialogues.model import Content
@@ -108,11 +107,6 @@ def status() -> Response:
     if message is not None:
         note_status(message, reported_status, error)
     else:
-        keep_early(app.session, sid, reported_status, error=error)
-        app.session.commit()
-        message = app.store.message(sid)  # its sending job may have written the sid since
-        if message is not None:
-            for early in reported(app.session, sid):
-                note_status(message, early.status, early.error)
+        status_before_sid(app.session, sid, reported_status, error)
     app.session.commit()
     return Response("", status=204)
