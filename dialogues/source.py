@@ -66,20 +66,30 @@ class LocatedList(list):
 
 
 class _Loader(yaml.SafeLoader):
+    """PyYAML's own parser, whose error messages are those `_YAML_REASONS` words."""
+
+    relais_file = ""
+
+
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's parser when PyYAML has it (about 4 times faster): a file it cannot parse
+    is read again by `_Loader`, for the message."""
+
     relais_file = ""
 
 
 # YAML 1.1 reads yes, no, on and off as true or false: "no" is a word people say. Only
 # true and false stay booleans (as in YAML 1.2).
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
+for _loader in (_Loader, _FastLoader):
+    _loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode):
@@ -112,8 +122,9 @@ def _construct_list(loader: _Loader, node: yaml.SequenceNode):
         items.lines.append(item_node.start_mark.line + 1)
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)
+for _loader in (_Loader, _FastLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)
 
 
 # PyYAML's most common reasons, in words a content author understands (others stay as is).
@@ -136,6 +147,15 @@ _YAML_REASONS = {
 }
 
 
+def _parse(loader_class: type, text: str, shown_as: str) -> object:
+    loader = loader_class(text)
+    loader.relais_file = shown_as
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: Path, shown_as: str) -> LocatedMap:
     """Parse one content file. `shown_as` is the name used in error messages."""
     try:
@@ -143,17 +163,16 @@ def read_yaml(path: Path, shown_as: str) -> LocatedMap:
     except UnicodeDecodeError as exc:
         problem = Problem(shown_as, 1, f"le fichier n'est pas du texte UTF-8 ({exc.reason})")
         raise ContentError([problem]) from None
-    loader = _Loader(text)
-    loader.relais_file = shown_as
     try:
-        data = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        reason = _YAML_REASONS.get(exc.problem or "", exc.problem or "le YAML ne se lit pas")
-        raise ContentError([Problem(shown_as, line, f"écriture YAML : {reason}")]) from None
-    finally:
-        loader.dispose()
+        data = _parse(_FastLoader, text, shown_as)
+    except yaml.MarkedYAMLError:
+        try:
+            data = _parse(_Loader, text, shown_as)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            reason = _YAML_REASONS.get(exc.problem or "", exc.problem or "le YAML ne se lit pas")
+            raise ContentError([Problem(shown_as, line, f"écriture YAML : {reason}")]) from None
     if data is None:
         data = LocatedMap()
         data.file, data.line = shown_as, 1
