@@ -675,6 +675,7 @@ class _Checker:
             kept_small_words=words("kept_small_words"),
             shading_words=words("shading_words"),
             elided=tuple(sorted(words("elided"), key=lambda w: (-len(w), w))),
+            not_glued=words("not_glued"),
             joined=frozenset(joined),
             abbreviations=self.count(block, "abbreviations", 0),
             short=self.count(block, "short", 0),

@@ -105,6 +105,8 @@ class Reading:
     shading_words: frozenset[str] = frozenset()  # "toujours", "plus": describe nothing alone
     # A small word glued to the next without its apostrophe: "lapl" is "l'apl".
     elided: tuple[str, ...] = ()
+    # Whole words that only look like one glued to the next: "dame" is no "d'AME".
+    not_glued: frozenset[str] = frozenset()
     # Two words people write as one ("m a" for "m'a" is "ma").
     joined: frozenset[tuple[str, str]] = frozenset()
     # A phrase of one word this short (letters) is an abbreviation ("PE"), found only as
@@ -129,6 +131,11 @@ class Reading:
                 (self.short_rules, self.sound_rules, self.silent_endings, self.last_rules),
             )
         )
+
+    @cached_property
+    def _not_glued(self) -> frozenset[str]:
+        """The words that are not glued, as written and as they sound (both are read)."""
+        return self.not_glued | {self.sound(word) for word in self.not_glued}
 
     @cached_property
     def stop_sounds(self) -> frozenset[str]:
@@ -191,7 +198,7 @@ class Reading:
     def unglued(self, word: str, rest_at_least: int = 2) -> tuple[str, str] | None:
         """A small word glued to the next without its apostrophe, and that next word:
         "lapl" is ("l", "apl"), "quil" ("qu", "il"); None for any other word."""
-        if not word.startswith(self.elided):  # most words: one look
+        if not word.startswith(self.elided) or word in self._not_glued:  # most words: one look
             return None
         for small in self.elided:
             if word.startswith(small) and len(word) - len(small) >= rest_at_least:

@@ -103,6 +103,20 @@ def test_short_names_abbreviations_and_glued_articles(
     assert engine.catalogue_matcher.match(message).targets == (place,)
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ma voisine est une vieille dame",  # "dame" is no "d'AME"
+        "il pourra plus jamais",  # "jamais" sounds like "j'AME"
+        "j'en ai marre",  # "marre" sounds like "m'ARE"
+    ],
+)
+def test_a_whole_word_is_not_read_as_a_small_word_glued_to_a_short_name(
+    engine: Engine, message: str
+) -> None:
+    assert engine.catalogue_matcher.match(message).targets == ()
+
+
 def test_a_word_cut_short_is_not_a_glued_phrase(engine: Engine) -> None:
     """ "papier" once met "papiers étranger" glued into one word, and so the residence
     permit."""
