@@ -88,8 +88,16 @@ class Matcher:
         # Abbreviations of two letters ("PE") are found as written, not as they sound
         # ("paye" and "payer" sound "pe"): each one's sound, and how it is written.
         self._abbreviations: dict[str, set[str]] = {}
+        # Names written in capitals (ANPE, CPAM): each found like a short name (SHORT_NAME).
+        self._names: set[str] = set()
         for phrase, target, *_ in phrases:
             target = self._same.get(target, target)
+            self._names.update(
+                reading.sound(plain)
+                for word in phrase.split()
+                if len(word.strip(".,;:!?'\"()")) > 1 and word.strip(".,;:!?'\"()").isupper()
+                for plain in reading.plain_words(word)
+            )
             written = reading.plain_words(phrase)
             if len(written) == 1 and len(written[0]) <= reading.abbreviations:
                 self._abbreviations.setdefault(reading.sound(written[0]), set()).add(written[0])
@@ -172,11 +180,11 @@ class Matcher:
             return similar
         cutoff = SHORT_WORD_MIN_SCORE if len(word) == 3 else WORD_MIN_SCORE
         for match, score in self._vocabulary.similar(word, cutoff):
-            # A short name (APL, AAH) is not a longer word that looks like it ("appel"),
-            # but it may have a letter more at its end ("apls", "cnie").
-            if len(match) > 2 and (
-                len(match) > SHORT_NAME or len(word) <= len(match) or word.startswith(match)
-            ):
+            # A short name (APL, AAH) or one written in capitals (ANPE) is not a longer word
+            # that looks like it ("appel", "tempête"), but it may have a letter more at its
+            # end ("apls", "cnie").
+            short = len(match) <= SHORT_NAME or match in self._names
+            if len(match) > 2 and (not short or len(word) <= len(match) or word.startswith(match)):
                 found(match, score)
         if len(word) >= 4:
             start = bisect.bisect_left(self._sorted_vocabulary, word)

@@ -109,6 +109,7 @@ def test_short_names_abbreviations_and_glued_articles(
         "ma voisine est une vieille dame",  # "dame" is no "d'AME"
         "il pourra plus jamais",  # "jamais" sounds like "j'AME"
         "j'en ai marre",  # "marre" sounds like "m'ARE"
+        "la tempête a cassé ma fenêtre",  # "tempête" sounds like "t'ANPE", and like "ANPE"
     ],
 )
 def test_a_whole_word_is_not_read_as_a_small_word_glued_to_a_short_name(
