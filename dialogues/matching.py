@@ -95,8 +95,9 @@ class Matcher:
             self._names.update(
                 reading.sound(plain)
                 for word in phrase.split()
-                if len(word.strip(".,;:!?'\"()")) > 1 and word.strip(".,;:!?'\"()").isupper()
+                if word.isupper()
                 for plain in reading.plain_words(word)
+                if len(plain) > 1
             )
             written = reading.plain_words(phrase)
             if len(written) == 1 and len(written[0]) <= reading.abbreviations:
