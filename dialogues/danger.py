@@ -19,8 +19,12 @@ an immediate threat: 15, 17; danger.yaml's `not_when` and `times`) is not reveal
 phrases in a message that places them at another time ("il a fait un malaise l'an
 dernier", "il y a deux ans", "en mars", "quand j'étais petit"), nor a night without
 shelter (115) by one about a later date ("je serai à la rue dans trois mois"), unless the
-message also says now ("ce soir", "encore", "maintenant"). What the model trained on
-the examples finds is ruled out by the same times (engine.danger).
+message also says now ("ce soir", "encore", "maintenant"). Any situation is ruled out
+when the message says it is over, at a time past ("il me frappait il y a 5 ans, on n'a
+plus aucun contact", "j'ai été à la rue l'an dernier, maintenant j'ai un logement"), even
+with a "maintenant", unless it says it is happening again ("il recommence", "ce soir").
+What the model trained on the examples finds is ruled out by the same times
+(engine.danger).
 """
 
 from __future__ import annotations
@@ -55,7 +59,11 @@ class _Phrase:
 
 HARMLESS = -1  # the `danger` of a harmless phrase
 
-NOW = "now"  # the kind of moment that rules nothing out (danger.yaml's `times`)
+# Kinds of moment of danger.yaml's `times` that the matcher knows by name:
+NOW = "now"  # said now: rules nothing out ("maintenant", "ce soir")...
+OVER = "over"  # ...except a situation said to be over ("je vais bien") at a time past...
+AGAIN = "again"  # ...unless it is happening again ("il recommence"): rules nothing out
+PAST = "past"
 
 
 class DangerMatcher:
@@ -241,9 +249,14 @@ class DangerMatcher:
         return self._dangers.index(danger) in ruled_out
 
     def _ruled_out(self, plain: str) -> set[int]:
-        """The situations about right now that the message places at another time."""
+        """The situations the message places at another time: about right now, and said
+        at a time past or to come; or any situation, said to be over at a time past."""
         said = {kind for kind, moment in self._times.items() if moment.search(plain)}
-        if not said or NOW in said:
+        if AGAIN in said:
+            return set()
+        if OVER in said and PAST not in said:  # "je vais bien" alone says nothing of when
+            said.discard(OVER)
+        if NOW in said and OVER not in said:
             return set()
         return {index for index, danger in enumerate(self._dangers) if said & set(danger.not_when)}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
-from .danger import NOW
+from .danger import AGAIN, NOW
 from .matching import Matcher
 from .model import (
     COMMANDS,
@@ -532,8 +532,8 @@ class _Checker:
             )
             not_when = self.texts(entry, "not_when", what)
             for kind in not_when:
-                if kind == NOW or kind not in times:
-                    known = ", ".join(sorted(set(times) - {NOW})) or "aucun : ajoutez times"
+                if kind in (NOW, AGAIN) or kind not in times:
+                    known = ", ".join(sorted(set(times) - {NOW, AGAIN})) or "aucun : ajoutez times"
                     self.error(
                         entry,
                         entry.line_of("not_when"),

@@ -52,6 +52,24 @@ def test_an_emergency_at_another_time_is_left_to_the_model(message, danger) -> N
     assert found(message) == danger, message
 
 
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # Said to be over, at a time past: no situation, even with "maintenant".
+        ("l'hiver dernier on dormait dehors, maintenant on a un logement, je veux l'APL", None),
+        ("mon ancien mari me battait en 2015, on est divorcés, je change mon nom", None),
+        ("j'ai voulu me suicider il y a 3 ans, je suis suivie et je vais mieux, pour l'AAH", None),
+        ("ma fille a été battue l'an passé, elle va bien maintenant, sa bourse d'études", None),
+        # Over without a time past, or happening again: still a danger.
+        ("je vais bien mais mon mari me frappe quand il boit", "violence"),
+        ("il me frappait il y a deux ans, c'était fini, et il recommence depuis hier", "violence"),
+        ("j'ai eu un appartement l'an dernier et ce soir je suis à la rue", "shelter"),
+    ],
+)
+def test_a_situation_said_to_be_over_at_a_time_past_is_no_danger(message, danger) -> None:
+    assert found(message) == danger, message
+
+
 def test_what_the_model_finds_is_ruled_out_at_another_time_too() -> None:
     """No phrase of a fire in these words: the model finds one, and the time rule of the
     phrases applies to what it finds."""
