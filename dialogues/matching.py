@@ -14,6 +14,7 @@ import bisect
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 from rapidfuzz import fuzz, process
 
@@ -201,7 +202,8 @@ class Matcher:
         ("laah": "l'AAH", which sounds like "la")."""
         out = []
         reading = self._reading
-        for word in reading.plain_words(text):
+        written = reading.plain_words(text)
+        for word in written:
             form = reading.sound(word)
             if form in self._abbreviations and word not in self._abbreviations[form]:
                 continue
@@ -209,6 +211,11 @@ class Matcher:
                 out.append(form)
             elif (glued := reading.unglued(word, 3)) and reading.sound(glued[1]) in self._by_word:
                 out.append(reading.sound(glued[1]))
+        # A word written in two ("passe port", "im pots"): the two joined, when that is a
+        # content word.
+        for first, second in pairwise(written):
+            if (form := reading.sound(first + second)) in self._by_word:
+                out.append(form)
         return tuple(out)
 
     def rank(self, text: str) -> list[tuple[str, float]]:

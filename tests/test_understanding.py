@@ -160,6 +160,15 @@ def test_spelled_letters_are_one_word() -> None:
 
 
 @pytest.mark.parametrize(
+    ("message", "understood"),
+    [("mes im pots", "impôts"), ("le passe port de mon fils", "passeport")],
+)
+def test_a_word_written_in_two_is_read_whole(message: str, understood: str) -> None:
+    (turn,) = reply("sms", message)
+    assert understood in said(turn)
+
+
+@pytest.mark.parametrize(
     "message", ["le chat du voisin est tout bleu", "jsuis plus quoi faire", "bonjour"]
 )
 def test_a_message_relais_cannot_place_gets_the_menu_with_a_person(message: str) -> None:
