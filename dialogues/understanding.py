@@ -23,7 +23,7 @@ RATIO = 2.0  # this many times as likely as the second place
 PAIR = 0.5  # below that, "which one?" when the two best places together have this much
 SECOND = 0.15  # ...and the second at least this much
 PARTLY_NAMED = 60.0  # unless only one of the two has this keyword score (part of a name)
-FOLLOWUP = 0.45  # a follow-up (something went wrong) at this probability or more
+FOLLOWUP = 0.47  # a follow-up (something went wrong) at this probability or more
 # A place named yields to the model's best place when the model is this sure:
 OVER_EXACT = 0.4  # a precise place named exactly ("titre de séjour")
 OVER_FUZZY = 0.5  # a precise place named by a word that only looks like a keyword
