@@ -105,7 +105,7 @@ def test_a_described_situation_reaches_its_procedure_and_says_what_was_understoo
 def test_a_follow_up_says_what_to_do_gives_the_line_and_offers_a_person(channel: str) -> None:
     turn, yes = reply(channel, "mon rsa a toujours pas ete verser ce mois ci", "#1")
     text = said(turn)
-    assert text.startswith("J'ai compris : un souci avec le RSA")
+    assert text.startswith("J'ai compris : un souci pour le RSA")
     assert "Appelez le 32 30." in text  # the CAF's line, in pairs on both channels
     assert "Voulez-vous parler à une personne ?" in text
     assert not any(a.__class__.__name__ == "SendProcedure" for a in turn)  # not the request
