@@ -85,7 +85,10 @@ class Features:
 
     def __call__(self, text: str) -> list[str]:
         """Every feature of a message: each word's, then each pair of neighbouring words."""
-        words = self.words(text)
+        return self.of_words(self.words(text))
+
+    def of_words(self, words: Sequence[str]) -> list[str]:
+        """Every feature of the words a message was read as."""
         return [f for w in words for f in self.of_word(w)] + self.pairs(words)
 
     def forget_words(self) -> None:
@@ -174,7 +177,14 @@ class ExampleModel:
         targets = [target for _, target, _ in samples]
         # A feature counts once however often it appears (binary): short messages repeat
         # little, and scoring a message is then a set of rows.
-        vectorizer = TfidfVectorizer(analyzer=self.features, binary=True, dtype=np.float32)
+        learnt: set[str] = set()  # every word of the samples, for `words`
+
+        def analyse(text: str) -> list[str]:
+            words = self.features.words(text)
+            learnt.update(words)
+            return self.features.of_words(words)
+
+        vectorizer = TfidfVectorizer(analyzer=analyse, binary=True, dtype=np.float32)
         matrix = vectorizer.fit_transform(texts)
         places = _regression(regularisation).fit(matrix, targets)
         self.targets: tuple[str, ...] = tuple(str(c) for c in places.classes_)
@@ -198,7 +208,7 @@ class ExampleModel:
         self._places = len(self.targets)
         self._index = {target: i for i, target in enumerate(self.targets)}
         self._rows: dict[str, list[int]] = {}
-        self._words = frozenset(w for text in texts for w in self.features.words(text))
+        self._words = frozenset(learnt)
 
     def forget_words(self) -> None:
         """Empty the kept feature rows of words (the benchmark's cold runs)."""
