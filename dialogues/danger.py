@@ -113,9 +113,10 @@ class DangerMatcher:
         self._heard: dict[str, tuple[tuple[str, dict[str, float]], ...]] = {}
 
     def _plain(self, text: str) -> list[str]:
-        """Every word of `text`, small words kept, the pairs written as one joined ("il
-        ma frappée" is "il m'a frappée")."""
-        return self._reading.joined_words(words_of(text))
+        """Every word of `text`, small words kept, SMS shorthands written out ("je vx
+        mourir"), the pairs written as one joined ("il ma frappée" is "il m'a frappée")."""
+        reading = self._reading
+        return reading.joined_words(reading.spelled_out(words_of(text)))
 
     def _sounds(self, text: str) -> tuple[str, ...]:
         """Every word of `text` (small words kept) in its sound spelling."""

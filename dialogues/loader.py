@@ -669,6 +669,7 @@ class _Checker:
             else:
                 self.error(block, pair[1], "reading, joined : écrivez deux mots, « m a »")
         return Reading(
+            shorthands=self.shorthands(block),
             small_words=words("small_words"),
             negations=words("negations"),
             not_negation_after=words("not_negation_after"),
@@ -685,6 +686,23 @@ class _Checker:
             keep_at_least=self.count(block, "keep_at_least", 1),
             last_rules=self.rules(block, "last_rules"),
         )
+
+    def shorthands(self, block: LocatedMap) -> frozenset[tuple[str, str]]:
+        """SMS shorthands: one written word, and the words it stands for."""
+        table = self.mapping(block, "shorthands", "reading")
+        out = set()
+        for key, value in table.items():
+            written, full = words_of(str(key)), words_of(str(value or ""))
+            if len(written) != 1 or not full:
+                self.error(
+                    table,
+                    table.line_of(key),
+                    "reading, shorthands : un mot, deux-points, les mots qu'il veut dire "
+                    "(vx: veux)",
+                )
+                continue
+            out.add((written[0], " ".join(full)))
+        return frozenset(out)
 
     def rules(self, block: LocatedMap, key: str) -> tuple[tuple[str, str], ...]:
         """Rewrite rules: pairs of a regular expression and what replaces it."""

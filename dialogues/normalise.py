@@ -109,6 +109,9 @@ class Reading:
     not_glued: frozenset[str] = frozenset()
     # Two words people write as one ("m a" for "m'a" is "ma").
     joined: frozenset[tuple[str, str]] = frozenset()
+    # Words of SMS shorthand and what they stand for ("vx": "veux", "g": "j ai"), read
+    # out by the danger check, where every small word counts.
+    shorthands: frozenset[tuple[str, str]] = frozenset()
     # A phrase of one word this short (letters) is an abbreviation ("PE"), found only as
     # written: "paye" and "payer" may sound like it.
     abbreviations: int = 0
@@ -184,6 +187,24 @@ class Reading:
             for s in (self.sound(w) for w in self.plain_words(text))
             if s and s not in self.stop_sounds
         )
+
+    @cached_property
+    def _shorthands(self) -> dict[str, tuple[str, ...]]:
+        return {word: tuple(full.split()) for word, full in self.shorthands}
+
+    def spelled_out(self, words: Sequence[str]) -> list[str]:
+        """The words with SMS shorthands written out ("je vx mourir" is "je veux
+        mourir"); a shorthand of one letter ("g" for "j'ai") only between longer words, so
+        that letters spelled one by one ("c a f") stay letters."""
+        table = self._shorthands
+        out: list[str] = []
+        for i, word in enumerate(words):
+            full = table.get(word, ())
+            written_out = len(full) > 1 and tuple(words[i + 1 : i + len(full)]) == full[1:]
+            near = [*words[max(i - 1, 0) : i], *words[i + 1 : i + 2]]
+            spelled = len(word) == 1 and any(len(w) == 1 for w in near)  # "c a f"
+            out.extend(full if full and not written_out and not spelled else (word,))
+        return out
 
     def joined_words(self, words: list[str]) -> list[str]:
         """The words with the pairs people write as one joined ("m a" is "ma")."""

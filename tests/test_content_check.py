@@ -285,6 +285,14 @@ BROKEN = [
         "reading, sound_rules : écrivez des paires",
         "error",
     ),
+    (
+        "reading-shorthand-two-words",
+        "language.yaml",
+        [("    vx: veux\n", "    v x: veux\n")],
+        "    v x: veux",
+        "reading, shorthands : un mot",
+        "error",
+    ),
 ]
 
 

@@ -109,3 +109,23 @@ def test_small_words_glued_without_apostrophe_are_read(message, danger) -> None:
 )
 def test_one_ordinary_word_is_no_danger_a_whole_phrase_is(message, danger) -> None:
     assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        ("je vx me tuer ce soir", "suicide"),
+        # "c fini" is "c'est fini": over, at a time past.
+        ("mon ex me frappait en 2019 mais c fini, je demande le RSA", None),
+        ("il me frappe tjrs, c pas fini", "violence"),
+    ],
+)
+def test_sms_shorthands_are_read_out(message, danger) -> None:
+    assert found(message) == danger, message
+
+
+def test_a_shorthand_of_one_letter_leaves_letters_spelled_one_by_one() -> None:
+    reading = ENGINE.content.reading
+    assert reading.spelled_out(["c", "a", "f"]) == ["c", "a", "f"]
+    assert reading.spelled_out(["c", "fini"]) == ["c", "est", "fini"]
+    assert reading.spelled_out(["c", "est", "fini"]) == ["c", "est", "fini"]
