@@ -22,7 +22,9 @@ shelter (115) by one about a later date ("je serai à la rue dans trois mois"), 
 message also says now ("ce soir", "encore", "maintenant"). Any situation is ruled out
 when the message says it is over, at a time past ("il me frappait il y a 5 ans, on n'a
 plus aucun contact", "j'ai été à la rue l'an dernier, maintenant j'ai un logement"), even
-with a "maintenant", unless it says it is happening again ("il recommence", "ce soir").
+with a "maintenant", unless it says it is happening again ("il recommence", "ce soir");
+a phrase said after what is over, with no time past after it, is current ("avant j'étais
+à la rue, maintenant j'ai un logement, mais mon mari me frappe").
 What the model trained on the examples finds is ruled out by the same times
 (engine.danger).
 """
@@ -33,6 +35,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
 
 from .examples_model import trained
 from .model import Danger
@@ -223,16 +226,18 @@ class DangerMatcher:
         if not candidates:
             return None
         said = [word for word, _ in positions]
-        ruled_out = self._ruled_out(" ".join(words))
+        ruled_out, current_from = self._ruled_out(words)
+        # The position of each word's first part (a glued word is two positions).
+        first = list(accumulate((len(self._positions(w)) for w in words), initial=0))
+        current = len(said) if current_from is None else first[current_from]
         best: tuple[int, float, int] | None = None
         for phrase in candidates:
-            if phrase.danger in ruled_out:
-                continue
             score = max(
                 (
                     score
                     for score, span in self._phrase_spans(phrase, heard)
                     if not _negated(phrase, span, said, self._reading)
+                    and (phrase.danger not in ruled_out or span.start >= current)
                 ),
                 default=0.0,
             )
@@ -246,20 +251,31 @@ class DangerMatcher:
     def at_another_time(self, text: str, danger: Danger) -> bool:
         """Whether `text` places `danger`, a situation about right now, at another time
         (the same rule as for its phrases; for what the model finds)."""
-        ruled_out = self._ruled_out(" ".join(self._plain(text)))
+        ruled_out, _ = self._ruled_out(self._plain(text))
         return self._dangers.index(danger) in ruled_out
 
-    def _ruled_out(self, plain: str) -> set[int]:
+    def _ruled_out(self, words: list[str]) -> tuple[set[int], int | None]:
         """The situations the message places at another time: about right now, and said
-        at a time past or to come; or any situation, said to be over at a time past."""
-        said = {kind for kind, moment in self._times.items() if moment.search(plain)}
+        at a time past or to come; or any situation, said to be over at a time past. And
+        with the latter, the word from which a phrase is still current: after the last
+        "over" when no time past follows it ("avant j'étais à la rue, maintenant j'ai un
+        logement, mais mon mari me frappe"); None when it is nowhere."""
+        plain = " ".join(words)
+        found = {kind: list(moment.finditer(plain)) for kind, moment in self._times.items()}
+        said = {kind for kind, matches in found.items() if matches}
         if AGAIN in said:
-            return set()
+            return set(), None
         if OVER in said and PAST not in said:  # "je vais bien" alone says nothing of when
             said.discard(OVER)
         if NOW in said and OVER not in said:
-            return set()
-        return {index for index, danger in enumerate(self._dangers) if said & set(danger.not_when)}
+            return set(), None
+        ruled_out = {i for i, danger in enumerate(self._dangers) if said & set(danger.not_when)}
+        if OVER not in said:
+            return ruled_out, None
+        over_end = found[OVER][-1].end()
+        if any(match.start() >= over_end for match in found[PAST]):
+            return ruled_out, None  # "je vais bien, il me frappait il y a longtemps"
+        return ruled_out, plain[:over_end].count(" ") + 1
 
 
 def _negated(phrase: _Phrase, span: range, said: list[str], reading: Reading) -> bool:

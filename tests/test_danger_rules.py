@@ -70,6 +70,23 @@ def test_a_situation_said_to_be_over_at_a_time_past_is_no_danger(message, danger
     assert found(message) == danger, message
 
 
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # After what is over, a danger with no time past is happening now.
+        ("avant j'étais à la rue, maintenant j'ai un logement mais mon mari me frappe", "violence"),
+        (
+            "il me battait il y a deux ans, c'est fini, mais mon nouveau copain me frappe",
+            "violence",
+        ),
+        # A time past after it places it in the past again.
+        ("je vais bien maintenant, il me frappait il y a longtemps", None),
+    ],
+)
+def test_a_danger_said_after_what_is_over_is_current(message, danger) -> None:
+    assert found(message) == danger, message
+
+
 def test_what_the_model_finds_is_ruled_out_at_another_time_too() -> None:
     """No phrase of a fire in these words: the model finds one, and the time rule of the
     phrases applies to what it finds."""
