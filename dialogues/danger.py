@@ -18,8 +18,12 @@ does, its "pas" is the phrase's. A situation that is about right now (a medical 
 an immediate threat: 15, 17; danger.yaml's `not_when` and `times`) is not revealed by its
 phrases in a message that places them at another time ("il a fait un malaise l'an
 dernier", "il y a deux ans", "en mars", "quand j'étais petit"), nor a night without
-shelter (115) by one about a later date ("je serai à la rue dans trois mois"), unless the
-message also says now ("ce soir", "encore", "maintenant"). Any situation is ruled out
+shelter (115) by one about a later date ("je serai à la rue dans trois mois"), nor
+violence, suicide, a child at risk or no shelter by a time long ago ("j'ai subi des
+violences il y a 3 ans", "quand j'étais petit"), unless the message also says now ("ce
+soir", "encore", "maintenant", "et depuis"). Such a time rules out only a phrase said
+within `TIME_REACH` words of it ("je pense au suicide tous les jours, mon frère s'est
+suicidé il y a trois ans" is suicide). Any situation is ruled out
 when the message says it is over, at a time past ("il me frappait il y a 5 ans, on n'a
 plus aucun contact", "j'ai été à la rue l'an dernier, maintenant j'ai un logement"), even
 with a "maintenant", unless it says it is happening again ("il recommence", "ce soir");
@@ -32,6 +36,7 @@ What the model trained on the examples finds is ruled out by the same times
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -47,6 +52,7 @@ WORD_MIN_SCORE = 80.0  # a word of 4 letters or more this similar counts as the 
 PHRASE_MIN_SCORE = 86.0  # the mean similarity of a phrase's words, to count as said
 ELIDED_SCORE = 95.0  # "jveux" for "je veux", "jsuis" for "je suis"
 LONGER_SCORE = 85.0  # "dor" for "dors": a 3-letter word one letter short
+TIME_REACH = 6  # a time rules out a phrase said at most this many words from it
 
 
 @dataclass(frozen=True)
@@ -226,10 +232,9 @@ class DangerMatcher:
         if not candidates:
             return None
         said = [word for word, _ in positions]
-        ruled_out, current_from = self._ruled_out(words)
-        # The position of each word's first part (a glued word is two positions).
-        first = list(accumulate((len(self._positions(w)) for w in words), initial=0))
-        current = len(said) if current_from is None else first[current_from]
+        moments = self._moments(words)
+        # The word each position is part of (a glued word is two positions).
+        owner = [i for i, word in enumerate(words) for _ in self._positions(word)]
         best: tuple[int, float, int] | None = None
         for phrase in candidates:
             score = max(
@@ -237,7 +242,9 @@ class DangerMatcher:
                     score
                     for score, span in self._phrase_spans(phrase, heard)
                     if not _negated(phrase, span, said, self._reading)
-                    and (phrase.danger not in ruled_out or span.start >= current)
+                    and not moments.rule_out(
+                        self._dangers[phrase.danger], range(owner[span.start], owner[span[-1]] + 1)
+                    )
                 ),
                 default=0.0,
             )
@@ -250,32 +257,61 @@ class DangerMatcher:
 
     def at_another_time(self, text: str, danger: Danger) -> bool:
         """Whether `text` places `danger`, a situation about right now, at another time
-        (the same rule as for its phrases; for what the model finds)."""
-        ruled_out, _ = self._ruled_out(self._plain(text))
-        return self._dangers.index(danger) in ruled_out
+        (the same rule as for its phrases, wherever in the message; for what the model
+        finds)."""
+        return self._moments(self._plain(text)).rule_out(danger, None)
 
-    def _ruled_out(self, words: list[str]) -> tuple[set[int], int | None]:
-        """The situations the message places at another time: about right now, and said
-        at a time past or to come; or any situation, said to be over at a time past. And
-        with the latter, the word from which a phrase is still current: after the last
-        "over" when no time past follows it ("avant j'étais à la rue, maintenant j'ai un
-        logement, mais mon mari me frappe"); None when it is nowhere."""
+    def _moments(self, words: list[str]) -> _Moments:
+        """The times the message says, each kind with the words that say it."""
         plain = " ".join(words)
-        found = {kind: list(moment.finditer(plain)) for kind, moment in self._times.items()}
-        said = {kind for kind, matches in found.items() if matches}
+        starts = list(accumulate((len(w) + 1 for w in words), initial=0))
+        said: dict[str, list[range]] = {}
+        for kind, moment in self._times.items():
+            for match in moment.finditer(plain):
+                first = bisect_right(starts, match.start()) - 1
+                last = bisect_right(starts, match.end() - 1) - 1
+                said.setdefault(kind, []).append(range(first, last + 1))
+        return _Moments(said)
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """The times one message says (danger.yaml's `times`): each kind said, with the words
+    of each time it is said."""
+
+    said: dict[str, list[range]]
+
+    def rule_out(self, danger: Danger, span: range | None) -> bool:
+        """Whether the situation, revealed by the words `span` (None: somewhere), is
+        placed at another time. Happening again rules nothing out. Said to be over at a
+        time past rules out what comes before it, even with a "maintenant"; a phrase after
+        it with no time past after that is current ("avant j'étais à la rue, maintenant
+        j'ai un logement, mais mon mari me frappe"). Otherwise, a "maintenant" rules
+        nothing out; a time of the situation's `not_when` (past, later...) rules it out
+        when it is said within TIME_REACH words of the phrase ("il m'a cassé le bras l'an
+        dernier"), not further ("je pense au suicide tous les jours, mon frère s'est
+        suicidé il y a trois ans")."""
+        said, not_when = self.said, set(danger.not_when)
         if AGAIN in said:
-            return set(), None
-        if OVER in said and PAST not in said:  # "je vais bien" alone says nothing of when
-            said.discard(OVER)
-        if NOW in said and OVER not in said:
-            return set(), None
-        ruled_out = {i for i, danger in enumerate(self._dangers) if said & set(danger.not_when)}
-        if OVER not in said:
-            return ruled_out, None
-        over_end = found[OVER][-1].end()
-        if any(match.start() >= over_end for match in found[PAST]):
-            return ruled_out, None  # "je vais bien, il me frappait il y a longtemps"
-        return ruled_out, plain[:over_end].count(" ") + 1
+            return False
+        over = OVER in said and PAST in said  # "je vais bien" alone says nothing of when
+        if over and OVER in not_when:
+            over_end = said[OVER][-1].stop
+            after = span is not None and span.start >= over_end
+            if not after or any(time.start >= over_end for time in said[PAST]):
+                return True
+        if NOW in said and not over:
+            return False
+        return any(
+            span is None or _distance(time, span) <= TIME_REACH
+            for kind in not_when - {OVER}
+            for time in said.get(kind, ())
+        )
+
+
+def _distance(a: range, b: range) -> int:
+    """The words between two spans of words (0 when they touch or overlap)."""
+    return max(a.start - b.stop, b.start - a.stop, 0)
 
 
 def _negated(phrase: _Phrase, span: range, said: list[str], reading: Reading) -> bool:

@@ -146,3 +146,20 @@ def test_a_shorthand_of_one_letter_leaves_letters_spelled_one_by_one() -> None:
     assert reading.spelled_out(["c", "a", "f"]) == ["c", "a", "f"]
     assert reading.spelled_out(["c", "fini"]) == ["c", "est", "fini"]
     assert reading.spelled_out(["c", "est", "fini"]) == ["c", "est", "fini"]
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # Long ago, next to the phrase: told, not happening.
+        ("j'ai subi des violences conjugales il y a 3 ans, je veux changer de nom", None),
+        ("j'ai fait une tentative de suicide en 2015, je peux faire le concours ?", None),
+        ("quand j'étais petit mon père me frappait, il me faut mon acte de naissance", None),
+        # A present danger: the time is far from it, or it still goes on.
+        ("je pense au suicide tous les jours, mon frère s'est suicidé il y a trois ans", "suicide"),
+        ("mon mari me frappe, il a commencé il y a 3 ans", "violence"),
+        ("j'ai perdu mon fils il y a 2 ans et depuis je veux plus vivre", "suicide"),
+    ],
+)
+def test_a_danger_told_from_long_ago_is_no_danger_now(message, danger) -> None:
+    assert found(message) == danger, message
