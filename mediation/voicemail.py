@@ -47,16 +47,20 @@ def fetch_and_transcribe(context: JobContext, session: Session, args: dict) -> N
         return
     except RecordingUnavailable as exc:
         raise Retry(f"voice message {callback.id} not available yet: {exc}") from exc
-    callback.voicemail_ref = voicemail_path(callback.id)
-    delete_at_twilio(session, url)  # Relais keeps its own copy now
-    path = settings.data_dir / callback.voicemail_ref
+    path = settings.data_dir / voicemail_path(callback.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(audio)
+    text = None
     try:
-        callback.voicemail_text = context.speech.transcribe(audio) or None
+        text = context.speech.transcribe(audio) or None
     except AudioError as exc:
         log.warning("voice message %s kept but not transcribed: %s", callback.id, exc)
+    # The request's row is written only now: a write takes its lock until the job
+    # commits, and a webhook about the same person (an SMS, a call) must not wait for the
+    # transcription (seconds on a busy machine) behind it.
+    callback.voicemail_ref, callback.voicemail_text = voicemail_path(callback.id), text
     callback.updated_at = now()
+    delete_at_twilio(session, url)  # Relais keeps its own copy now
     try:
         session.flush()  # the request may have been forgotten meanwhile: keep no file then
     except Exception:
