@@ -105,13 +105,13 @@ class DangerMatcher:
         self._vocabulary = Vocabulary(
             sorted({w for p in self._phrases + self._harmless for w in p.words})
         )
-        self._by_first: dict[str, list[_Phrase]] = {}
-        for phrase in self._phrases:
-            self._by_first.setdefault(phrase.words[0], []).append(phrase)
-        # The harmless phrases are taken out in their order: their places by first word.
-        self._harmless_by_first: dict[str, list[int]] = {}
-        for index, phrase in enumerate(self._harmless):
-            self._harmless_by_first.setdefault(phrase.words[0], []).append(index)
+        # Each phrase looked up by its rarest word: a message makes few candidates.
+        self._by_rarest = {
+            word: [self._phrases[i] for i in indexes]
+            for word, indexes in _by_rarest(self._phrases).items()
+        }
+        # The harmless phrases are taken out in their order: their places by rarest word.
+        self._harmless_by_rarest = _by_rarest(self._harmless)
         self._known = frozenset(self._vocabulary.words)
         # The words of 4 letters by their first 3 ("dor" may be "dors").
         self._longer: dict[str, list[str]] = {}
@@ -211,7 +211,7 @@ class DangerMatcher:
     def _without_harmless(self, heard: list[dict[str, float]]) -> list[dict[str, float]]:
         """The message with the words of its harmless phrases taken out of play."""
         present = {word for similar in heard for word in similar}
-        found = sorted(i for word in present for i in self._harmless_by_first.get(word, ()))
+        found = sorted(i for word in present for i in self._harmless_by_rarest.get(word, ()))
         for phrase in (self._harmless[i] for i in found):
             if phrase.needs <= present:
                 for score, span in self._phrase_spans(phrase, heard):
@@ -227,7 +227,7 @@ class DangerMatcher:
         heard = self._without_harmless([similar for _, similar in positions])
         starts = {word for similar in heard for word in similar}
         candidates = [
-            p for word in starts for p in self._by_first.get(word, ()) if p.needs <= starts
+            p for word in starts for p in self._by_rarest.get(word, ()) if p.needs <= starts
         ]
         if not candidates:
             return None
@@ -307,6 +307,18 @@ class _Moments:
             for kind in not_when - {OVER}
             for time in said.get(kind, ())
         )
+
+
+def _by_rarest(phrases: list[_Phrase]) -> dict[str, list[int]]:
+    """The places of the phrases by the word of each that fewest phrases hold."""
+    count: dict[str, int] = {}
+    for phrase in phrases:
+        for word in phrase.needs:
+            count[word] = count.get(word, 0) + 1
+    out: dict[str, list[int]] = {}
+    for index, phrase in enumerate(phrases):
+        out.setdefault(min(phrase.needs, key=lambda w: (count[w], w)), []).append(index)
+    return out
 
 
 def _distance(a: range, b: range) -> int:

@@ -197,6 +197,8 @@ class Reading:
         mourir"); a shorthand of one letter ("g" for "j'ai") only between longer words, so
         that letters spelled one by one ("c a f") stay letters."""
         table = self._shorthands
+        if table.keys().isdisjoint(words):  # most messages
+            return list(words)
         out: list[str] = []
         for i, word in enumerate(words):
             full = table.get(word, ())
