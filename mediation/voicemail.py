@@ -47,7 +47,8 @@ def fetch_and_transcribe(context: JobContext, session: Session, args: dict) -> N
         return
     except RecordingUnavailable as exc:
         raise Retry(f"voice message {callback.id} not available yet: {exc}") from exc
-    path = settings.data_dir / voicemail_path(callback.id)
+    ref = voicemail_path(callback.id)
+    path = settings.data_dir / ref
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(audio)
     text = None
@@ -58,7 +59,7 @@ def fetch_and_transcribe(context: JobContext, session: Session, args: dict) -> N
     # The request's row is written only now: a write takes its lock until the job
     # commits, and a webhook about the same person (an SMS, a call) must not wait for the
     # transcription (seconds on a busy machine) behind it.
-    callback.voicemail_ref, callback.voicemail_text = voicemail_path(callback.id), text
+    callback.voicemail_ref, callback.voicemail_text = ref, text
     callback.updated_at = now()
     delete_at_twilio(session, url)  # Relais keeps its own copy now
     try:
