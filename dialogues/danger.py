@@ -28,7 +28,12 @@ when the message says it is over, at a time past ("il me frappait il y a 5 ans, 
 plus aucun contact", "j'ai été à la rue l'an dernier, maintenant j'ai un logement"), even
 with a "maintenant", unless it says it is happening again ("il recommence", "ce soir");
 a phrase said after what is over, with no time past after it, is current ("avant j'étais
-à la rue, maintenant j'ai un logement, mais mon mari me frappe").
+à la rue, maintenant j'ai un logement, mais mon mari me frappe"). A "maintenant" makes
+current only the phrases said with it or after it ("mon ex me frappait il y a des années,
+maintenant je veux un logement" is past); a time said right after "depuis" is how long the
+situation has lasted, not a time past ("il me frappe depuis l'an dernier"). A joke ("mdr")
+or a story ("un film sur", "aux infos") next to a phrase rules it out even now, for the
+situations that list it (not suicide: "je veux mourir mdr" is taken seriously).
 What the model trained on the examples finds is ruled out by the same times
 (engine.danger).
 """
@@ -73,6 +78,8 @@ NOW = "now"  # said now: rules nothing out ("maintenant", "ce soir")...
 OVER = "over"  # ...except a situation said to be over ("je vais bien") at a time past...
 AGAIN = "again"  # ...unless it is happening again ("il recommence"): rules nothing out
 PAST = "past"
+SINCE = "since"  # "depuis": the time after it is how long it has lasted, not a time past
+NOT_REAL = ("joke", "story")  # "mdr", "un film sur": not real, rule out even now
 
 
 class DangerMatcher:
@@ -271,7 +278,15 @@ class DangerMatcher:
                 first = bisect_right(starts, match.start()) - 1
                 last = bisect_right(starts, match.end() - 1) - 1
                 said.setdefault(kind, []).append(range(first, last + 1))
-        return _Moments(said)
+        # "depuis l'an dernier" is how long it has lasted: not "l'an dernier".
+        since = {time.stop for time in said.pop(SINCE, ())}
+        return _Moments(
+            {
+                kind: kept
+                for kind, times in said.items()
+                if (kept := [time for time in times if time.start not in since])
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -292,6 +307,8 @@ class _Moments:
         dernier"), not further ("je pense au suicide tous les jours, mon frère s'est
         suicidé il y a trois ans")."""
         said, not_when = self.said, set(danger.not_when)
+        if any(self._near(kind, span) for kind in not_when.intersection(NOT_REAL)):
+            return True
         if AGAIN in said:
             return False
         over = OVER in said and PAST in said  # "je vais bien" alone says nothing of when
@@ -300,12 +317,17 @@ class _Moments:
             after = span is not None and span.start >= over_end
             if not after or any(time.start >= over_end for time in said[PAST]):
                 return True
-        if NOW in said and not over:
+        # "maintenant" makes current what is said with it or after it, not what came
+        # before ("mon père me battait, maintenant j'ai 30 ans").
+        if NOW in said and not over and (span is None or said[NOW][0].start < span.stop):
             return False
+        return any(self._near(kind, span) for kind in not_when - {OVER, *NOT_REAL})
+
+    def _near(self, kind: str, span: range | None) -> bool:
+        """Whether a time of `kind` is said within TIME_REACH words of `span` (None:
+        anywhere)."""
         return any(
-            span is None or _distance(time, span) <= TIME_REACH
-            for kind in not_when - {OVER}
-            for time in said.get(kind, ())
+            span is None or _distance(time, span) <= TIME_REACH for time in self.said.get(kind, ())
         )
 
 

@@ -163,3 +163,54 @@ def test_a_shorthand_of_one_letter_leaves_letters_spelled_one_by_one() -> None:
 )
 def test_a_danger_told_from_long_ago_is_no_danger_now(message, danger) -> None:
     assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # "depuis" + a time: how long it has lasted, so it goes on now.
+        ("mon mari me frappe depuis l'an dernier", "violence"),
+        ("on dort dehors depuis l'hiver dernier avec mon fils", "shelter"),
+        # The same time without "depuis" is a time past.
+        ("mon mari me frappait l'an dernier, je veux changer de nom", None),
+    ],
+)
+def test_a_time_after_depuis_is_how_long_it_lasts(message, danger) -> None:
+    assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # "maintenant" after the phrase: what came before is past.
+        ("il y a des années mon ex me frappait, maintenant je veux un logement à mon nom", None),
+        # "maintenant" with or before the phrase: it is current.
+        ("l'an dernier j'ai porté plainte et maintenant il me frappe", "violence"),
+        ("il y a des années on s'est séparés, maintenant il me menace de mort", "threat"),
+    ],
+)
+def test_maintenant_makes_current_what_comes_after_it(message, danger) -> None:
+    assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # A joke next to the phrase, even said "encore": no danger...
+        ("mdr mon fils dit qu'il va me tuer parce que j'ai liké sa photo", None),
+        ("lol ma femme a encore mis le feu au barbecue, la mairie ouvre samedi ?", None),
+        # ...except suicide, always taken seriously.
+        ("je veux mourir mdr", "suicide"),
+        # A story (a film, a book, the news) about a danger, suicide included.
+        ("je regarde une série où le héros veut se suicider, c'est pour la prime", None),
+        ("ma fille lit un livre sur un enfant battu, elle doit faire un exposé", None),
+        # The joke far from the phrase, or the story about something else: a danger.
+        (
+            "mdr j'ai raté le bus, bon en vrai mon mari me frappe tous les soirs et j'ai peur",
+            "violence",
+        ),
+        ("il a cassé la télé pendant le film et il me frappe", "violence"),
+    ],
+)
+def test_a_joke_or_a_story_is_no_danger(message, danger) -> None:
+    assert found(message) == danger, message
