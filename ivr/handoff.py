@@ -33,7 +33,7 @@ from mediation import requests
 from mediation.handoff import has_mediators, take_a_message
 from mediation.voicemail import keep_voicemail
 from mediation.words import load_words
-from runtime.turns import Handover
+from runtime.effects import Handover
 
 from .twiml import CallRendering, speaker
 

@@ -1,50 +1,20 @@
 """One turn of a conversation, the same for every channel: the engine's step, the effect of
-each action applied once (a procedure sent by SMS, a hand-off to a mediator), the turns
-recorded, the state saved. What comes back (`Turn`) is all a channel needs to render its
-reply without touching anything.
-
-Two things differ between channels, and only here: a text channel's reply carries the
-procedure's SMS itself (a call's procedure is sent as an SMS), and only a live channel (a
-call) can be put through to a mediator now.
+each action applied once by the handler of its type (effects.py), the turns recorded, the
+state saved. What comes back (`Turn`) is all a channel needs to render its reply without
+touching anything.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.models import Mediator, Person, now
-from core.outbound import send_sms
-from core.phones import can_receive_sms, e164
+from core.models import Person, now
+from core.phones import can_receive_sms
 from core.store import Exchange
 from core.web import Services
-from dialogues.engine import (
-    Action,
-    Ask,
-    Engine,
-    HandOff,
-    Input,
-    Say,
-    SendProcedure,
-    State,
-    Words,
-)
-from dialogues.model import ANY_TOPIC
-from mediation.handoff import available_mediators, has_mediators, open_request, take_a_message
+from dialogues.engine import Action, Ask, HandOff, Input, Say, SendProcedure, State, Words
 
-TEXT_CHANNELS = frozenset({"sms"})  # the reply itself is the text: a procedure goes in it
-LIVE_CHANNELS = frozenset({"voice"})  # a person on the line can be put through now
-
-
-@dataclass(frozen=True)
-class Handover:
-    """What a hand-off became: its callback request, the mediators to ring now (a call in
-    opening hours; none: the person leaves a message), and what the person is told."""
-
-    request_id: int
-    urgent: bool
-    searching: bool  # a mediator is registered: "Je cherche une personne..." is true
-    ring: tuple[Mediator, ...]  # to ring one after the other, with the whisper
-    promise: str  # when they will be called back, or where to find help ("" : nothing)
+from .effects import TEXT_CHANNELS, Handover, apply
 
 
 @dataclass(frozen=True)
@@ -72,7 +42,7 @@ def start(
         actions = [Say(opening), *actions]
     conversation = app.store.start(person, channel, state, call_sid=call_sid)
     app.store.add_turns(conversation.id, _action_turns(state.node, actions), _later(actions))
-    return Turn(conversation, state, actions, _apply(app, conversation, actions))
+    return Turn(conversation, state, actions, apply(app, conversation, actions))
 
 
 def _start(app: Services, person: Person, channel: str) -> tuple[State, list[Action]]:
@@ -128,7 +98,7 @@ def _recorded(
     turns: a hand-off's summary tells what was just said)."""
     turns = _turns_of(before, state, event, kind, raw, actions, recording_ref)
     app.store.add_turns(conversation.id, turns, _later(actions))
-    return Turn(conversation, state, actions, _apply(app, conversation, actions))
+    return Turn(conversation, state, actions, apply(app, conversation, actions))
 
 
 def _turns_of(
@@ -155,45 +125,6 @@ def _turns_of(
 def _later(actions: list[Action]) -> bool:
     """The turns may wait for the reply: no hand-off's summary reads them before."""
     return not any(isinstance(action, HandOff) for action in actions)
-
-
-def _apply(app: Services, conversation: Exchange, actions: list[Action]) -> Handover | None:
-    handover = None
-    engine = app.speaking(conversation.state.get("lang")).engine
-    for action in actions:
-        if isinstance(action, SendProcedure) and conversation.channel not in TEXT_CHANNELS:
-            _send_procedure(app, engine, conversation, action)
-        elif isinstance(action, HandOff):
-            handover = _hand_off(app, engine, conversation, action)
-    return handover
-
-
-def _send_procedure(
-    app: Services, engine: Engine, conversation: Exchange, action: SendProcedure
-) -> None:
-    procedure = engine.content.procedures[action.procedure]
-    to = e164(action.to) if action.to else conversation.person.phone
-    person = conversation.person
-    send_sms(app.session, app.settings, person, to, procedure.sms, conversation.id, procedure.id)
-
-
-def _hand_off(app: Services, engine: Engine, conversation: Exchange, action: HandOff) -> Handover:
-    """The callback request, then who to ring now; when nobody can take the call now, the
-    person is told when they will be called back (by SMS too, after a call). A person in
-    danger with nobody to call back has had their line already: nothing is added."""
-    request = open_request(app.session, engine, conversation, action, app.settings)
-    searching = has_mediators(app.session)
-    ring: tuple[Mediator, ...] = ()
-    if conversation.channel in LIVE_CHANNELS:
-        # A person in danger is put through to any mediator on duty, whatever their topics.
-        topic = ANY_TOPIC if action.urgent else action.topic
-        lang = engine.content.lang
-        ring = tuple(available_mediators(app.session, app.settings, topic, lang, conversation.id))
-    promise = ""
-    if not ring and (searching or not action.urgent or conversation.channel in LIVE_CHANNELS):
-        on_call = conversation.channel in LIVE_CHANNELS
-        promise = take_a_message(app.session, app.settings, engine, request, on_call)
-    return Handover(request.id, action.urgent, searching, ring, promise)
 
 
 def _action_turns(node: str | None, actions: list[Action]) -> list[dict]:

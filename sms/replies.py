@@ -10,7 +10,7 @@ from functools import lru_cache
 from dialogues.engine import Action, Ask, HandOff, Say, SendProcedure
 from dialogues.model import Content
 from dialogues.sms_encoding import sms_size, to_gsm7
-from runtime.turns import Handover
+from runtime.effects import Handover
 
 MAX_SEGMENTS = 2
 MAX_BODY_READ = 500  # characters of a text message that are read for matching
