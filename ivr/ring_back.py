@@ -1,5 +1,6 @@
-"""The voice webhooks of the calls Relais places (mediation/calls.py places them): the
-missed-call mode's ring-back, and mediators' click-to-call.
+"""The voice webhooks of the calls Relais places (mediation/calls.py places them;
+runtime/placed_calls.py applies what the webhooks report): the missed-call mode's
+ring-back, and mediators' click-to-call.
 
 Missed-call mode (RELAIS_MISSED_CALL=1): the people Relais serves often have no phone
 credit. A call from a French mobile or landline is rejected as busy (`<Reject>`: the
@@ -31,19 +32,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort
 from twilio.twiml.voice_response import VoiceResponse
 
-from core.models import CallbackRequest, OutboundCall, Person, now
+from core.models import CallbackRequest, OutboundCall, Person
 from core.signature import twilio_signed
-from core.twilio_status import keep_early, reported
 from core.web import form_sid, form_text, query_number, services
-from mediation.calls import (
-    AFTER_GREETING,
-    RING_SECONDS,
-    answered_by_machine,
-    call_ended,
-    dial_outcome,
-    note_outcome,
-)
-from mediation.words import load_words
+from mediation.calls import RING_SECONDS, who_answered
+from mediation.outbound_status import OutboundStatus, move
+from runtime import placed_calls
 
 from .twiml import speaker
 
@@ -87,24 +81,22 @@ def answered() -> Response:
         )
         speaker().speak(gather, content.phrase("bridge_intro"))
         response.hangup()
-        call.status, call.updated_at = "answered", now()
-        app.session.commit()
+        placed_calls.answered(app, call, OutboundStatus.ANSWERED)
         return _twiml(response)
     person = app.session.get(Person, call.person_id)
     content = app.speaking(person.language).engine.content  # the person's, from here
-    answered_by = form_text("AnsweredBy", 32)
-    if answered_by in (*AFTER_GREETING, "fax"):
+    status = who_answered(form_text("AnsweredBy", 32))
+    if status != OutboundStatus.ANSWERED:
         response = VoiceResponse()
-        if answered_by != "fax":  # after the greeting: the message is recorded
+        if status == OutboundStatus.MACHINE:  # after the greeting: the message is recorded
             speaker(person.language).speak(response, content.phrase("ring_back_machine"))
         response.hangup()
-        call.status, call.updated_at = ("fax" if answered_by == "fax" else "machine"), now()
-        app.session.commit()
+        placed_calls.answered(app, call, status)
         return _twiml(response)
     replay = start_replay(call.call_sid)
     if replay is not None:
         return replay
-    call.status, call.updated_at = "answered", now()
+    move(call, status)  # stored with the dialogue's first turn
     return begin_call(call.call_sid, person, opening=content.phrase("ring_back_hello"))
 
 
@@ -144,12 +136,10 @@ def screened(public_url: str) -> dict[str, str]:
 @twilio_signed
 def dial_answered() -> Response:
     """Who answered a dialled person's leg (human, machine_start, fax...)."""
-    app = services()
     leg = form_sid("CallSid")
     if not leg:
         abort(400)
-    answered_by_machine(app.session, leg, form_text("AnsweredBy", 32))
-    app.session.commit()
+    placed_calls.leg_answered(services(), leg, form_text("AnsweredBy", 32))
     return Response("", status=204)
 
 
@@ -162,22 +152,8 @@ def ended() -> Response:
     call_sid, outcome = form_sid("CallSid"), form_text("CallStatus", 32)
     if not call_sid:
         abort(400)
-    call = app.session.get(OutboundCall, query_number("o"))
-    if call is None or call.call_sid != call_sid:
-        # Before place_call has written the sid (or a call forgotten since): kept for it.
-        keep_early(app.session, call_sid, outcome)
-        app.session.commit()
-        call = app.session.get(OutboundCall, query_number("o"))
-        if call is None or call.call_sid != call_sid:
-            return Response("", status=204)
-        outcomes = [early.status for early in reported(app.session, call_sid)]
-    else:
-        outcomes = [outcome]
-    words = load_words(app.settings.content_dir)
-    for each in outcomes:
-        call_ended(app.session, call, each, words)
-    app.session.commit()
-    if app.store.call(call_sid) is not None:  # a dialogue took place: how it ended
+    applied = placed_calls.status_reported(app, query_number("o"), call_sid, outcome)
+    if applied and app.store.call(call_sid) is not None:  # a dialogue took place: how it ended
         return status()
     return Response("", status=204)
 
@@ -187,12 +163,11 @@ def ended() -> Response:
 def bridged() -> Response:
     """The mediator's call to the person ended: reached, or not."""
     app = services()
-    call = services().session.get(OutboundCall, query_number("o"))
+    call = app.session.get(OutboundCall, query_number("o"))
     if call is None or call.callback_id is None:
         abort(404)
-    outcome = dial_outcome(app.session, form_text("DialCallStatus", 32), form_sid("DialCallSid"))
-    note_outcome(app.session, call.callback_id, outcome, load_words(app.settings.content_dir))
-    app.session.commit()
+    dial_status, leg = form_text("DialCallStatus", 32), form_sid("DialCallSid")
+    placed_calls.bridge_ended(app, call.callback_id, dial_status, leg)
     response = VoiceResponse()
     response.hangup()
     return _twiml(response)

@@ -33,6 +33,7 @@ from core.settings import Settings
 from core.twilio_status import CallStatus, keep_early, reported
 
 from . import requests
+from .outbound_status import UNDER_WAY, OutboundStatus, move
 from .words import Words, load_words
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,6 @@ DETECTION_SECONDS = 30  # Twilio's MachineDetectionTimeout: AnsweredBy comes wit
 LEASE_MARGIN = 60  # seconds for the webhooks and the jobs around a call
 PLACING = sum(BACKOFF[: MAX_ATTEMPTS - 1])  # seconds a failing place_call job is retried
 RINGING_LEASE = RING_SECONDS + DETECTION_SECONDS + LEASE_MARGIN  # answered or not by then
-UNDER_WAY = ("waiting", "calling")
 # What answering-machine detection (DetectMessageEnd) says once a machine's greeting has
 # ended, by a beep, a silence or otherwise: a message said now is recorded whole.
 AFTER_GREETING = ("machine_end_beep", "machine_end_silence", "machine_end_other")
@@ -96,7 +96,7 @@ def click_to_call(session: Session, callback: CallbackRequest, mediator: Mediato
 
 def _place(session: Session, call: OutboundCall, delay: float = 0) -> None:
     """Place the call in `delay` seconds; it waits under a lease until the job gives up."""
-    call.status, call.updated_at = "waiting", now()
+    move(call, OutboundStatus.WAITING)
     submit(session, "place_call", {"call_id": call.id}, delay=delay)
     lease(session, call, delay + PLACING + LEASE_MARGIN)
 
@@ -112,13 +112,13 @@ def lease(session: Session, call: OutboundCall, seconds: float) -> None:
 @job("place_call")
 def place_call(context: JobContext, session: Session, args: dict) -> None:
     call = session.get(OutboundCall, args["call_id"])
-    if call is None or call.status != "waiting":
+    if call is None or call.status != OutboundStatus.WAITING:
         return  # forgotten, or placed already
     settings = context.settings
     if call.purpose == "mediator":
         mediator = session.get(Mediator, call.mediator_id) if call.mediator_id else None
         if mediator is None:
-            call.status = "failed"
+            move(call, OutboundStatus.FAILED)
             return
         to = mediator.phone
     else:
@@ -145,13 +145,22 @@ def place_call(context: JobContext, session: Session, args: dict) -> None:
         log.warning("call %s refused by Twilio: %s", call.id, exc)
         _failed(session, call, load_words(settings.content_dir))
         return
-    call.status, call.call_sid = "calling", placed.sid
+    move(call, OutboundStatus.CALLING)
+    call.call_sid = placed.sid
     call.attempts += 1
-    call.updated_at = now()
     lease(session, call, RINGING_LEASE)
     session.commit()  # then its status callbacks that came before the sid was known
     for early in reported(session, placed.sid):
         call_ended(session, call, early.status, load_words(settings.content_dir))
+
+
+def who_answered(answered_by: str) -> OutboundStatus:
+    """A placed call's status once answered, from answering-machine detection (AnsweredBy,
+    a ring-back's only): a machine once its greeting has ended, a fax, or a person ("human",
+    or "unknown": nothing said, perhaps a person)."""
+    if answered_by == "fax":
+        return OutboundStatus.FAX
+    return OutboundStatus.MACHINE if answered_by in AFTER_GREETING else OutboundStatus.ANSWERED
 
 
 def call_ended(session: Session, call: OutboundCall, outcome: str, words: Words) -> None:
@@ -160,7 +169,7 @@ def call_ended(session: Session, call: OutboundCall, outcome: str, words: Words)
     (Relais was down: its fallback apologised), which is tried again the same way. Nothing
     once answered, or for a status that is not an end."""
     status = CallStatus.known(outcome)
-    if call.status != "calling" or status is None or not status.ended:
+    if call.status != OutboundStatus.CALLING or status is None or not status.ended:
         return
     not_reached(session, call, "failed" if status == CallStatus.COMPLETED else outcome, words)
 
@@ -171,14 +180,14 @@ def not_reached(session: Session, call: OutboundCall, outcome: str, words: Words
     if call.purpose == "ring_back" and call.attempts < MAX_TRIES:
         _place(session, call, RETRY_DELAYS[min(call.attempts, len(RETRY_DELAYS)) - 1])
         return
-    call.status = "given_up" if call.purpose == "ring_back" else outcome
+    ring_back = call.purpose == "ring_back"
+    move(call, OutboundStatus.GIVEN_UP if ring_back else OutboundStatus(outcome))
     if call.callback_id:
         note_outcome(session, call.callback_id, outcome, words)
-    call.updated_at = now()
 
 
 def _failed(session: Session, call: OutboundCall, words: Words) -> None:
-    call.status, call.updated_at = "failed", now()
+    move(call, OutboundStatus.FAILED)
     if call.callback_id:
         note_outcome(session, call.callback_id, "failed", words)
 
@@ -194,7 +203,7 @@ def sweep_calls(context: JobContext, session: Session, _args: dict) -> None:
     )
     words = load_words(context.settings.content_dir)
     for call in session.scalars(expired).all():
-        if call.status == "waiting":
+        if call.status == OutboundStatus.WAITING:
             log.warning("call %s was never placed: failed", call.id)
             _failed(session, call, words)
             continue
