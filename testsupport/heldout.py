@@ -171,6 +171,7 @@ SITUATIONS = {
     "17": "immediate danger",
     "15": "medical emergency",
     "114": "cannot speak or hear",
+    "18": "fire",
 }
 
 
