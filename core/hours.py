@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dialogues.messages import KeyedError
+
 PARIS = ZoneInfo("Europe/Paris")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_HOURS = "mon-fri 09:00-12:30,13:30-17:00"
 
 
-class HoursError(ValueError):
-    pass
+class HoursError(KeyedError, ValueError):
+    """Hours that cannot be read: the reason's message in operator.yaml's `hours`."""
 
 
 @dataclass(frozen=True)
@@ -31,28 +33,28 @@ class OpeningHours:
         for part in filter(None, (p.strip() for p in spec.split(";"))):
             found = re.fullmatch(r"([a-z]{3})(?:-([a-z]{3}))?\s+(.+)", part.lower())
             if not found or found.group(1) not in DAYS or (found.group(2) or "mon") not in DAYS:
-                raise HoursError(
-                    f"opening hours: cannot read {part!r} (write e.g. 'mon-fri 09:00-17:00')"
-                )
+                raise HoursError("hours.unreadable", part=part)
             first = DAYS.index(found.group(1))
             last = DAYS.index(found.group(2)) if found.group(2) else first
             for span in found.group(3).split(","):
                 times = re.fullmatch(r"\s*(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})\s*", span)
                 if not times:
-                    raise HoursError(f"opening hours: cannot read the hours {span!r}")
+                    raise HoursError("hours.unreadable_span", span=span.strip())
                 h1, m1, h2, m2 = map(int, times.groups())
                 # "24:00" ends with the day, so "00:00-24:00" is open every minute.
                 end = time.max if (h2, m2) == (24, 0) else time(h2, m2)
                 start = time(h1, m1)
                 if end <= start:
-                    raise HoursError(f"opening hours: {span!r} ends before it starts")
+                    raise HoursError("hours.backwards", span=span.strip())
                 for day in range(first, last + 1):
                     week[day].append((start, end))
-        try:
-            days = frozenset(date.fromisoformat(d.strip()) for d in closed.split(",") if d.strip())
-        except ValueError as exc:
-            raise HoursError(f"closed days: {exc}") from None
-        return cls(tuple(tuple(sorted(spans)) for spans in week), days)
+        days = set()
+        for day in filter(None, (d.strip() for d in closed.split(","))):
+            try:
+                days.add(date.fromisoformat(day))
+            except ValueError:
+                raise HoursError("hours.closed_day", day=day) from None
+        return cls(tuple(tuple(sorted(spans)) for spans in week), frozenset(days))
 
     def is_open(self, at: datetime) -> bool:
         local = at.astimezone(PARIS)

@@ -1,4 +1,5 @@
-"""Settings, read from the environment (each one is documented in README.md)."""
+"""Settings, read from the environment (each one is documented in README.md). What is
+wrong with them is said in the operator's language (operator.yaml's `settings`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dialogues.messages import OPERATOR, Messages
 from speech.recordings import TWILIO_API
 from speech.voice import DEFAULT_RATE
 
-from .content_dirs import content_root
+from .content_dirs import content_root, operator_messages
 from .hours import DEFAULT_HOURS, HoursError, OpeningHours
 from .phones import SMS_COUNTRIES, e164
 
@@ -79,7 +81,9 @@ class Settings:
         return self.vosk_models.get(lang) or self.data_dir / "models" / lang
 
 
-def _number_languages(spec: str, languages: tuple[str, ...], problems: list[str]) -> dict[str, str]:
+def _number_languages(
+    spec: str, languages: tuple[str, ...], problems: list[str], say: Messages
+) -> dict[str, str]:
     """RELAIS_NUMBER_LANGUAGES, "+33900000001=ko,+33900000002=fr": the language of each of
     the service's numbers (a person reaching one is spoken to in it from then on)."""
     found = {}
@@ -89,8 +93,7 @@ def _number_languages(spec: str, languages: tuple[str, ...], problems: list[str]
             found[e164(number.strip())] = lang.strip()
         else:
             problems.append(
-                f"RELAIS_NUMBER_LANGUAGES : « {part} » est ignoré (un numéro=une langue de "
-                f"RELAIS_LANGUAGES : {', '.join(languages)})."
+                say("settings.number_languages", part=part, languages=", ".join(languages))
             )
     return found
 
@@ -140,61 +143,42 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     ) or ("fr",)
     language = languages[0]
     content_dir = Path(env.get("RELAIS_CONTENT_DIR") or content_root()) / language
-    problems = []
+    say = operator_messages(OPERATOR, env)
+    problems: list[str] = []
     number_languages = _number_languages(
-        env.get("RELAIS_NUMBER_LANGUAGES", ""), languages, problems
+        env.get("RELAIS_NUMBER_LANGUAGES", ""), languages, problems, say
     )
     auth_token = env.get("TWILIO_AUTH_TOKEN", "")
     local = not auth_token
     if local:
         auth_token = _local_secret(data_dir, LOCAL_TOKEN)
-        problems.append(
-            "TWILIO_AUTH_TOKEN n'est pas réglé : seul le simulateur intégré peut appeler "
-            "Relais (les vraies requêtes de Twilio seront refusées, 403)."
-        )
+        problems.append(say("settings.no_token"))
     if "RELAIS_PUBLIC_URL" not in env:
-        problems.append(
-            "RELAIS_PUBLIC_URL n'est pas réglé : l'adresse locale sert ; Twilio signe ses "
-            "requêtes pour l'adresse publique qu'il appelle : réglez-la avant de brancher "
-            "un numéro."
-        )
+        problems.append(say("settings.no_public_url"))
     transport = env.get("RELAIS_SMS_TRANSPORT", "outbox")
     if transport not in SMS_TRANSPORTS:
-        problems.append(f"RELAIS_SMS_TRANSPORT={transport!r} est inconnu : 'outbox' sert.")
+        problems.append(say("settings.unknown_transport", transport=transport))
         transport = "outbox"
     if transport == "outbox":
-        problems.append(
-            "RELAIS_SMS_TRANSPORT vaut 'outbox' : les SMS sont gardés (voir `relais "
-            "outbox`), pas envoyés aux téléphones des personnes."
-        )
+        problems.append(say("settings.outbox"))
     elif not (env.get("TWILIO_ACCOUNT_SID") and env.get("RELAIS_FROM_NUMBER")):
-        problems.append(
-            "RELAIS_SMS_TRANSPORT vaut 'twilio' mais TWILIO_ACCOUNT_SID ou "
-            "RELAIS_FROM_NUMBER manque : chaque SMS échouera (noté comme échoué)."
-        )
+        problems.append(say("settings.twilio_incomplete"))
     if not env.get("RELAIS_FALLBACK_PHONE"):
-        problems.append(
-            "RELAIS_FALLBACK_PHONE n'est pas réglé : quand Relais ne peut pas répondre "
-            "(base de données absente), les personnes entendent une excuse, sans numéro "
-            "à appeler à la place."
-        )
+        problems.append(say("settings.no_fallback"))
     missed_call = env.get("RELAIS_MISSED_CALL", "0") == "1"
     if missed_call and not (env.get("TWILIO_ACCOUNT_SID") and env.get("RELAIS_FROM_NUMBER")):
-        problems.append(
-            "RELAIS_MISSED_CALL=1 a besoin de TWILIO_ACCOUNT_SID et RELAIS_FROM_NUMBER "
-            "pour rappeler les personnes : les appels sont décrochés comme d'habitude."
-        )
+        problems.append(say("settings.missed_call"))
         missed_call = False
     voice_mode = env.get("RELAIS_VOICE_MODE", "record").strip() or "record"
     if voice_mode not in VOICE_MODES:
-        problems.append(f"RELAIS_VOICE_MODE={voice_mode!r} est inconnu : 'record' sert.")
+        problems.append(say("settings.unknown_voice_mode", mode=voice_mode))
         voice_mode = "record"
     try:
         hours = OpeningHours.parse(
             env.get("RELAIS_OPENING_HOURS") or DEFAULT_HOURS, env.get("RELAIS_CLOSED_DAYS", "")
         )
     except HoursError as exc:
-        problems.append(f"{exc} : les horaires {DEFAULT_HOURS} servent.")
+        problems.append(say("settings.hours", reason=say.of(exc), default=DEFAULT_HOURS))
         hours = OpeningHours.parse()
     return Settings(
         hours=hours,

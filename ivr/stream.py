@@ -44,10 +44,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
+from core.content_dirs import operator_messages
 from core.phones import can_receive_sms
 from core.settings import Settings
 from core.signature import valid_signature
 from dialogues.engine import Digits, Input, Key, NoInput, Words
+from dialogues.messages import OPERATOR
 from speech.recognition import Recognisers
 from speech.service import Speech
 from speech.voice import tts_available
@@ -72,28 +74,23 @@ MAX_MESSAGE = 64 * 1024  # Twilio's messages are small (a media frame is ~400 by
 
 
 def stream_problem(settings: Settings) -> str | None:
-    """Why stream mode cannot run with these settings (in French, for whoever runs
-    Relais), or None."""
+    """Why stream mode cannot run with these settings (for whoever runs Relais:
+    operator.yaml's `stream`), or None."""
     if settings.voice_mode != "stream":
         return None
+    say = operator_messages(OPERATOR)
     recognisers = Recognisers(settings.vosk_model)
     for lang in settings.languages:  # each language served is streamed
         if recognisers.available(lang):
             continue
-        return (
-            f"RELAIS_VOICE_MODE=stream : pas de modèle de reconnaissance vocale dans "
-            f"{settings.vosk_model(lang)}. Le mode flux écoute la personne en continu et ne "
-            f"peut pas marcher sans lui : installez-le (`relais models install {lang}`, ou "
-            f"RELAIS_VOSK_MODEL_{lang.upper()}), ou gardez RELAIS_VOICE_MODE=record. "
-            "(Stream mode needs a speech model: none found.)"
+        return say(
+            "stream.no_speech",
+            model=settings.vosk_model(lang),
+            language=lang,
+            setting=lang.upper(),
         )
     if not tts_available():
-        return (
-            "RELAIS_VOICE_MODE=stream : pas de synthèse vocale (pyttsx3 avec espeak-ng) : "
-            "le mode flux joue les phrases préparées et ne peut pas dire les autres. "
-            "Installez espeak-ng, ou gardez RELAIS_VOICE_MODE=record. "
-            "(Stream mode needs speech synthesis: espeak-ng not found.)"
-        )
+        return say("stream.no_tts")
     return None
 
 

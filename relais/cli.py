@@ -1,7 +1,7 @@
 """The `relais` command: one sub-command per action, each with only its own options
 (`relais mediators add --name ...`, `relais models install fr`). Everything it says is in
-French, for the mediators and the people who run Relais: its help, argparse's own texts
-(usage, headings, errors; FrenchParser) and its messages."""
+the operator's language, from content (operator.yaml, checks.yaml; French by default): its
+help, argparse's own texts (usage, headings, errors; OperatorParser) and its messages."""
 
 from __future__ import annotations
 
@@ -13,14 +13,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from core.content_dirs import content_root, language_dirs
+from core.content_dirs import content_root, language_dirs, operator_messages
 from core.settings import Settings, data_folder, existing_auth_token, load_settings
 from dialogues.loader import check_content
+from dialogues.messages import OPERATOR, Messages
 
 from .cli_mediators import cmd_mediators_add, cmd_mediators_list
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+CALLER = "+33612345678"  # the simulated person's number, unless --from
 
 
 @contextmanager
@@ -39,16 +42,14 @@ def database() -> Iterator[tuple[Settings, Session]]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    say = operator_messages(OPERATOR)
     root = Path(args.content) if args.content else content_root()
     if not root.is_dir():
-        print(f"relais check : pas de dossier de contenu à {root}", file=sys.stderr)
+        print(say("check.no_folder", root=root), file=sys.stderr)
         return 2
     folders = language_dirs(root)
     if not folders:
-        print(
-            f"relais check : pas de dossier de langue avec un dialogue.yaml dans {root}",
-            file=sys.stderr,
-        )
+        print(say("check.no_language", root=root), file=sys.stderr)
         return 2
     settings = load_settings()
     errors = 0
@@ -63,19 +64,24 @@ def cmd_check(args: argparse.Namespace) -> int:
         # Problems print as "file:line: erreur|conseil: reason" (dialogues.source.Problem).
         if content is not None and not count:
             print(
-                f"{folder.name}: OK, {len(content.nodes)} nœuds, "
-                f"{len(content.procedures)} démarches, {warnings} conseil(s)"
+                say(
+                    "check.ok",
+                    folder=folder.name,
+                    nodes=len(content.nodes),
+                    procedures=len(content.procedures),
+                    warnings=warnings,
+                )
             )
         else:
-            print(f"{folder.name}: {count} erreur(s), {warnings} conseil(s)")
-    _warn_if_nobody_to_offer(settings, folders)
+            print(say("check.failed", folder=folder.name, errors=count, warnings=warnings))
+    _warn_if_nobody_to_offer(settings, folders, say)
     return 1 if errors else 0
 
 
-def _warn_if_nobody_to_offer(settings: Settings, folders: list[Path]) -> None:
+def _warn_if_nobody_to_offer(settings: Settings, folders: list[Path], say: Messages) -> None:
     """No mediator registered and no help place written: Relais can offer nobody to a
-    person who needs a human (only the France Services in general). A warning, in French
-    for the people who run Relais; the database is read, never created."""
+    person who needs a human (only the France Services in general). A warning for the
+    people who run Relais; the database is read, never created."""
     import yaml
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
@@ -104,11 +110,7 @@ def _warn_if_nobody_to_offer(settings: Settings, folders: list[Path]) -> None:
         except (OSError, yaml.YAMLError, AttributeError):
             written = None
         if not written:
-            print(
-                f"{folder.name}: attention, aucun médiateur n'est inscrit et aucun lieu d'aide "
-                f"n'est écrit dans {folder.name}/places.yaml. Relais ne peut proposer personne : "
-                "ajoutez un médiateur (relais mediators add) ou un lieu dans places.yaml."
-            )
+            print(say("check.nobody", folder=folder.name))
 
 
 def _speech_problems(content, settings, required: bool) -> list:
@@ -148,8 +150,9 @@ def cmd_try(args: argparse.Namespace) -> int:
     settings = load_settings()
     folder = Path(args.content) if args.content else settings.content_dir
     engine = Engine(load_content(folder))
+    say = operator_messages(OPERATOR)
     for text in args.text:
-        print(understanding_report(engine, text))
+        print(understanding_report(engine, text, say))
     return 0
 
 
@@ -162,17 +165,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not os.environ.get("RELAIS_PUBLIC_URL"):
         settings = settings.replace(public_url=local_url(args.host, args.port))
+    say = operator_messages(OPERATOR)
     problem = stream_problem(settings)
     if problem:  # stream mode without a speech model: refused before anything starts
         print(problem, file=sys.stderr)
         return 2
-    load_content(settings.content_dir)  # broken content stops here, with file and line
+    # Broken content stops here, with file and line.
+    load_content(settings.content_dir)
     for line in describe(settings):
         print(line, flush=True)
-    print(
-        f"À l'écoute sur {local_url(args.host, args.port)}, {args.workers} processus",
-        flush=True,
-    )
+    url = local_url(args.host, args.port)
+    print(say("start.listening", url=url, workers=args.workers), flush=True)
     serve(settings, args.host, args.port, args.workers)
     return 0
 
@@ -183,14 +186,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from .app import load_job_handlers
 
     settings = load_settings()
+    say = operator_messages(OPERATOR)
     if not settings.redis_url:
-        print(
-            "relais worker : RELAIS_REDIS_URL n'est pas réglé. `relais serve` fait alors les "
-            "tâches lui-même : relais worker ne sert qu'avec Redis.",
-            file=sys.stderr,
-        )
+        print(say("worker.no_redis"), file=sys.stderr)
         return 2
-    print(f"relais worker : tâches prises dans {settings.redis_url.split('@')[-1]}", flush=True)
+    print(say("worker.started", redis=settings.redis_url.split("@")[-1]), flush=True)
     load_job_handlers()
     work(settings, burst=args.burst)
     return 0
@@ -209,10 +209,11 @@ def _simulator(args: argparse.Namespace):
         token = existing_auth_token()
         if not token:
             print(
-                f"relais {args.command} : pas de jeton pour signer les requêtes, car il n'y a "
-                f"pas de dossier de données ici ({data_folder(dict(os.environ))}). Lancez "
-                "cette commande depuis le dossier où tourne Relais, ou donnez-lui le même "
-                "RELAIS_DATA_DIR ou TWILIO_AUTH_TOKEN.",
+                operator_messages(OPERATOR)(
+                    "simulator.no_token",
+                    command=args.command,
+                    folder=data_folder(dict(os.environ)),
+                ),
                 file=sys.stderr,
             )
             return None, None
@@ -226,22 +227,14 @@ def _simulator(args: argparse.Namespace):
 
 def _refused(args: argparse.Namespace, status: int | None) -> int:
     """Say why a Relais at --url did not take the simulated request."""
+    say = operator_messages(OPERATOR)
     if status is None:
-        print(
-            f"relais {args.command} : Relais ne répond pas à {args.url}. Est-il lancé "
-            "(relais serve) ? Est-ce la bonne adresse ?",
-            file=sys.stderr,
-        )
+        said = say("simulator.no_answer", command=args.command, url=args.url)
     elif status == 403:
-        print(
-            f"relais {args.command} : Relais a refusé la requête (403) : elle n'est pas "
-            "signée avec son jeton. Lancez cette commande depuis le dossier où tourne "
-            "Relais, ou donnez-lui le même RELAIS_DATA_DIR ou TWILIO_AUTH_TOKEN (et le même "
-            "RELAIS_PUBLIC_URL s'il en a un).",
-            file=sys.stderr,
-        )
+        said = say("simulator.forbidden", command=args.command)
     else:
-        print(f"relais {args.command} : Relais a répondu {status}.", file=sys.stderr)
+        said = say("simulator.answered", command=args.command, status=status)
+    print(said, file=sys.stderr)
     return 1
 
 
@@ -258,13 +251,14 @@ def cmd_call(args: argparse.Namespace) -> int:
         if server:
             server.close()
     for line in call.transcript:
-        print(line)
-    print(f"(fin de l'appel : {call.status})")
+        print(sim.said_by(line))
+    say = operator_messages(OPERATOR)
+    status = say.get(f"call_statuses.{call.status}", call.status)
+    print(say("simulator.call_ended", status=status))
     if args.url and call.status == "failed":
-        said = [line.text for line in call.transcript if line.who == "twilio"]
-        if any(text.startswith("HTTP 403") for text in said):
+        if 403 in call.failures:
             return _refused(args, 403)
-        if any(text.startswith("no answer") for text in said):
+        if None in call.failures:
             return _refused(args, None)
     return 0 if call.status == "completed" else 1
 
@@ -297,15 +291,23 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
     with database() as (_settings, session):
         messages = Store(session).outbox(args.limit)
+    say = operator_messages(OPERATOR)
     for message in reversed(messages):
-        when = message.created_at.strftime("%Y-%m-%d %H:%M")
         print(
-            f"#{message.id} {when} à {mask(message.to)} [{message.transport}, "
-            f"{message.status}, {message.segments} SMS {message.encoding}]"
+            say(
+                "outbox.message",
+                id=message.id,
+                when=message.created_at.strftime("%Y-%m-%d %H:%M"),
+                to=mask(message.to),
+                transport=message.transport,
+                status=message.status,
+                segments=message.segments,
+                encoding=message.encoding,
+            )
         )
         print("   " + message.body.replace("\n", "\n   "))
     if not messages:
-        print("Aucun SMS envoyé ni gardé.")
+        print(say("outbox.none"))
     return 0
 
 
@@ -313,16 +315,15 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     from speech.models import installed
 
     settings = load_settings()
+    say = operator_messages(OPERATOR)
     found = installed(settings.data_dir / "models")
     for lang, folder, size in found:
-        print(f"{lang}  {size / 1e6:7.1f} Mo  {folder}")
+        print(say("models.installed", language=lang, megabytes=size / 1e6, folder=folder))
     for lang, path in settings.vosk_models.items():
-        print(f"{lang}  (RELAIS_VOSK_MODEL_{lang.upper()})  {path}")
+        setting = f"RELAIS_VOSK_MODEL_{lang.upper()}"
+        print(say("models.setting", language=lang, setting=setting, folder=path))
     if not found and not settings.vosk_models:
-        print(
-            "Aucun modèle de reconnaissance de la voix : les appels marchent avec les touches "
-            "seulement. Pour en installer un : relais models install fr"
-        )
+        print(say("models.none"))
     return 0
 
 
@@ -332,27 +333,30 @@ def cmd_models_install(args: argparse.Namespace) -> int:
     from speech.models import OFFICIAL, ModelError, download, install
 
     models_dir = load_settings().data_dir / "models"
+    say = operator_messages(OPERATOR)
     try:
         archive = Path(args.file) if args.file else None
         if archive is None:
             url = args.url or OFFICIAL.get(args.lang)
             if not url:
-                print(
-                    f"relais models install : pas de modèle officiel connu pour « {args.lang} ». "
-                    "Donnez son adresse (--url) ou son fichier (--file).",
-                    file=sys.stderr,
-                )
+                print(say("models.no_official", language=args.lang), file=sys.stderr)
                 return 2
             models_dir.mkdir(parents=True, exist_ok=True)
             archive = models_dir / f".{args.lang}-download.zip"
-            with tqdm(unit="o", unit_scale=True, desc=f"téléchargement {args.lang}") as bar:
+            with tqdm(
+                unit=say("models.bytes"),
+                unit_scale=True,
+                desc=say("models.downloading", language=args.lang),
+            ) as bar:
 
                 def step(size: int, total: int) -> None:
                     bar.total = total or None
                     bar.update(size)
 
                 download(url, archive, step)
-        with tqdm(unit=" fichier", desc=f"installation {args.lang}") as bar:
+        with tqdm(
+            unit=say("models.files"), desc=say("models.installing", language=args.lang)
+        ) as bar:
 
             def unpacked(done: int, total: int) -> None:
                 bar.total = total
@@ -360,12 +364,12 @@ def cmd_models_install(args: argparse.Namespace) -> int:
 
             where = install(archive, models_dir, args.lang, unpacked)
     except ModelError as exc:
-        print(f"relais models install : {exc}. Rien n'est installé.", file=sys.stderr)
+        print(say("models.failed", reason=say.of(exc)), file=sys.stderr)
         return 1
     finally:
         if not args.file:
             (models_dir / f".{args.lang}-download.zip").unlink(missing_ok=True)
-    print(f"Le modèle de reconnaissance de la voix « {args.lang} » est installé dans {where}.")
+    print(say("models.done", language=args.lang, folder=where))
     return 0
 
 
@@ -375,17 +379,14 @@ def cmd_prompts_render(args: argparse.Namespace) -> int:
     from .app import voice_prompts
 
     cache, texts = voice_prompts(load_settings())
+    say = operator_messages(OPERATOR)
     if cache is None:
-        print(
-            "relais prompts render : pas de voix de synthèse ici (pyttsx3 avec espeak-ng). "
-            "Les appels utilisent la voix de Twilio (<Say>).",
-            file=sys.stderr,
-        )
+        print(say("prompts.no_voice"), file=sys.stderr)
         return 1
     todo = cache.missing(texts)
-    with tqdm(total=len(todo), unit=" phrase", desc="préparation") as bar:
+    with tqdm(total=len(todo), unit=say("prompts.unit"), desc=say("prompts.progress")) as bar:
         cache.render(todo, bar.update)
-    print(f"{len(texts)} phrases, dont {len(todo)} préparées maintenant, dans {cache.directory}")
+    print(say("prompts.done", texts=len(texts), rendered=len(todo), folder=cache.directory))
     return 0
 
 
@@ -396,70 +397,40 @@ def cmd_purge(args: argparse.Namespace) -> int:
     with database() as (settings, session):
         words = lambda: load_content(settings.content_dir)  # noqa: E731 - only if needed
         count = purge(session, settings.data_dir, settings.retention_days, words)
-    print(
-        f"{count} enregistrement(s) et texte(s) de plus de {settings.retention_days} jours "
-        "supprimé(s)."
-    )
+    say = operator_messages(OPERATOR)
+    print(say("purge.done", count=count, days=settings.retention_days))
     return 0
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
     from mediation.privacy import forget
 
+    say = operator_messages(OPERATOR)
     with database() as (settings, session):
         if not forget(session, settings.data_dir, args.number):
-            print("Rien n'est gardé sur ce numéro.")
+            print(say("forget.nothing"))
             return 0
-    print(
-        "Tout ce qui était gardé sur ce numéro est supprimé : appels, messages, "
-        "enregistrements, demandes."
-    )
+    print(say("forget.done"))
     return 0
 
 
-# argparse's own texts (usage, headings, errors), as argparse asks gettext for them; the
-# keys are Python's own msgids. A text missing here (a newer Python's) stays in English.
-FRENCH = {
-    "usage: ": "utilisation : ",
-    "positional arguments": "arguments",
-    "options": "options",
-    "show this help message and exit": "afficher cette aide",
-    "argument %(argument_name)s: %(message)s": "%(argument_name)s : %(message)s",
-    "unrecognized arguments: %s": "option ou argument inconnu : %s",
-    "the following arguments are required: %s": "il manque : %s",
-    "one of the arguments %s is required": "il faut l'un de ceux-ci : %s",
-    "expected one argument": "il manque sa valeur",
-    "expected at most one argument": "une valeur au plus",
-    "expected at least one argument": "il faut au moins une valeur",
-    "expected %s argument": "il faut %s valeur",
-    "expected %s arguments": "il faut %s valeurs",
-    "not allowed with argument %s": "pas en même temps que %s",
-    "ignored explicit argument %r": "cette option ne prend pas de valeur (« %s » en trop)",
-    "invalid choice: %(value)r (choose from %(choices)s)": (
-        "« %(value)s » n'existe pas (au choix : %(choices)s)"
-    ),
-    "invalid %(type)s value: %(value)r": "valeur incorrecte : « %(value)s »",
-    "ambiguous option: %(option)s could match %(matches)s": (
-        "option pas assez précise : %(option)s peut être %(matches)s"
-    ),
-    "unexpected option string: %s": "option inattendue : %s",
-    "unknown parser %(parser_name)r (choices: %(choices)s)": (
-        "« %(parser_name)s » n'existe pas (au choix : %(choices)s)"
-    ),
-}
+def _argparse_text(say: Messages, text: str) -> str:
+    """One of argparse's own texts (usage, headings, errors) in the operator's language:
+    operator.yaml names them by Python's own English texts, the msgids argparse asks
+    gettext for; a text it lacks (a newer Python's) stays in English."""
+    return say.get(f"argparse.{text}", text) if text else text
 
 
 @contextmanager
-def _french() -> Iterator[None]:
-    """argparse's texts in French while the block runs (argparse calls the module's `_`
-    and `ngettext`, imported from gettext, each time it writes a text)."""
+def _operator_language(say: Messages) -> Iterator[None]:
+    """argparse's texts in the operator's language while the block runs (argparse calls
+    the module's `_` and `ngettext`, imported from gettext, each time it writes a text)."""
     saved = argparse._, argparse.ngettext
 
     def plural(one: str, many: str, n: int) -> str:
-        text = one if n == 1 else many
-        return FRENCH.get(text, text)
+        return _argparse_text(say, one if n == 1 else many)
 
-    argparse._ = lambda text: FRENCH.get(text, text) if text else text
+    argparse._ = lambda text: _argparse_text(say, text)
     argparse.ngettext = plural
     try:
         yield
@@ -467,49 +438,54 @@ def _french() -> Iterator[None]:
         argparse._, argparse.ngettext = saved
 
 
-class FrenchFormatter(argparse.HelpFormatter):
-    """Headings as French writes them: "options :" (argparse adds the colon)."""
+class OperatorFormatter(argparse.HelpFormatter):
+    """Headings as the operator's language writes them: "options :" in French (argparse
+    adds the colon itself)."""
 
     def start_section(self, heading: str | None) -> None:
-        super().start_section(f"{heading} " if heading else heading)
+        say = operator_messages(OPERATOR)
+        super().start_section(say("parser.heading", heading=heading) if heading else heading)
 
 
-class FrenchParser(argparse.ArgumentParser):
-    """An argparse parser that says everything in French and takes only its own options:
-    an option of another action (`relais mediators list --name x`) is refused by the
-    action's own parser, with its usage and where to find its help."""
+class OperatorParser(argparse.ArgumentParser):
+    """An argparse parser that says everything in the operator's language and takes only
+    its own options: an option of another action (`relais mediators list --name x`) is
+    refused by the action's own parser, with its usage and where to find its help."""
 
     def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("formatter_class", FrenchFormatter)
+        self.say = operator_messages(OPERATOR)
+        kwargs.setdefault("formatter_class", OperatorFormatter)
         kwargs.setdefault("allow_abbrev", False)  # `--pass` is not taken for `--password-stdin`
-        with _french():
+        with _operator_language(self.say):
             super().__init__(**kwargs)
 
     def parse_known_args(self, args=None, namespace=None):
-        with _french():
+        with _operator_language(self.say):
             namespace, extras = super().parse_known_args(args, namespace)
             if extras:  # refused here, so the error names this action, not `relais`
-                self.error(FRENCH["unrecognized arguments: %s"] % " ".join(extras))
+                unknown = _argparse_text(self.say, "unrecognized arguments: %s")
+                self.error(unknown % " ".join(extras))
         return namespace, extras
 
     def format_usage(self) -> str:
-        with _french():
+        with _operator_language(self.say):
             return super().format_usage()
 
     def format_help(self) -> str:
-        with _french():
+        with _operator_language(self.say):
             return super().format_help()
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog} : erreur : {message}\nPour l'aide : {self.prog} --help\n")
+        self.exit(2, self.say("parser.error", prog=self.prog, message=message))
 
 
 def whole_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"« {text} » n'est pas un nombre entier") from None
+        say = operator_messages(OPERATOR)
+        raise argparse.ArgumentTypeError(say("parser.not_whole", text=text)) from None
 
 
 def _action(
@@ -526,177 +502,114 @@ def _action(
     return parser
 
 
-def _actions(parser: argparse.ArgumentParser, name: str) -> argparse._SubParsersAction:
+def _actions(parser: argparse.ArgumentParser, say: Messages) -> argparse._SubParsersAction:
     """The sub-commands of a command with several actions (`relais mediators add|list`)."""
     return parser.add_subparsers(
-        dest=name, required=True, title="actions", metavar="ACTION", parser_class=FrenchParser
+        dest="action",
+        required=True,
+        title=say("parser.actions"),
+        metavar=say("metavars.action"),
+        parser_class=OperatorParser,
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = FrenchParser(
-        prog="relais",
-        description="Relais, l'assistant par téléphone et par SMS. Une commande par action : "
-        "`relais COMMANDE --help` dit ce qu'elle fait et ses options.",
-    )
+    say = operator_messages(OPERATOR)
+    parser = OperatorParser(prog="relais", description=say("parser.description"))
     sub = parser.add_subparsers(
         dest="command",
         required=True,
-        title="commandes",
-        metavar="COMMANDE",
-        parser_class=FrenchParser,
+        title=say("parser.commands"),
+        metavar=say("metavars.command"),
+        parser_class=OperatorParser,
     )
-    content = (
-        "dossier du contenu (par défaut : RELAIS_CONTENT_DIR ou le dossier content/ de Relais)"
+    folder, address, number = (
+        say("metavars.folder"),
+        say("metavars.address"),
+        say("metavars.number"),
     )
-    running = "adresse d'un Relais déjà lancé (par défaut : en lancer un ici)"
-    caller = "numéro de la personne (par défaut : +33612345678)"
+    count = say("metavars.count")
+    content = say("options.content")
+    running = say("options.running")
+    caller = say("options.caller", number=CALLER)
 
-    serve = _action(sub, "serve", "répondre aux appels et aux SMS (le serveur)", cmd_serve)
+    serve = _action(sub, "serve", say("commands.serve"), cmd_serve)
     serve.add_argument(
-        "--host",
-        default="127.0.0.1",
-        metavar="ADRESSE",
-        help="adresse où écouter (par défaut : 127.0.0.1)",
+        "--host", default="127.0.0.1", metavar=address, help=say("options.host", host="127.0.0.1")
     )
     serve.add_argument(
-        "--port", type=whole_number, default=8000, help="port où écouter (par défaut : 8000)"
+        "--port", type=whole_number, default=8000, help=say("options.port", port=8000)
     )
     serve.add_argument(
         "--workers",
         type=whole_number,
         default=1,
-        metavar="N",
-        help="nombre de processus (par défaut : 1, avec waitress ; plus de 1 : avec gunicorn)",
+        metavar=count,
+        help=say("options.workers"),
     )
 
-    worker = _action(
-        sub,
-        "worker",
-        "faire les tâches lentes prises dans Redis, à côté de `relais serve` (RELAIS_REDIS_URL)",
-        cmd_worker,
-    )
-    worker.add_argument(
-        "--burst", action="store_true", help="s'arrêter quand il n'y a plus de tâche"
-    )
+    worker = _action(sub, "worker", say("commands.worker"), cmd_worker)
+    worker.add_argument("--burst", action="store_true", help=say("options.burst"))
 
-    check = _action(
-        sub,
-        "check",
-        "vérifier le contenu : chaque erreur avec son fichier, sa ligne et pourquoi",
-        cmd_check,
-    )
-    check.add_argument("--content", metavar="DOSSIER", help=content)
-    check.add_argument(
-        "--speech",
-        action="store_true",
-        help="exiger aussi un modèle de reconnaissance de la voix qui connaît chaque mot "
-        "des réponses",
-    )
+    check = _action(sub, "check", say("commands.check"), cmd_check)
+    check.add_argument("--content", metavar=folder, help=content)
+    check.add_argument("--speech", action="store_true", help=say("options.speech"))
 
-    attempt = _action(
-        sub,
-        "try",
-        "ce que Relais comprend d'un message : les 3 meilleurs sujets et pourquoi",
-        cmd_try,
-    )
+    attempt = _action(sub, "try", say("commands.try"), cmd_try)
     attempt.add_argument(
-        "text", nargs="+", metavar="TEXTE", help="un ou plusieurs messages, chacun entre guillemets"
+        "text", nargs="+", metavar=say("metavars.text"), help=say("options.try_text")
     )
-    attempt.add_argument(
-        "--content",
-        metavar="DOSSIER",
-        help="dossier du contenu d'une langue (par défaut : celui des réglages)",
-    )
+    attempt.add_argument("--content", metavar=folder, help=say("options.try_content"))
 
-    call = _action(sub, "call", "simuler un appel, comme Twilio le fait, et l'afficher", cmd_call)
-    call.add_argument(
-        "--from", dest="sender", default="+33612345678", metavar="NUMÉRO", help=caller
-    )
-    call.add_argument(
-        "--keys",
-        metavar="TOUCHES",
-        help="les touches tapées à chaque question, par ex. 1,2,1 (le mot silence : aucune touche)",
-    )
-    call.add_argument(
-        "--say", nargs="*", metavar="FICHIER", help="fichiers WAV dits aux questions suivantes"
-    )
-    call.add_argument("--url", metavar="ADRESSE", help=running)
+    call = _action(sub, "call", say("commands.call"), cmd_call)
+    call.add_argument("--from", dest="sender", default=CALLER, metavar=number, help=caller)
+    call.add_argument("--keys", metavar=say("metavars.keys"), help=say("options.keys"))
+    call.add_argument("--say", nargs="*", metavar=say("metavars.file"), help=say("options.say"))
+    call.add_argument("--url", metavar=address, help=running)
 
-    sms = _action(sub, "sms", "simuler un SMS et afficher les réponses de Relais", cmd_sms)
-    sms.add_argument("--from", dest="sender", default="+33612345678", metavar="NUMÉRO", help=caller)
-    sms.add_argument("--url", metavar="ADRESSE", help=running)
-    sms.add_argument("text", metavar="TEXTE", help="le message, entre guillemets")
+    sms = _action(sub, "sms", say("commands.sms"), cmd_sms)
+    sms.add_argument("--from", dest="sender", default=CALLER, metavar=number, help=caller)
+    sms.add_argument("--url", metavar=address, help=running)
+    sms.add_argument("text", metavar=say("metavars.text"), help=say("options.sms_text"))
 
-    outbox = _action(sub, "outbox", "lister les SMS que Relais a envoyés ou gardés", cmd_outbox)
+    outbox = _action(sub, "outbox", say("commands.outbox"), cmd_outbox)
     outbox.add_argument(
         "--limit",
         type=whole_number,
         default=20,
-        metavar="N",
-        help="combien, les derniers (par défaut : 20)",
+        metavar=count,
+        help=say("options.limit", limit=20),
     )
 
-    models = _actions(
-        _action(sub, "models", "les modèles de reconnaissance de la voix : install, list"), "action"
-    )
-    install = _action(models, "install", "installer le modèle d'une langue", cmd_models_install)
-    install.add_argument("lang", metavar="LANGUE", help="la langue, par ex. fr")
+    models = _actions(_action(sub, "models", say("commands.models")), say)
+    install = _action(models, "install", say("commands.models_install"), cmd_models_install)
+    install.add_argument("lang", metavar=say("metavars.language"), help=say("options.language"))
     source = install.add_mutually_exclusive_group()
-    source.add_argument(
-        "--url",
-        metavar="ADRESSE",
-        help="le zip du modèle à télécharger (par défaut : le modèle officiel)",
-    )
-    source.add_argument("--file", metavar="ZIP", help="le zip du modèle, déjà sur cet ordinateur")
-    _action(models, "list", "lister les modèles installés", cmd_models_list)
+    source.add_argument("--url", metavar=address, help=say("options.model_url"))
+    source.add_argument("--file", metavar=say("metavars.zip"), help=say("options.model_file"))
+    _action(models, "list", say("commands.models_list"), cmd_models_list)
 
-    prompts = _actions(_action(sub, "prompts", "les phrases dites au téléphone : render"), "action")
-    _action(
-        prompts, "render", "préparer le son des phrases qui ne l'ont pas encore", cmd_prompts_render
-    )
+    prompts = _actions(_action(sub, "prompts", say("commands.prompts")), say)
+    _action(prompts, "render", say("commands.prompts_render"), cmd_prompts_render)
 
-    mediators = _actions(_action(sub, "mediators", "les médiateurs : add, list"), "action")
-    add = _action(
-        mediators, "add", "ajouter un médiateur et son compte du tableau de bord", cmd_mediators_add
-    )
-    add.add_argument("--name", required=True, metavar="NOM", help='son nom, par ex. "Amina B."')
+    mediators = _actions(_action(sub, "mediators", say("commands.mediators")), say)
+    add = _action(mediators, "add", say("commands.mediators_add"), cmd_mediators_add)
     add.add_argument(
-        "--phone",
-        required=True,
-        metavar="NUMÉRO",
-        help="le téléphone où il prend les appels, par ex. 06 12 34 56 78",
+        "--name", required=True, metavar=say("metavars.name"), help=say("options.name")
     )
+    add.add_argument("--phone", required=True, metavar=number, help=say("options.phone"))
+    add.add_argument("--topics", metavar=say("metavars.topics"), help=say("options.topics"))
     add.add_argument(
-        "--topics", metavar="SUJETS", help="par ex. caf,emploi (par défaut : tous les sujets)"
+        "--languages", metavar=say("metavars.languages"), help=say("options.languages")
     )
-    add.add_argument(
-        "--languages", metavar="LANGUES", help="par ex. fr (par défaut : toutes les langues)"
-    )
-    add.add_argument(
-        "--pin",
-        action="store_true",
-        help="demander aussi un code pour la ligne des médiateurs (ou le lire dans RELAIS_NEW_PIN)",
-    )
-    add.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="lire le mot de passe sur la 1re ligne de l'entrée standard (et le code sur la 2e)",
-    )
-    _action(mediators, "list", "lister les médiateurs", cmd_mediators_list)
+    add.add_argument("--pin", action="store_true", help=say("options.pin"))
+    add.add_argument("--password-stdin", action="store_true", help=say("options.password_stdin"))
+    _action(mediators, "list", say("commands.mediators_list"), cmd_mediators_list)
 
-    _action(
-        sub,
-        "purge",
-        "supprimer les enregistrements et les textes plus vieux que RELAIS_RETENTION_DAYS "
-        "(`relais serve` le fait aussi chaque jour)",
-        cmd_purge,
-    )
+    _action(sub, "purge", say("commands.purge"), cmd_purge)
 
-    forget = _action(
-        sub, "forget", "supprimer tout ce qui est gardé sur un numéro de téléphone", cmd_forget
-    )
-    forget.add_argument("number", metavar="NUMÉRO", help="le numéro, par ex. 06 12 34 56 78")
+    forget = _action(sub, "forget", say("commands.forget"), cmd_forget)
+    forget.add_argument("number", metavar=number, help=say("options.number"))
     return parser
 
 

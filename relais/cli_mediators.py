@@ -1,5 +1,5 @@
 """`relais mediators add` and `relais mediators list`: the mediators and their dashboard
-accounts, in French for the people who run Relais.
+accounts, in the operator's language (operator.yaml's `mediators`).
 
 A secret (the dashboard password, the phone line's PIN) is never a command-line argument
 (`ps` shows those): it is typed twice at a terminal, or read from standard input
@@ -15,13 +15,15 @@ import os
 import sys
 from collections.abc import Iterator
 
+from core.content_dirs import operator_messages
 from core.phones import e164, is_valid_number, mask
 from core.settings import Settings
+from dialogues.messages import OPERATOR, KeyedError
 
 MIN_PASSWORD = 10  # characters of a dashboard password
 
 
-class Refused(Exception):
+class Refused(KeyedError):
     """What is wrong with the command, said to the person who typed it."""
 
 
@@ -40,13 +42,14 @@ def split(text: str | None) -> list[str]:
 
 
 def _typed_twice(prompt: str) -> str:
+    say = operator_messages(OPERATOR)
     try:
-        first = getpass.getpass(f"{prompt} : ")
-        again = getpass.getpass(f"{prompt}, encore une fois : ")
+        first = getpass.getpass(say("roster.type", what=prompt))
+        again = getpass.getpass(say("roster.again", what=prompt))
     except (EOFError, KeyboardInterrupt):
-        raise Refused("Arrêté. Rien n'est enregistré.") from None
+        raise Refused("roster.stopped") from None
     if again != first:
-        raise Refused("Les deux ne sont pas pareils. Rien n'est enregistré : recommencez.")
+        raise Refused("roster.different")
     return first
 
 
@@ -59,28 +62,21 @@ def _secret(what: str, env: str, piped: Iterator[str] | None) -> str:
     if os.environ.get(env):
         return os.environ[env]
     if not sys.stdin.isatty():
-        raise Refused(
-            f"Pas de clavier pour taper {what}. Donnez-le sur l'entrée standard avec "
-            f"--password-stdin (une ligne), ou dans la variable {env}."
-        )
+        raise Refused("roster.no_keyboard", what=what, setting=env)
     return _typed_twice(what[0].upper() + what[1:])
 
 
 def _checked(args: argparse.Namespace, settings: Settings) -> tuple[str, list[str]]:
     """The phone number in E.164 and the topics, or Refused."""
     if not (args.name.strip() and args.phone.strip()):
-        raise Refused('Il faut un nom et un numéro : --name "Amina B." --phone 06...')
+        raise Refused("roster.name_and_phone")
     if not is_valid_number(args.phone):
-        raise Refused(
-            f"« {args.phone} » n'est pas un numéro de téléphone. "
-            "Écrivez-le comme 06 12 34 56 78 ou +33 6 12 34 56 78."
-        )
+        raise Refused("roster.not_a_number", phone=args.phone)
     topics, known = split(args.topics), known_topics(settings)
     unknown = [topic for topic in topics if topic not in known]
     if unknown:
         raise Refused(
-            f"Sujet inconnu : {', '.join(unknown)}. "
-            f"Les sujets possibles : {', '.join(sorted(known))}."
+            "roster.unknown_topics", unknown=", ".join(unknown), known=", ".join(sorted(known))
         )
     return e164(args.phone), topics
 
@@ -90,16 +86,21 @@ def cmd_mediators_list(args: argparse.Namespace) -> int:
 
     from .cli import database
 
+    say = operator_messages(OPERATOR)
     with database() as (_settings, session):
         found = mediators(session)
         for mediator in found:
-            topics = ", ".join(mediator.topics) or "tous les sujets"
             print(
-                f"{mediator.name}  {mask(mediator.phone)}  {topics}  "
-                f"{'actif' if mediator.active else 'inactif'}"
+                say(
+                    "roster.mediator",
+                    name=mediator.name,
+                    phone=mask(mediator.phone),
+                    topics=", ".join(mediator.topics) or say("roster.all_topics"),
+                    state=say("roster.active" if mediator.active else "roster.inactive"),
+                )
             )
     if not found:
-        print("Aucun médiateur. Pour en ajouter un : relais mediators add")
+        print(say("roster.none"))
     return 0
 
 
@@ -110,34 +111,28 @@ def cmd_mediators_add(args: argparse.Namespace) -> int:
 
     from .cli import database
 
+    say = operator_messages(OPERATOR)
     with database() as (settings, session):
         piped = iter(sys.stdin.readline, "") if args.password_stdin else None
         try:
             phone, topics = _checked(args, settings)
-            password = _secret("le mot de passe du tableau de bord", "RELAIS_NEW_PASSWORD", piped)
+            password = _secret(say("roster.password"), "RELAIS_NEW_PASSWORD", piped)
             if len(password) < MIN_PASSWORD:
-                raise Refused(f"Le mot de passe doit avoir {MIN_PASSWORD} caractères ou plus.")
+                raise Refused("roster.short_password", count=MIN_PASSWORD)
             pin = None
             if args.pin:
-                pin = _secret(
-                    f"le code du téléphone des médiateurs ({MIN_PIN} chiffres ou plus)",
-                    "RELAIS_NEW_PIN",
-                    piped,
-                )
+                pin = _secret(say("roster.pin", count=MIN_PIN), "RELAIS_NEW_PIN", piped)
                 if not valid_pin(pin):
-                    raise Refused(f"Le code doit avoir {MIN_PIN} chiffres ou plus.")
+                    raise Refused("roster.short_pin", count=MIN_PIN)
             add_mediator(
                 session, args.name.strip(), phone, password, topics, split(args.languages), pin
             )
             session.commit()
         except Refused as refused:
-            print(f"relais mediators add : {refused}", file=sys.stderr)
+            print(say("roster.refused", reason=say.of(refused)), file=sys.stderr)
             return 2
         except IntegrityError:
-            print(
-                f"relais mediators add : un médiateur a déjà le numéro {args.phone}.",
-                file=sys.stderr,
-            )
+            print(say("roster.taken", phone=args.phone), file=sys.stderr)
             return 1
-    print(f"{args.name.strip()} est ajouté : son compte du tableau de bord est prêt.")
+    print(say("roster.added", name=args.name.strip()))
     return 0

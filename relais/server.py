@@ -22,9 +22,11 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.workers.base import Worker
 from waitress.server import create_server
 
+from core.content_dirs import operator_messages
 from core.db import make_engine, migrate
 from core.jobs import Runner
 from core.settings import Settings
+from dialogues.messages import OPERATOR
 from ivr.stream import StreamServer, stream_problem
 from mediation.privacy import schedule_purge
 from speech.recognition import Recognisers
@@ -44,61 +46,36 @@ def local_url(host: str, port: int) -> str:
 
 
 def describe(settings: Settings) -> list[str]:
-    """What is configured, what is missing, and what that means for callers (in French,
-    for whoever runs Relais)."""
+    """What is configured, what is missing, and what that means for callers (for whoever
+    runs Relais: operator.yaml's `start`)."""
+    say = operator_messages(OPERATOR)
     lines = [
-        f"Relais : adresse publique {settings.public_url}",
-        f"  dossier des données  {settings.data_dir}",
-        f"  base de données      {settings.database_url.split('@')[-1]}",
-        f"  contenu              {settings.content_dir}",
-        f"  envoi des SMS        {settings.sms_transport}",
+        say("start.address", url=settings.public_url),
+        say("start.data", folder=settings.data_dir),
+        say("start.database", database=settings.database_url.split("@")[-1]),
+        say("start.content", folder=settings.content_dir),
+        say("start.sms", transport=settings.sms_transport),
     ]
     if settings.redis_url:
-        lines.append(
-            f"  tâches               Redis {settings.redis_url.split('@')[-1]} : lancez "
-            "`relais worker` à côté du serveur (envoi des SMS, messages vocaux, purge)"
-        )
+        lines.append(say("start.jobs_redis", redis=settings.redis_url.split("@")[-1]))
     else:
-        lines.append(
-            "  tâches               dans ce processus (RELAIS_REDIS_URL pour en lancer ailleurs)"
-        )
+        lines.append(say("start.jobs_here"))
     if settings.missed_call:
-        lines.append(
-            "  appel manqué : les appels sont rejetés (gratuits pour la personne) et "
-            f"rappelés, {settings.ring_backs_per_day} fois par jour au plus par numéro"
-        )
-    lines += [f"  à savoir : {problem}" for problem in settings.problems]
+        lines.append(say("start.missed_call", count=settings.ring_backs_per_day))
+    lines += [say("start.problem", problem=problem) for problem in settings.problems]
     if settings.voice_mode == "stream":
-        lines.append(
-            f"  appels en flux (Media Streams) : websocket sur le port {settings.stream_port}, "
-            "où le proxy envoie /voice/stream"
-        )
+        lines.append(say("start.stream", port=settings.stream_port))
     if not tts_available():
-        lines.append(
-            "  ATTENTION : pas de synthèse vocale (pyttsx3 avec espeak-ng) : les personnes "
-            "entendent la voix <Say> de Twilio."
-        )
+        lines.append(say("start.no_tts"))
     elif settings.render_prompts:
-        lines.append(
-            f"  phrases dites : espeak-ng par pyttsx3, {settings.voice_rate} mots par "
-            "minute, préparées en arrière-plan ; la voix <Say> de Twilio en attendant."
-        )
+        lines.append(say("start.tts", rate=settings.voice_rate))
     else:
-        lines.append(
-            "  phrases dites : pas préparées au démarrage (RELAIS_RENDER_PROMPTS=0) ; "
-            "celles qui manquent sont dites par la voix <Say> de Twilio (`relais prompts` "
-            "les prépare)."
-        )
+        lines.append(say("start.no_render"))
     model = settings.vosk_model(settings.language)
     if Recognisers(settings.vosk_model).available(settings.language):
-        lines.append(
-            f"  reconnaissance vocale : le modèle Vosk de {model} ; on peut parler à Relais."
-        )
+        lines.append(say("start.speech", model=model))
     else:
-        lines.append(
-            f"  reconnaissance vocale : pas de modèle dans {model} : les personnes "
-            f"répondent avec les touches (`relais models install {settings.language}`)."
-        )
+        lines.append(say("start.no_speech", model=model, language=settings.language))
     return lines
 
 

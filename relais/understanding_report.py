@@ -1,8 +1,10 @@
-"""`relais try`: what Relais understands of a message, in French for content editors."""
+"""`relais try`: what Relais understands of a message, for content editors, in the
+operator's language (operator.yaml's `try`)."""
 
 from __future__ import annotations
 
 from dialogues.engine import Engine
+from dialogues.messages import Messages
 
 
 def _named(engine: Engine, target: str) -> str:
@@ -12,35 +14,42 @@ def _named(engine: Engine, target: str) -> str:
         return target
 
 
-def understanding_report(engine: Engine, text: str) -> str:
+def understanding_report(engine: Engine, text: str, say: Messages) -> str:
     """The decision, then the 3 best subjects: the model's probability, the keyword
     score, and the words that pushed the model toward each."""
-    lines = [f"« {text} »"]
+    lines = [say("try.text", text=text)]
     danger = engine.danger(text)
     understanding = engine.understanding
     if danger is not None:
-        lines.append(f"  Relais répond : DANGER ({danger.id}), il donne le {danger.lines[0]}")
+        lines.append(say("try.danger", danger=danger.id, line=danger.lines[0]))
     else:
         found = understanding.understand(text)
         if found.matched:
-            kind = "un souci avec " if found.followup else ""
-            how = "les exemples" if found.by_model else "les mots-clés"
-            named = _named(engine, found.matched)
-            lines.append(f"  Relais répond : {kind}{named}, trouvé par {how}")
+            lines.append(
+                say(
+                    "try.matched_followup" if found.followup else "try.matched",
+                    target=_named(engine, found.matched),
+                    how=say("try.by_examples" if found.by_model else "try.by_keywords"),
+                )
+            )
         elif found.ambiguous:
-            pair = " ou ".join(_named(engine, t) for t in found.targets)
-            lines.append(f"  Relais demande : vous voulez dire {pair} ?")
+            pair = say("try.or").join(_named(engine, t) for t in found.targets)
+            lines.append(say("try.which", targets=pair))
         else:
-            lines.append("  Relais n'a pas compris : il montre le menu et propose une personne")
+            lines.append(say("try.not_understood"))
     candidates, followup = understanding.top(text)
     for rank, candidate in enumerate(candidates, start=1):
-        words = ", ".join(f"{w} ({s:+.2f})" for w, s in candidate.words) or "aucun"
-        keywords = min(candidate.keyword_score, 100)  # a longer phrase's bonus is internal
+        words = ", ".join(f"{w} ({s:+.2f})" for w, s in candidate.words) or say("try.no_words")
         lines.append(
-            f"  {rank}. {_named(engine, candidate.target)} : modèle "
-            f"{100 * candidate.probability:.0f} %, mots-clés {keywords:.0f}/100, "
-            f"mots : {words}"
+            say(
+                "try.candidate",
+                rank=rank,
+                target=_named(engine, candidate.target),
+                probability=100 * candidate.probability,
+                keywords=min(candidate.keyword_score, 100),  # a longer phrase's bonus is internal
+                words=words,
+            )
         )
     if understanding.model is not None:
-        lines.append(f"  Un souci avec une démarche déjà faite : {100 * followup:.0f} %")
+        lines.append(say("try.followup", percent=100 * followup))
     return "\n".join(lines)

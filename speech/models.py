@@ -12,6 +12,8 @@ from pathlib import Path
 
 import requests
 
+from dialogues.messages import KeyedError
+
 # The official small model of each language (about 40-50 MB; grammars work with them).
 OFFICIAL = {
     "fr": "https://alphacephei.com/vosk/models/vosk-model-small-fr-0.22.zip",
@@ -21,9 +23,9 @@ OFFICIAL = {
 REQUIRED = ("am/final.mdl", "conf/mfcc.conf")
 
 
-class ModelError(Exception):
-    """A model that cannot be installed, with a reason a person can act on (in French, as
-    `relais models install` says it)."""
+class ModelError(KeyedError):
+    """A model that cannot be installed, with a reason a person can act on: its message
+    in operator.yaml's `models`, as `relais models install` says it."""
 
 
 def download(url: str, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
@@ -37,7 +39,7 @@ def download(url: str, target: Path, progress: Callable[[int, int], None] | None
                     if progress:
                         progress(len(chunk), total)
     except requests.RequestException as exc:
-        raise ModelError(f"impossible de télécharger {url} ({exc})") from None
+        raise ModelError("models.download", url=url, reason=exc) from None
 
 
 def _model_root(folder: Path) -> Path:
@@ -45,7 +47,7 @@ def _model_root(folder: Path) -> Path:
     for candidate in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]:
         if all((candidate / name).is_file() for name in REQUIRED):
             return candidate
-    raise ModelError("le zip ne contient pas de modèle Vosk (am/final.mdl et conf/mfcc.conf)")
+    raise ModelError("models.no_model")
 
 
 def install(
@@ -55,13 +57,11 @@ def install(
     try:
         bundle = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ModelError(f"{archive} n'est pas un fichier zip lisible ({exc})") from None
+        raise ModelError("models.not_zip", archive=archive, reason=exc) from None
     with bundle:
         broken = bundle.testzip()
         if broken is not None:
-            raise ModelError(
-                f"{archive} est abîmé : {broken} ne correspond pas à sa somme de contrôle"
-            )
+            raise ModelError("models.damaged", archive=archive, member=broken)
         models_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{lang}-", dir=models_dir))
         try:
@@ -69,7 +69,9 @@ def install(
             for number, member in enumerate(members, start=1):
                 target = (work / member.filename).resolve()
                 if not target.is_relative_to(work.resolve()):
-                    raise ModelError(f"{archive} contient un chemin interdit : {member.filename}")
+                    raise ModelError(
+                        "models.forbidden_path", archive=archive, member=member.filename
+                    )
                 bundle.extract(member, work)
                 if progress:
                     progress(number, len(members))
