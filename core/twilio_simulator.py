@@ -27,6 +27,10 @@ with Twilio's semantics:
 - a text message that is one of Twilio's default keywords is acted on by Twilio first
   (core.twilio_keywords).
 
+What happens is told in a transcript (`Call.transcript`), in the words of the `simulator`
+section of the content's dashboard.yaml (given by the caller; by default Relais's French
+content): "tape 1", "raccroche", "appel vers ...".
+
 Webhooks go over HTTP (requests), or to a Flask app in this process (`InProcessHttp`).
 Recordings are WAV files served by a small local HTTP server, like Twilio's RecordingUrl.
 A caller's answers are strings: "1" (a key), "0612345678#" (keys then #), "say:FILE.wav",
@@ -40,21 +44,24 @@ import threading
 import wave
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import yaml
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
 from dialogues.sms_encoding import sms_size
 
+from .content_dirs import DEFAULT_CONTENT_ROOT
 from .twilio_keywords import twilio_keyword
 
 ACCOUNT_SID = "AC" + "0" * 32
@@ -69,6 +76,35 @@ TWILIO_KEYWORD_REPLIES = {
     "HELP": "Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
 }
 UNSUBSCRIBED = 21610  # Twilio's error for a message to a number that opted out
+# The words of a transcript (dashboard.yaml's `simulator` section): who speaks, then what
+# they do and what the telephone network says happened.
+SPEAKERS = {"relais": "relais", "caller": "caller", "mediator": "mediator", "twilio": "network"}
+WORDS = (
+    *SPEAKERS.values(),
+    "said_by",
+    "sound",
+    "pressed",
+    "says",
+    "silence",
+    "hangs_up",
+    "hears",
+    "dialling",
+    "takes_call",
+    "voicemail_answers",
+    "voicemail_records",
+    "during_greeting",
+    "no_answer",
+    "http_error",
+    "not_twiml",
+)
+
+
+@cache
+def french_words() -> dict[str, str]:
+    """The transcript's words of Relais's French content, for a simulator given none (the
+    tests, the benchmarks)."""
+    path = DEFAULT_CONTENT_ROOT / "fr" / "dashboard.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["simulator"]
 
 
 def new_sid(prefix: str) -> str:
@@ -86,15 +122,7 @@ def rfc2822_now() -> str:
 class Line:
     who: str  # "relais", "caller", "mediator" or "twilio"
     text: str
-
-    def __str__(self) -> str:
-        names = {
-            "relais": "Relais",
-            "caller": "Appelant",
-            "twilio": "Twilio",
-            "mediator": "Médiateur",
-        }
-        return f"{names.get(self.who, self.who)} : {self.text}"
+    sound: str = ""  # the URL of the sound Relais played (<Play>), whose text says so
 
 
 class RecordingServer:
@@ -184,6 +212,8 @@ class Call:
     resource: dict[str, Any] | None = None
     status_lost: bool = False  # the status callback never reaches Relais
     status_answers: list[int] = field(default_factory=list)  # HTTP status of each callback
+    # The HTTP status of each webhook that failed (None: no answer at all).
+    failures: list[int | None] = field(default_factory=list)
     # What an answering machine recorded: what was said once its greeting had ended.
     voicemail: list[str] = field(default_factory=list)
     greeting: int = 0  # seconds of a machine's greeting still to play when the call starts
@@ -232,13 +262,25 @@ class Call:
                 self._end("completed")  # the end of the TwiML: Twilio hangs up
         return self
 
-    def say(self, text: str) -> None:
-        self.transcript.append(Line("relais", text))
+    def say(self, text: str, sound: str = "") -> None:
+        self.transcript.append(Line("relais", text, sound))
         if self.answered_by and self.answered_by.startswith("machine"):
             if self._seconds < self.greeting:
-                self.transcript.append(Line("twilio", "dit pendant l'annonce du répondeur"))
+                self._tell("twilio", "during_greeting")
             else:
                 self.voicemail.append(text)
+
+    def _tell(self, who: str, word: str, **values: object) -> None:
+        """A line of the transcript, in the simulator's words."""
+        self.transcript.append(Line(who, self.sim.words[word].format(**values)))
+
+    def _failed(self, url: str, response: requests.Response | None) -> None:
+        """A webhook that failed, told in the transcript."""
+        self.failures.append(None if response is None else response.status_code)
+        if response is None:
+            self._tell("twilio", "no_answer", url=url)
+        else:
+            self._tell("twilio", "http_error", status=response.status_code, url=url)
 
     def _post(self, url: str, params: dict[str, str]) -> requests.Response | None:
         """A webhook as Twilio sends it: a connection that fails is tried once more (its
@@ -255,19 +297,17 @@ class Call:
         self.webhooks += 1
         if (response is None or response.status_code != 200) and self.sim.voice_fallback:
             # Twilio asks the number's fallback URL when a webhook fails (ErrorCode 11200).
-            failure = "no answer" if response is None else f"HTTP {response.status_code}"
-            self.transcript.append(Line("twilio", f"{failure} from {url}"))
+            self._failed(url, response)
             failed, url = url, self.sim.public_url + self.sim.voice_fallback
             response = self._post(url, self.params(ErrorCode="11200", ErrorUrl=failed))
         if response is None or response.status_code != 200:
-            failure = "no answer" if response is None else f"HTTP {response.status_code}"
-            self.transcript.append(Line("twilio", f"{failure} from {url}"))
+            self._failed(url, response)
             self._end("failed")
             return
         try:
             root = ET.fromstring(response.text)
         except ET.ParseError:
-            self.transcript.append(Line("twilio", "the answer is not TwiML"))
+            self._tell("twilio", "not_twiml")
             self._end("failed")
             return
         self._verbs = deque(root)
@@ -282,7 +322,8 @@ class Call:
             self.say((verb.text or "").strip())
             self._seconds += 1 + len((verb.text or "").split()) // 3
         elif tag == "Play":
-            self.say(f"[son] {(verb.text or '').strip()}")
+            url = (verb.text or "").strip()
+            self.say(self.sim.words["sound"].format(url=url), sound=url)
         elif tag == "Pause":
             self._seconds += int(verb.get("length", "1"))
         elif tag == "Gather":
@@ -296,9 +337,7 @@ class Call:
             shown = [(n.text or "").strip() for n in numbers] or [(verb.text or "").strip()]
             # What the called party sees: the callerId, or the number of this call's caller.
             seen = verb.get("callerId") or self.params()["From"]
-            self.transcript.append(
-                Line("twilio", f"appel vers {', '.join(shown)}, numéro affiché {seen}")
-            )
+            self._tell("twilio", "dialling", numbers=", ".join(shown), seen=seen)
             status, leg_sid, seconds = self._dial(numbers or [verb], seen)
             if verb.get("action"):
                 self._next = (
@@ -335,7 +374,7 @@ class Call:
         answering.sort(key=lambda leg: leg[1] != "voicemail")
         number, party, sid = answering[0]
         if party == "voicemail":
-            self.transcript.append(Line("mediator", "la messagerie répond"))
+            self._tell("mediator", "voicemail_answers")
         detected = number.get("amdStatusCallback")
         if number.get("machineDetection") and detected:  # while the parties talk
             answered_by = "machine_start" if party == "voicemail" else "human"
@@ -355,10 +394,7 @@ class Call:
             "ApiVersion": "2010-04-01",
         }
         if url is None or self._whisper(url, leg, party):
-            if party == "voicemail":
-                self.transcript.append(Line("mediator", "la messagerie enregistre l'appel"))
-            else:
-                self.transcript.append(Line("mediator", "prend l'appel"))
+            self._tell("mediator", "voicemail_records" if party == "voicemail" else "takes_call")
             return "completed", sid, 30
         return "completed", sid, 15  # answered, then hung up by its whisper
 
@@ -373,7 +409,7 @@ class Call:
                 for child in verb:
                     self._whispered(child)
                 if party == "accept":
-                    self.transcript.append(Line("mediator", "tape 1"))
+                    self._tell("mediator", "pressed", keys="1")
                     verbs = deque(self._leg_twiml(verb.get("action"), {**leg, "Digits": "1"}))
                 # No key: on to the next verb, as Twilio does after a Gather's timeout.
             elif verb.tag == "Hangup":
@@ -384,19 +420,19 @@ class Call:
         if verb.tag == "Say":
             self.voices.add((verb.get("voice"), verb.get("language")))
         text = (verb.text or "").strip()
-        shown = text if verb.tag == "Say" else f"[son] {text}"
-        self.transcript.append(Line("mediator", f"entend : {shown}"))
+        shown = text if verb.tag == "Say" else self.sim.words["sound"].format(url=text)
+        self._tell("mediator", "hears", said=shown)
 
     def _leg_twiml(self, url: str, params: dict[str, str]) -> list[ET.Element]:
         response = self.sim.post(url, params)
         self.webhooks += 1
         if response.status_code != 200:
-            self.transcript.append(Line("twilio", f"HTTP {response.status_code} from {url}"))
+            self._failed(url, response)
             return [ET.Element("Hangup")]
         return list(ET.fromstring(response.text))
 
     def _caller_hangs_up(self) -> None:
-        self.transcript.append(Line("caller", "raccroche"))
+        self._tell("caller", "hangs_up")
         self._end("completed")
 
     @property
@@ -430,7 +466,7 @@ class Call:
         digits = answer[: int(count)] if count else answer
         if finish and finish in digits:
             digits = digits[: digits.index(finish)]
-        self.transcript.append(Line("caller", f"tape {answer}"))
+        self._tell("caller", "pressed", keys=answer)
         self._next = (verb.get("action"), {"Digits": digits})
 
     def _record(self, verb: ET.Element) -> None:
@@ -440,12 +476,12 @@ class Call:
             return
         self.answers.popleft()
         if answer == "silence":
-            self.transcript.append(Line("caller", "(silence)"))
+            self._tell("caller", "silence")
             return  # nothing recorded: no request, on to the next verb
         if answer.startswith("say:"):
             path = Path(answer[4:])
             sid, url = self.sim.recordings.add(path)
-            self.transcript.append(Line("caller", f"dit {path.name}"))
+            self._tell("caller", "says", file=path.name)
             self._next = (
                 verb.get("action"),
                 {
@@ -456,7 +492,7 @@ class Call:
                 },
             )
             return
-        self.transcript.append(Line("caller", f"tape {answer}"))
+        self._tell("caller", "pressed", keys=answer)
         self._next = (verb.get("action"), {"Digits": answer[:1]})
 
     def _end(self, status: str) -> None:
@@ -514,7 +550,8 @@ class InProcessHttp:
 
 class TwilioSimulator:
     """Sends what Twilio would send to the Relais at `server_url`. `public_url` is the URL
-    Twilio believes it calls (what signatures cover), as behind a reverse proxy."""
+    Twilio believes it calls (what signatures cover), as behind a reverse proxy. `words`:
+    those of the transcripts (WORDS, from dashboard.yaml's `simulator` section)."""
 
     def __init__(
         self,
@@ -525,7 +562,9 @@ class TwilioSimulator:
         timeout: float = 30,
         http: requests.Session | InProcessHttp | None = None,
         recordings: RecordingServer | None = None,
+        words: Mapping[str, str] | None = None,
     ):
+        self.words = words or french_words()
         self.server_url = server_url.rstrip("/")
         self.public_url = (public_url or server_url).rstrip("/")
         self.validator = RequestValidator(auth_token)
@@ -551,6 +590,11 @@ class TwilioSimulator:
         if self._recordings is not None:
             self._recordings.close()
         self.http.close()
+
+    def said_by(self, line: Line) -> str:
+        """A line of a transcript with its speaker's name, as `relais call` prints it."""
+        who = self.words[SPEAKERS.get(line.who, "network")]
+        return self.words["said_by"].format(who=who, said=line.text)
 
     def post(
         self, url: str, params: dict[str, str], signature: str | None = None

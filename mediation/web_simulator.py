@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Person, SimulatorSession, now
 from core.phones import mask
-from core.twilio_simulator import Call, InProcessHttp, Line, TwilioSimulator
+from core.twilio_simulator import SPEAKERS, Call, InProcessHttp, Line, TwilioSimulator
 from core.web import SANDBOX, services
 
 from .words import Words
@@ -45,7 +45,10 @@ def _simulator() -> TwilioSimulator:
     settings = app.config["RELAIS"]
     # Each webhook marked as the sandbox's.
     http = InProcessHttp(app, environ={SANDBOX: True})
-    return TwilioSimulator(_IN_PROCESS, settings.auth_token, settings.public_url, http=http)
+    words = app.config["RELAIS_WORDS"].table["simulator"]
+    return TwilioSimulator(
+        _IN_PROCESS, settings.auth_token, settings.public_url, http=http, words=words
+    )
 
 
 # -- the Twilio player's state, as JSON -----------------------------------------------
@@ -55,7 +58,7 @@ def _dump(value: Any) -> Any:
     if isinstance(value, ET.Element):
         return {"xml": ET.tostring(value, encoding="unicode")}
     if isinstance(value, Line):
-        return {"line": [value.who, value.text]}
+        return {"line": [value.who, value.text, value.sound]}
     if isinstance(value, deque):
         return {"deque": [_dump(v) for v in value]}
     if isinstance(value, tuple):
@@ -178,8 +181,6 @@ def text(mediator_id: int, body: str) -> None:
 
 # -- what the page shows ----------------------------------------------------------------
 
-SPEAKERS = {"relais": "relais", "caller": "caller", "mediator": "mediator", "twilio": "network"}
-
 
 def _sentences() -> dict[str, str]:
     """What each prompt's sound file says, by its path under /audio/ (Twilio's <Play>
@@ -207,8 +208,8 @@ def shown(lines: list[Line], words: Words) -> list[tuple[str, str, str]]:
     out = []
     for line in lines:
         said = line.text
-        if said.startswith("[son] "):
-            name = said.removeprefix("[son] ").removeprefix(audio)
+        if line.sound:
+            name = line.sound.removeprefix(audio)
             said = sentences.get(name) or words("simulator", "recorded")
         said = NUMBER.sub(lambda found: mask(found.group(0)), said)
         kind = SPEAKERS.get(line.who, "network")
@@ -219,5 +220,5 @@ def shown(lines: list[Line], words: Words) -> list[tuple[str, str, str]]:
 def last_sound(lines: list[Line]) -> str | None:
     """The path of the last sound Relais played, for the page's player."""
     audio = f"{services().settings.public_url}/audio/"
-    played = [line.text.removeprefix("[son] ") for line in lines if line.text.startswith("[son] ")]
+    played = [line.sound for line in lines if line.sound]
     return "/audio/" + played[-1].removeprefix(audio) if played else None

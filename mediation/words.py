@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from core.content_dirs import DEFAULT_CONTENT_ROOT
+from core.twilio_simulator import WORDS as SIMULATOR_WORDS
 
 from .requests import Status
 
@@ -21,7 +22,7 @@ NEEDED = {
     "figures": ("per_day", "calls", "sms", "outcomes", "hang_ups", "no_data", "count"),
     "outcomes": ("sent", "handoff", "ended", "hangup", "ongoing"),
     "diagram": ("start", "handoff", "answers", "hang_ups"),
-    "simulator": ("relais", "caller", "mediator", "network", "recorded"),
+    "simulator": (*SIMULATOR_WORDS, "recorded"),
     "too_many": ("title", "message"),
     "statuses": tuple(Status),
     "answers": (
