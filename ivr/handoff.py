@@ -1,4 +1,5 @@
-"""The voice side of handing a caller to a mediator.
+"""The voice side of handing a caller to a mediator (its TwiML; runtime/live_handoff.py
+applies what these webhooks report).
 
 In opening hours, the mediators of the topic are rung one after the other, in turn from
 call to call (`available_mediators`). Each hears a whisper first (call screening): the
@@ -20,8 +21,6 @@ to any mediator on duty, who hears "Urgent" before the summary.
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -30,15 +29,12 @@ from core.signature import twilio_signed
 from core.web import form_sid, form_text, query_number, services, whole_number
 from dialogues.engine import HandOff
 from mediation import requests
-from mediation.handoff import has_mediators, take_a_message
-from mediation.voicemail import keep_voicemail
-from mediation.words import load_words
+from runtime import live_handoff
 from runtime.effects import Handover
 
 from .twiml import CallRendering, speaker
 
 blueprint = Blueprint("handoff", __name__)
-log = logging.getLogger(__name__)
 
 DIAL_TIMEOUT = 20  # seconds a mediator's phone rings before the next one is tried
 WHISPER_KEY_TIMEOUT = 10  # seconds after the whisper to press 1
@@ -122,12 +118,6 @@ def _mediator() -> Mediator:
     return mediator
 
 
-def _accepted_key(leg_sid: str) -> str:
-    """The reply remembered for a mediator's leg that took the call (its CallSid, which the
-    <Dial>'s action gets as DialCallSid)."""
-    return f"voice:{leg_sid}:accepted"
-
-
 @blueprint.post("/voice/whisper")
 @twilio_signed
 def whisper() -> Response:
@@ -160,19 +150,13 @@ def whisper() -> Response:
 def whisper_answer() -> Response:
     """The mediator's key: 1 takes the call, which is recorded now (a voicemail presses
     nothing, so a leg that answered does not mean that someone took the call)."""
-    app = services()
     callback, mediator = _request(), _mediator()
     leg = form_sid("CallSid")
     response = VoiceResponse()
     if not leg or form_text("Digits", 8) != "1" or not mediator.active:
         response.hangup()
         return _twiml(response)
-    if app.store.reply(_accepted_key(leg)) is None:
-        taken = load_words(app.settings.content_dir)("notes", "taken_live")
-        requests.take(callback, mediator.id, taken)
-        app.store.remember_reply(_accepted_key(leg), str(response), callback.person_id)
-        app.session.commit()
-        log.info("request %s taken live by mediator %s", callback.id, mediator.id)
+    live_handoff.taken_live(services(), callback, mediator, leg, str(response))
     return _twiml(response)  # an empty answer: the two calls are joined
 
 
@@ -182,35 +166,27 @@ def dialed() -> Response:
     """The <Dial> to one mediator ended. Taken (their key came on the leg that answered):
     the call has ended, the request is closed. Otherwise the next mediator still on duty
     is rung, and after the last the caller may leave a message."""
-    app = services()
     callback = _request()
+    next_ids = _next_ids(request.args.get("next", ""))
+    handover = live_handoff.dial_ended(services(), callback, form_sid("DialCallSid"), next_ids)
     response = VoiceResponse()
-    leg = form_sid("DialCallSid")
-    if leg and app.store.reply(_accepted_key(leg)) is not None:
-        requests.close(callback)
+    if handover is None:
         response.hangup()
+    elif handover.ring:
+        _ring(response, callback.id, list(handover.ring))
     else:
-        waiting = _next_mediators(request.args.get("next", ""))
-        if waiting:
-            _ring(response, callback.id, waiting)
-        else:
-            lang = callback.person.language
-            engine = app.speaking(lang).engine
-            promise = take_a_message(app.session, app.settings, engine, callback, True)
-            _take_a_message(response, callback.id, has_mediators(app.session), promise, lang)
-    app.session.commit()
+        lang = callback.person.language
+        _take_a_message(response, callback.id, handover.searching, handover.promise, lang)
     return _twiml(response)
 
 
-def _next_mediators(ids: str) -> list[Mediator]:
+def _next_ids(ids: str) -> list[int]:
     """The mediators still to ring, in order (`next` of the action URL, which Relais wrote
-    and Twilio signed), without those who left the roster since."""
+    and Twilio signed)."""
     numbers = [whole_number(part) for part in ids.split(".") if part]
     if None in numbers:
         abort(400)
-    session = services().session
-    found = [session.get(Mediator, number) for number in numbers]
-    return [mediator for mediator in found if mediator is not None and mediator.active]
+    return [number for number in numbers if number is not None]
 
 
 @blueprint.post("/voice/voicemail")
@@ -218,10 +194,7 @@ def _next_mediators(ids: str) -> list[Mediator]:
 def voicemail() -> Response:
     app = services()
     callback = _request()
-    url = form_text("RecordingUrl", 1000)
-    if url and callback.voicemail_ref is None:
-        keep_voicemail(app.session, callback, url)
-        app.session.commit()
+    live_handoff.voicemail_left(app, callback, form_text("RecordingUrl", 1000))
     response = VoiceResponse()
     lang = callback.person.language
     speaker(lang).speak(response, app.speaking(lang).engine.content.phrase("voicemail_thanks"))

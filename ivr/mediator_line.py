@@ -1,7 +1,8 @@
-"""The mediators' phone line: a mediator calling the service number from their registered
-phone types their PIN, then hears the callback queue: each request's spoken summary, then
-1 to call the person now (the person sees the service number), 2 for the next one, 3 when
-it is done, 9 to hear it again.
+"""The mediators' phone line (its TwiML; runtime/mediator_line.py applies what the mediator
+does): a mediator calling the service number from their registered phone types their PIN,
+then hears the callback queue: each request's spoken summary, then 1 to call the person
+now (the person sees the service number), 2 for the next one, 3 when it is done, 9 to
+hear it again.
 
 - POST /voice/mediator/pin          the PIN (3 tries)
 - POST /voice/mediator/queue?i=N    the request at position N of the open queue
@@ -21,8 +22,8 @@ from core.signature import twilio_signed
 from core.store import MEDIATOR_CALLING
 from core.web import form_sid, form_text, query_number, services
 from mediation import requests
-from mediation.calls import dial_outcome
-from mediation.roster import PIN_LOCK, check_pin, pin_locked
+from mediation.roster import PIN_LOCK, pin_locked
+from runtime import mediator_line
 
 from .ring_back import screened
 from .twiml import speaker
@@ -80,10 +81,7 @@ def _caller() -> Mediator:
 def pin() -> Response:
     mediator = _caller()
     tries = query_number("t") + 1
-    app = services()
-    right = check_pin(mediator, request.form.get("Digits", ""), now())
-    app.session.commit()  # wrong PINs count across calls
-    if right:
+    if mediator_line.pin_entered(services(), mediator, request.form.get("Digits", "")):
         return queue_at(0)
     if pin_locked(mediator, now()):
         response = VoiceResponse()
@@ -149,8 +147,7 @@ def choice() -> Response:
     callback = app.session.get(CallbackRequest, query_number("r")) or abort(404)
     position, key = query_number("i"), request.form.get("Digits", "")
     if key == "1":
-        requests.take(callback, mediator.id)
-        app.session.commit()
+        mediator_line.take(app, callback, mediator)
         response = VoiceResponse()
         _say(response, "line_calling")
         # The person sees the service number, never the mediator's own.
@@ -163,8 +160,7 @@ def choice() -> Response:
         dial.number(callback.person.phone, **screened(app.settings.public_url))
         return _twiml(response)
     if key == "3":
-        requests.close(callback)
-        app.session.commit()
+        mediator_line.done(app, callback)
         return queue_at(position)  # the next one moves up to this place
     if key == "2":
         return queue_at(position + 1)
@@ -177,8 +173,6 @@ def called() -> Response:
     _caller()
     app = services()
     callback = app.session.get(CallbackRequest, query_number("r")) or abort(404)
-    status = form_text("DialCallStatus", 32)
-    reached = dial_outcome(app.session, status, form_sid("DialCallSid")) == "completed"
-    requests.called(callback, reached)
-    app.session.commit()
+    dial_status, leg = form_text("DialCallStatus", 32), form_sid("DialCallSid")
+    reached = mediator_line.called(app, callback, dial_status, leg)
     return queue_at(query_number("i") if reached else query_number("i") + 1)

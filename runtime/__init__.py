@@ -1,8 +1,11 @@
 """The runtime: one service for every channel. It opens a conversation, takes a turn
-through the engine, applies each action's effect once (a procedure sent by SMS, a hand-off
-to a mediator), records the turns and saves the state. A channel parses its webhook into
-an engine input before, and renders the actions and their `Handover` after, with no side
-effect of its own.
+through the engine, applies each action's effect once by the handler of its type (a
+procedure sent by SMS, a hand-off to a mediator, the end: effects.py), records the turns
+and saves the state (turns.py). It also applies what the other webhooks report, each in
+one call: a hand-off's live side (live_handoff.py), the calls Relais places
+(placed_calls.py), the mediators' phone line (mediator_line.py), a texter's stop and start
+(opt_out.py). A channel parses its webhook before, and renders the actions and their
+`Handover` after, with no side effect of its own.
 
 May import: mediation, core, speech and the kernel; never a channel or the app.
 """

@@ -17,7 +17,7 @@ from core.signature import twilio_signed
 from core.web import form_sid, form_text, services
 from dialogues.engine import Text
 from dialogues.model import Content
-from runtime import turns
+from runtime import opt_out, turns
 
 from .keywords import plain_words, sms_keyword
 from .replies import clean_body, fit, render
@@ -68,11 +68,10 @@ def incoming() -> Response:
     asked = sms_keyword(body, form_text("OptOutType", 16), content)
     if asked is not None and asked.kind == "STOP":
         # Twilio answered its own words; Relais confirms its own once, then sends nothing.
-        confirm = not (asked.by_twilio or person.opted_out)
-        person.opted_out = True
-        return _reply(person, None, key, _phrase(content, "sms_stop") if confirm else [])
+        confirmed = opt_out.stop(person, asked.by_twilio)
+        return _reply(person, None, key, _phrase(content, "sms_stop") if confirmed else [])
     if asked is not None and asked.kind == "START":  # Twilio lifted its block and answered
-        person.opted_out = False
+        opt_out.start(person)
         return _reply(person, None, key, [])
     if person.opted_out:  # nothing is sent, no request is opened
         return _reply(person, None, key, [])
