@@ -33,7 +33,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
+from markupsafe import Markup, escape
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from core.models import CallbackRequest, Mediator, OutboundMessage, Turn, now
 from core.phones import e164, mask
@@ -45,7 +47,7 @@ from .roster import check_login
 from .stats import charts, diagram
 from .summary import label, render_summary_audio
 from .when import paris_time, said_clock
-from .words import Words, load_words
+from .words import ERRORS, Words, load_words
 
 blueprint = Blueprint("mediation", __name__, url_prefix="/mediation", template_folder="templates")
 login_manager = LoginManager()
@@ -101,19 +103,14 @@ def secured(response: Response) -> Response:
     return response
 
 
-@blueprint.errorhandler(429)
-def too_many(error: Exception) -> tuple[str, int, dict[str, str]]:
-    """Too many logins from one address: a page in French, when to try again in its
-    Retry-After header."""
-    return (
-        render_template(
-            "mediation/error.html",
-            title=words()("too_many", "title"),
-            message=words()("too_many", "message"),
-        ),
-        429,
-        {"Retry-After": "60"},
-    )
+@blueprint.errorhandler(HTTPException)
+def error_page(error: HTTPException) -> tuple[str, int, dict[str, str]]:
+    """An error as a page of the dashboard, in its words, with its status; after too many
+    logins from one address, when to try again in its Retry-After header."""
+    page = words().table["errors"][ERRORS.get(error.code or 500, "other")]
+    headers = {"Retry-After": "60"} if error.code == 429 else {}
+    html = render_template("mediation/error.html", title=page["title"], message=page["message"])
+    return html, error.code or 500, headers
 
 
 @login_manager.unauthorized_handler
@@ -155,6 +152,7 @@ def init_dashboard(app: Flask) -> None:
         limiter.init_app(app)
     engine = app.config["RELAIS_ENGINE"]
     app.config["RELAIS_WORDS"] = load_words(app.config["RELAIS"].content_dir)
+    app.jinja_env.globals["words"] = page_words
     app.jinja_env.filters.update(
         mask=mask,
         age=age,
@@ -318,6 +316,12 @@ def call_person(request_id: int) -> Response:
 
 def words() -> Words:
     return current_app.config["RELAIS_WORDS"]
+
+
+def page_words(section: str, name: str, /, **values: object) -> Markup:
+    """A word for a page (`words` in the templates), escaped for HTML as the values filled
+    in are, except those already HTML (a link, a <time>)."""
+    return escape(words().table[section][name]).format(**values)
 
 
 @blueprint.get("/stats")

@@ -1,8 +1,9 @@
-"""The mediators' words (content/<lang>/dashboard.yaml): the figures' titles and
-legends, the diagram's counts with their plurals, the simulator's speakers, the requests'
-statuses, the lines Relais adds to their notes, the messages after an action. Read once at
-start; a missing word stops the start with the file and the word's name. The dashboard is
-in French (its pages too): a content folder without the file uses Relais's French one."""
+"""The mediators' words (content/<lang>/dashboard.yaml): every word of the dashboard's
+pages and error pages, the figures' titles and legends, the diagram's counts with their
+plurals, the simulator's transcript, the requests' statuses, the lines Relais adds to their
+notes, the messages after an action. Read once at start; a missing word stops the start
+with the file and the word's name. The dashboard is in French: a content folder without
+the file uses Relais's French one."""
 
 from __future__ import annotations
 
@@ -18,12 +19,74 @@ from core.twilio_simulator import WORDS as SIMULATOR_WORDS
 from .requests import Status
 
 FILE = "dashboard.yaml"
+# The error pages by HTTP status (and "other" for any other status).
+ERRORS = {400: "bad_request", 401: "login", 404: "not_found", 409: "no_calls", 429: "too_many"}
+ERROR_PAGES = (*ERRORS.values(), "other")
 NEEDED = {
+    "header": ("title", "tab", "queue", "stats", "simulator", "logout"),
+    "shared": ("urgent", "taken_by"),
+    "login": ("title", "phone", "password", "submit"),
+    "queue": ("title", "open_only", "with_closed", "voicemail", "empty"),
+    "request": (
+        "tab",
+        "title",
+        "urgent",
+        "received",
+        "call_back",
+        "call",
+        "call_help",
+        "summary",
+        "listen_summary",
+        "why",
+        "voicemail",
+        "listen_voicemail",
+        "transcription",
+        "path",
+        "by_call",
+        "by_sms",
+        "relais",
+        "person",
+        "not_understood",
+        "confidence",
+        "listen_answer",
+        "silence",
+        "spoke",
+        "sent",
+        "handoff",
+        "hung_up",
+        "messages",
+        "follow_up",
+        "status",
+        "note",
+        "save",
+    ),
+    "stats": ("path", "path_help", "diagram"),
+    "simulator_page": (
+        "intro",
+        "call",
+        "listen",
+        "keypad",
+        "key",
+        "hang_up",
+        "start",
+        "texts",
+        "understood",
+        "danger",
+        "danger_line",
+        "learnt",
+        "keywords",
+        "words",
+        "no_words",
+        "followup",
+        "no_topic",
+        "your_sms",
+        "send",
+    ),
+    "errors": ("back_to_login", "back_to_queue", *ERROR_PAGES),
     "figures": ("per_day", "calls", "sms", "outcomes", "hang_ups", "no_data", "count"),
     "outcomes": ("sent", "handoff", "ended", "hangup", "ongoing"),
     "diagram": ("start", "handoff", "answers", "hang_ups"),
     "simulator": (*SIMULATOR_WORDS, "recorded"),
-    "too_many": ("title", "message"),
     "statuses": tuple(Status),
     "answers": (
         "@human",
@@ -54,11 +117,16 @@ NEEDED = {
     "flash": ("wrong_login", "saved", "calling"),
     "ages": ("now", "minutes", "hours", "days"),
 }
-COUNTED = {"diagram": ("answers", "hang_ups")}  # a "one" and a "many" form each
+# The words written in parts: a count's "one" and "many" forms, an error's title and message.
+PARTS = {
+    ("diagram", "answers"): ("one", "many"),
+    ("diagram", "hang_ups"): ("one", "many"),
+    **{("errors", error): ("title", "message") for error in ERROR_PAGES},
+}
 
 
 class WordsError(ValueError):
-    """dashboard.yaml lacks a word or a plural form."""
+    """dashboard.yaml lacks a word, or a part of one (a plural form, an error's title)."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +154,8 @@ def load_words(content_dir: Path) -> Words:
     for section, names in NEEDED.items():
         for name in names:
             word = (table.get(section) or {}).get(name)
-            forms = ("one", "many") if name in COUNTED.get(section, ()) else ()
-            if word is None or (forms and not all(f in word for f in forms)):
-                wanted = f" ({' et '.join(forms)})" if forms else ""
+            parts = PARTS.get((section, name), ())
+            if word is None or (parts and not all(part in word for part in parts)):
+                wanted = f" ({' et '.join(parts)})" if parts else ""
                 raise WordsError(f"{path} : le mot '{section}.{name}'{wanted} manque")
     return Words(table)

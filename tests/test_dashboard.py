@@ -20,7 +20,7 @@ from mediation.roster import add_mediator
 from mediation.when import said_clock
 from relais.app import create_app
 
-from .conftest import DATABASES, FRENCH, Running, csrf_token, dashboard_login
+from .conftest import DATABASES, FRENCH, Running, csrf_token, dashboard_login, make_content
 from .test_mediation import open_directly
 
 MOBILE = "+33612345678"
@@ -109,7 +109,11 @@ def test_the_queue_and_a_request_for_a_logged_in_mediator(relais: Running) -> No
     assert audio.headers["Cache-Control"] == "no-store"
     assert requests.get(base + recording).status_code == 401  # not without a login
     token = csrf_token(page)
-    assert browser.post(base + link, data={"status": "rappele"}).status_code == 400  # no CSRF
+    refused = browser.post(base + link, data={"status": "rappele"})  # no CSRF token
+    assert refused.status_code == 400 and "Demande refusée" in refused.text
+    calling = browser.post(base + link + "/call", data={"csrf_token": token})
+    assert calling.status_code == 409 and "Appel impossible" in calling.text  # no Twilio here
+    assert "Conflict" not in calling.text and "Bad Request" not in refused.text
     browser.post(
         base + link, data={"csrf_token": token, "status": "rappele", "note": "Rappelée, RDV mardi."}
     )
@@ -505,7 +509,7 @@ def test_the_simulator_is_a_sandbox_shared_by_every_process(tmp_path: Path, db_k
         assert api.messages == [] and api.calls == []  # nothing reached Twilio
         assert relais.rows("SELECT count(*) FROM jobs WHERE kind = 'sms'")[0][0] == 0
         queue = one.get("/mediation/?tout=1").get_data(as_text=True)
-        assert "Personne n'attend" in queue
+        assert "Personne n'attend" in html.unescape(queue)
         (request_id,) = relais.rows("SELECT id FROM callback_requests")[0]
         assert one.get(f"/mediation/requests/{request_id}").status_code == 404
         figures = one.get("/mediation/stats").get_data(as_text=True)
@@ -515,3 +519,48 @@ def test_the_simulator_is_a_sandbox_shared_by_every_process(tmp_path: Path, db_k
     finally:
         relais.close()
         api.close()
+
+
+# Words of content/fr/dashboard.yaml, and others in their place.
+OTHER_WORDS = [
+    ("  title: Connexion", "  title: Entrée des médiateurs"),
+    ("  title: Personnes à rappeler", "  title: Les gens qui attendent"),
+    ("    title: Page introuvable", "    title: Rien à cette adresse"),
+    ("  caller: Vous", "  caller: La personne"),
+    ('  pressed: "tape {keys}"', '  pressed: "appuie sur {keys}"'),
+]
+
+
+def test_the_dashboard_says_the_words_of_its_content(tmp_path: Path) -> None:
+    """The pages, the error pages and the simulator's transcript say the words of the
+    content's dashboard.yaml, none written in the templates or the code."""
+    folder = make_content(tmp_path / "content")
+    words = (FRENCH / "dashboard.yaml").read_text(encoding="utf-8")
+    for old, new in OTHER_WORDS:
+        assert old in words, old
+        words = words.replace(old, new, 1)
+    (folder / "dashboard.yaml").write_text(words, encoding="utf-8")
+    relais = Running(tmp_path / "data", RELAIS_CONTENT_DIR=str(folder.parent))
+    try:
+        with Session(relais.db) as session:
+            add_mediator(session, "Amina", AMINA, PASSWORD, [], [])
+            session.commit()
+        client = create_app(relais.settings).test_client()
+        login = html.unescape(client.get("/mediation/login").text)
+        assert "Entrée des médiateurs" in login and "Connexion" not in login
+        client.post(
+            "/mediation/login",
+            data={"csrf_token": csrf_token(login), "phone": AMINA, "password": PASSWORD},
+        )
+        queue = html.unescape(client.get("/mediation/").text)
+        assert "Les gens qui attendent" in queue and "Personnes à rappeler" not in queue
+        missing = client.get("/mediation/requests/404")
+        assert missing.status_code == 404 and "Rien à cette adresse" in html.unescape(missing.text)
+        assert "Not Found" not in missing.text and "Page introuvable" not in missing.text
+        token = csrf_token(client.get("/mediation/simulator").text)
+        for action in ("start", "1"):
+            client.post("/mediation/simulator/call", data={"csrf_token": token, "action": action})
+        shown = html.unescape(client.get("/mediation/simulator").text)
+        assert "La personne</strong> : appuie sur 1" in shown and "tape 1" not in shown
+    finally:
+        relais.close()
