@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from .danger import AGAIN, NOW
 from .matching import Matcher
+from .messages import CHECKS, Messages, load_messages
 from .model import (
     COMMANDS,
     NODE_TYPES,
@@ -44,7 +45,7 @@ from .normalise import Reading, words_of
 from .procedure_text import procedure_sms, written_phone
 from .pronounce import spelt_out
 from .sms_encoding import PLAIN, sms_size, to_gsm7, ucs2_characters
-from .source import ContentError, LocatedList, LocatedMap, Problem, read_yaml
+from .source import ContentError, LocatedList, LocatedMap, Problem, problem, read_yaml
 
 
 class NodeFields(TypedDict):
@@ -229,16 +230,22 @@ def time_pattern(phrase: str, slots: dict[str, str]) -> str:
 
 
 class _Checker:
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, say: Messages):
         self.directory = directory
+        self.say = say
         self.problems: list[Problem] = []
 
     # -- reporting --------------------------------------------------------------------
-    def error(self, where: LocatedMap | LocatedList, line: int, message: str) -> None:
-        self.problems.append(Problem(where.file, line, message))
+    def error(
+        self, where: LocatedMap | LocatedList, line: int, key: str, /, **values: object
+    ) -> None:
+        """An error whose reason is the message `key` of checks.yaml."""
+        self.problems.append(problem(self.say, where.file, line, key, "error", **values))
 
-    def warn(self, where: LocatedMap | LocatedList, line: int, message: str) -> None:
-        self.problems.append(Problem(where.file, line, message, "warning"))
+    def warn(
+        self, where: LocatedMap | LocatedList, line: int, key: str, /, **values: object
+    ) -> None:
+        self.problems.append(problem(self.say, where.file, line, key, "warning", **values))
 
     # -- typed field access -----------------------------------------------------------
     def unknown_fields(self, block: LocatedMap, allowed: set[str], what: str) -> None:
@@ -247,23 +254,23 @@ class _Checker:
                 self.error(
                     block,
                     block.line_of(key),
-                    f"{what} : le champ '{key}' n'existe pas "
-                    f"(champs possibles : {', '.join(sorted(allowed))})",
+                    "fields.unknown",
+                    what=what,
+                    key=key,
+                    allowed=", ".join(sorted(allowed)),
                 )
 
     def text(self, block: LocatedMap, key: str, what: str, required: bool = True) -> str:
         value = block.get(key)
         if value is None or value == "":
             if required:
-                self.error(block, block.line, f"{what} n'a pas de texte '{key}'")
+                self.error(block, block.line, "fields.no_text", what=what, key=key)
             return ""
         if isinstance(value, bool):
-            self.error(
-                block, block.line_of(key), f"{what} : mettez le texte '{key}' entre guillemets"
-            )
+            self.error(block, block.line_of(key), "fields.quote_text", what=what, key=key)
             return ""
         if not isinstance(value, str | int | float):
-            self.error(block, block.line_of(key), f"{what} : '{key}' doit être un texte")
+            self.error(block, block.line_of(key), "fields.not_text", what=what, key=key)
             return ""
         return str(value).strip()
 
@@ -274,13 +281,13 @@ class _Checker:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            self.error(block, block.line_of(key), f"{what} : '{key}' doit être une liste")
+            self.error(block, block.line_of(key), "fields.not_list", what=what, key=key)
             return ()
         out = []
         for index, item in enumerate(value):
             line = value.line_of(index) if isinstance(value, LocatedList) else block.line
             if isinstance(item, bool) or not isinstance(item, str | int):
-                self.error(block, line, f"{what} : mettez cet élément de '{key}' entre guillemets")
+                self.error(block, line, "fields.quote_item", what=what, key=key)
             elif str(item).strip():
                 out.append(str(item).strip())
         return tuple(out)
@@ -301,11 +308,7 @@ class _Checker:
             empty.file, empty.line = block.file, block.line
             return empty
         if not isinstance(value, LocatedMap):
-            self.error(
-                block,
-                block.line_of(key),
-                f"{what} : '{key}' doit être un bloc de noms (nom, deux-points, valeur)",
-            )
+            self.error(block, block.line_of(key), "fields.not_block", what=what, key=key)
             empty = LocatedMap()
             empty.file, empty.line = block.file, block.line_of(key)
             return empty
@@ -319,9 +322,7 @@ class _Checker:
                 value.line = parent.line_of(name)
                 yield str(name), value
             else:
-                self.error(
-                    block, parent.line_of(name), f"{what} '{name}' doit être un bloc de champs"
-                )
+                self.error(block, parent.line_of(name), "fields.not_entry", what=what, name=name)
 
     def spoken(self, block: LocatedMap, key: str, text: str, what: str) -> None:
         for sentence in sentences(text):
@@ -330,8 +331,11 @@ class _Checker:
                 self.warn(
                     block,
                     block.line_of(key),
-                    f"{what} : une phrase dite de {count} mots (on suit bien "
-                    f'{MAX_SPOKEN_WORDS} mots au plus) : "{sentence}"',
+                    "fields.long_sentence",
+                    what=what,
+                    count=count,
+                    most=MAX_SPOKEN_WORDS,
+                    sentence=sentence,
                 )
 
     # -- files ------------------------------------------------------------------------
@@ -339,10 +343,10 @@ class _Checker:
         path = self.directory / name
         shown = f"{self.directory.name}/{name}"
         if not path.is_file():
-            self.problems.append(Problem(shown, 1, "le fichier manque"))
+            self.problems.append(problem(self.say, shown, 1, "yaml.missing"))
             return None
         try:
-            return read_yaml(path, shown)
+            return read_yaml(path, shown, self.say)
         except ContentError as exc:
             self.problems.extend(exc.problems)
             return None
@@ -354,9 +358,10 @@ class _Checker:
             return None
         dialogue, catalogue = files["dialogue.yaml"], files["procedures.yaml"]
         places_file, language = files["places.yaml"], files["language.yaml"]
-        self.unknown_fields(dialogue, {"start", "after_procedure", "nodes"}, "le fichier")
-        self.unknown_fields(catalogue, {"procedures"}, "le fichier")
-        self.unknown_fields(places_file, {"places"}, "le fichier")
+        the_file = self.say("what.file")
+        self.unknown_fields(dialogue, {"start", "after_procedure", "nodes"}, the_file)
+        self.unknown_fields(catalogue, {"procedures"}, the_file)
+        self.unknown_fields(places_file, {"places"}, the_file)
         self.unknown_fields(
             language,
             {
@@ -373,42 +378,40 @@ class _Checker:
                 "reading",
                 "paper_small_words",
             },
-            "le fichier",
+            the_file,
         )
         phrases = self.phrases(language)
         commands, answers = self.commands(language)
         self.costs = self.cost_kinds(language)
         self.acronyms = self.acronym_table(language)
         self.paper_small_words = self.texts(language, "paper_small_words", "language.yaml")
-        procedure_blocks = dict(self.entries(catalogue, "procedures", "la démarche"))
+        procedure_blocks = dict(
+            self.entries(catalogue, "procedures", self.say("what.procedure_entry"))
+        )
         procedures = {pid: self.procedure(pid, b, phrases) for pid, b in procedure_blocks.items()}
         places = tuple(
-            self.place(pid, b) for pid, b in self.entries(places_file, "places", "le lieu")
+            self.place(pid, b)
+            for pid, b in self.entries(places_file, "places", self.say("what.place_entry"))
         )
-        node_blocks = dict(self.entries(dialogue, "nodes", "le nœud"))
+        node_blocks = dict(self.entries(dialogue, "nodes", self.say("what.node_entry")))
         read_nodes = {nid: self.node(nid, b, procedures) for nid, b in node_blocks.items()}
         nodes = {nid: node for nid, node in read_nodes.items() if node is not None}
         examples = self.examples(procedure_blocks, node_blocks, nodes)
-        start = self.text(dialogue, "start", "le fichier")
-        after = self.text(dialogue, "after_procedure", "le fichier")
+        start = self.text(dialogue, "start", the_file)
+        after = self.text(dialogue, "after_procedure", the_file)
         for key, target in (("start", start), ("after_procedure", after)):
             if target and target not in nodes:
                 self.error(
-                    dialogue,
-                    dialogue.line_of(key),
-                    f"{key} : le nœud '{target}' n'existe pas",
+                    dialogue, dialogue.line_of(key), "dialogue.no_node", key=key, target=target
                 )
         if start in nodes and nodes[start].type != "question":
-            self.error(
-                dialogue,
-                dialogue.line_of("start"),
-                "le nœud de départ (start) doit être une question",
-            )
+            self.error(dialogue, dialogue.line_of("start"), "dialogue.start_not_question")
         self.links(nodes, procedures, after)
         if start in nodes and (after in nodes or not after):
             self.reachability(dialogue, nodes, start, after)
         table = self.mapping(language, "pronunciations", "language.yaml")
-        pronunciations = {str(k): self.text(table, k, "la prononciation") for k in table}
+        said_as = self.say("what.pronunciation")
+        pronunciations = {str(k): self.text(table, k, said_as) for k in table}
         content = Content(
             lang=self.directory.name,
             version=self.version(),
@@ -464,7 +467,7 @@ class _Checker:
         for pid, block in procedure_blocks.items():
             if pid not in shown:
                 continue
-            what = f"la démarche '{pid}'"
+            what = self.say("what.procedure", id=pid)
             for text, line in self.located_texts(block, "examples", what):
                 out.append(Example(text, shown[pid], False, block.file, line))
             followup = block.get("followup")
@@ -473,7 +476,8 @@ class _Checker:
                     out.append(Example(text, shown[pid], True, block.file, line))
         for nid, block in node_blocks.items():
             if nid in nodes:
-                for text, line in self.located_texts(block, "examples", f"le nœud '{nid}'"):
+                what = self.say("what.node", id=nid)
+                for text, line in self.located_texts(block, "examples", what):
                     out.append(Example(text, nid, False, block.file, line))
         return tuple(out)
 
@@ -488,19 +492,24 @@ class _Checker:
             if found.matched == wanted and found.followup == example.followup:
                 continue
             if found.matched is None:
-                got = "rien de sûr"
+                got = self.say("examples.nothing_sure")
             else:
-                got = f"'{found.matched}'" + (" (suivi)" if found.followup else "")
-            want = f"'{wanted}'" + (" (suivi)" if example.followup else "")
+                got = self._place(found.matched, found.followup)
             self.problems.append(
-                Problem(
+                problem(
+                    self.say,
                     example.file,
                     example.line,
-                    f"l'exemple « {example.text} » mène à {got} et pas à {want} : "
-                    "changez-le, ou ajoutez des exemples plus clairs",
+                    "examples.misled",
                     "warning",
+                    text=example.text,
+                    got=got,
+                    wanted=self._place(wanted, example.followup),
                 )
             )
+
+    def _place(self, place: str | None, followup: bool) -> str:
+        return self.say("examples.followup_place" if followup else "examples.place", place=place)
 
     # -- danger.yaml ------------------------------------------------------------------
     def dangers(self) -> dict:
@@ -508,12 +517,8 @@ class _Checker:
         `dangers` and `distinct` fields of the content."""
         if not (self.directory / DANGER_FILE).is_file():
             self.problems.append(
-                Problem(
-                    f"{self.directory.name}/{DANGER_FILE}",
-                    1,
-                    "pas de fichier des urgences : une personne en danger n'aura pas le bon "
-                    "numéro en premier",
-                    "warning",
+                problem(
+                    self.say, f"{self.directory.name}/{DANGER_FILE}", 1, "danger.no_file", "warning"
                 )
             )
             return {}
@@ -525,29 +530,30 @@ class _Checker:
         )
         times = self.times(block)
         found = []
-        for did, entry in self.entries(block, "situations", "situation"):
-            what = f"la situation d'urgence '{did}'"
+        for did, entry in self.entries(block, "situations", self.say("what.situation_entry")):
+            what = self.say("what.situation", id=did)
             self.unknown_fields(
                 entry, {"lines", "say", "sms", "reason", "phrases", "examples", "not_when"}, what
             )
             not_when = self.texts(entry, "not_when", what)
             for kind in not_when:
                 if kind in (NOW, AGAIN) or kind not in times:
-                    known = ", ".join(sorted(set(times) - {NOW, AGAIN})) or "aucun : ajoutez times"
+                    known = ", ".join(sorted(set(times) - {NOW, AGAIN}))
                     self.error(
                         entry,
                         entry.line_of("not_when"),
-                        f"{what} : not_when '{kind}' n'est pas un moment de times ({known})",
+                        "danger.not_a_time",
+                        what=what,
+                        kind=kind,
+                        known=known or self.say("danger.no_times"),
                     )
             lines = self.texts(entry, "lines", what)
             if not lines:
-                self.error(entry, entry.line, f"{what} n'a pas de numéro à appeler (lines)")
+                self.error(entry, entry.line, "danger.no_lines", what=what)
             for number in lines:
                 if not number.isdigit():
                     self.error(
-                        entry,
-                        entry.line_of("lines"),
-                        f"{what} : écrivez le numéro {number!r} avec des chiffres seulement",
+                        entry, entry.line_of("lines"), "danger.digits", what=what, number=number
                     )
             say, sms = self.text(entry, "say", what), self.text(entry, "sms", what)
             self.spoken(entry, "say", say, what)
@@ -558,11 +564,14 @@ class _Checker:
                     self.error(
                         entry,
                         entry.line_of(key),
-                        f"{what} : le texte '{key}' doit donner le numéro {lines[0]}",
+                        "danger.give_line",
+                        what=what,
+                        key=key,
+                        number=lines[0],
                     )
             phrases = self.texts(entry, "phrases", what)
             if not phrases:
-                self.error(entry, entry.line, f"{what} n'a pas de phrases (phrases)")
+                self.error(entry, entry.line, "danger.no_phrases", what=what)
             found.append(
                 Danger(
                     id=did,
@@ -606,8 +615,11 @@ class _Checker:
                     self.error(
                         times,
                         line,
-                        f"times, {kind} : « {phrase} » a un mot entre accolades inconnu "
-                        f"{exc} (possibles : {', '.join('{' + s + '}' for s in slots)})",
+                        "danger.time_slot",
+                        kind=kind,
+                        phrase=phrase,
+                        slot=exc,
+                        slots=", ".join("{" + s + "}" for s in slots),
                     )
             if patterns:
                 out[kind] = r"\b(?:" + "|".join(patterns) + r")\b"
@@ -620,7 +632,7 @@ class _Checker:
         for index, pair in enumerate(pairs):
             if not (isinstance(pair, list) and len(pair) == 2):
                 line = pairs.line_of(index) if isinstance(pairs, LocatedList) else block.line
-                self.error(block, line, "distinct : écrivez des paires de mots, [volé, violé]")
+                self.error(block, line, "danger.distinct")
                 continue
             out.append((str(pair[0]), str(pair[1])))
         return tuple(out)
@@ -631,10 +643,11 @@ class _Checker:
         self.unknown_fields(block, set(PHRASES), "phrases")
         out = {}
         for name, fields in PHRASES.items():
+            what = self.say("what.phrase", id=name)
             if name in block:
-                text = self.text(block, name, f"la phrase '{name}'")
+                text = self.text(block, name, what)
             else:
-                self.error(block, block.line, f"la phrase '{name}' manque")
+                self.error(block, block.line, "language.phrase_missing", id=name)
                 text = ""
             try:
                 text.format(**dict.fromkeys(fields, "x"))
@@ -642,20 +655,23 @@ class _Checker:
                 self.error(
                     block,
                     block.line_of(name),
-                    f"la phrase '{name}' a un mot entre accolades inconnu : {exc} "
-                    f"(elle peut avoir : {', '.join('{' + f + '}' for f in fields) or 'aucun'})",
+                    "language.phrase_braces",
+                    id=name,
+                    reason=exc,
+                    fields=", ".join("{" + f + "}" for f in fields)
+                    or self.say("language.no_fields"),
                 )
-            self.spoken(block, name, text, f"la phrase '{name}'")
+            self.spoken(block, name, text, what)
             out[name] = text
         for name, count in WORD_LISTS.items():
             if name in block and len(out[name].split()) != count:
-                self.error(block, block.line_of(name), f"'{name}' doit avoir {count} mots")
+                self.error(block, block.line_of(name), "language.word_count", id=name, count=count)
         return out
 
     def reading(self, language: LocatedMap) -> Reading:
         """How the language's words are read for matching (its `reading` block); without
         it, every word as written."""
-        block = self.mapping(language, "reading", "le fichier")
+        block = self.mapping(language, "reading", self.say("what.file"))
         self.unknown_fields(block, _READING_FIELDS, "reading")
 
         def words(key: str) -> frozenset[str]:
@@ -667,7 +683,7 @@ class _Checker:
             if len(written) == 2:
                 joined.append((written[0], written[1]))
             else:
-                self.error(block, pair[1], "reading, joined : écrivez deux mots, « m a »")
+                self.error(block, pair[1], "language.joined")
         return Reading(
             shorthands=self.shorthands(block),
             small_words=words("small_words"),
@@ -694,12 +710,7 @@ class _Checker:
         for key, value in table.items():
             written, full = words_of(str(key)), words_of(str(value or ""))
             if len(written) != 1 or not full:
-                self.error(
-                    table,
-                    table.line_of(key),
-                    "reading, shorthands : un mot, deux-points, les mots qu'il veut dire "
-                    "(vx: veux)",
-                )
+                self.error(table, table.line_of(key), "language.shorthands")
                 continue
             out.add((written[0], " ".join(full)))
         return frozenset(out)
@@ -711,13 +722,13 @@ class _Checker:
         for index, pair in enumerate(value if isinstance(value, list) else [value]):
             line = value.line_of(index) if isinstance(value, LocatedList) else block.line_of(key)
             if not (isinstance(pair, list) and len(pair) == 2):
-                self.error(block, line, f"reading, {key} : écrivez des paires, [ph, f]")
+                self.error(block, line, "language.rules", key=key)
                 continue
             pattern, replacement = str(pair[0]), "" if pair[1] is None else str(pair[1])
             try:
                 re.compile(pattern).sub(replacement, "")
             except re.error as exc:
-                self.error(block, line, f"reading, {key} : règle « {pattern} » illisible ({exc})")
+                self.error(block, line, "language.bad_rule", key=key, pattern=pattern, reason=exc)
                 continue
             out.append((pattern, replacement))
         return tuple(out)
@@ -725,14 +736,14 @@ class _Checker:
     def count(self, block: LocatedMap, key: str, default: int) -> int:
         value = block.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.error(block, block.line_of(key), f"'{key}' doit être un nombre entier")
+            self.error(block, block.line_of(key), "fields.not_whole", key=key)
             return default
         return value
 
     def sms_words(self, language: LocatedMap) -> dict[str, frozenset[str]]:
         """The whole messages that stop Relais's SMS or ask for help, per kind, as their
         plain words."""
-        block = self.mapping(language, "sms_words", "le fichier")
+        block = self.mapping(language, "sms_words", self.say("what.file"))
         self.unknown_fields(block, set(SMS_WORD_KINDS), "sms_words")
         return {
             kind: frozenset(" ".join(words_of(w)) for w in self.texts(block, kind, "sms_words"))
@@ -740,99 +751,85 @@ class _Checker:
         }
 
     def commands(self, language: LocatedMap) -> tuple[dict[str, Command], dict[str, tuple]]:
-        block = self.mapping(language, "commands", "le fichier")
+        block = self.mapping(language, "commands", self.say("what.file"))
         self.unknown_fields(block, set(COMMANDS), "commands")
         commands = {}
         for name in COMMANDS:
-            what = f"la commande '{name}'"
+            what = self.say("what.command", id=name)
             entry = self.mapping(block, name, "commands")
             if name not in block:
-                self.error(block, block.line, f"{what}, qui marche partout, manque")
+                self.error(block, block.line, "language.command_missing", what=what)
             self.unknown_fields(entry, {"keys", "words", "alone"}, what)
             keys = self.texts(entry, "keys", what)
             for key in keys:
                 if key not in ("0", "*", "#"):
                     self.error(
-                        entry,
-                        entry.line_of("keys"),
-                        f"{what} : la touche '{key}' doit être 0, * ou #",
+                        entry, entry.line_of("keys"), "language.command_key", what=what, key=key
                     )
             words = self.texts(entry, "words", what)
             if name in block and not words:
-                self.error(entry, entry.line, f"{what} n'a pas de mots (words)")
+                self.error(entry, entry.line, "language.no_words", what=what)
             alone = self.texts(entry, "alone", what)
             commands[name] = Command(name, keys, words, entry.line_of("words"), alone)
-        answers_block = self.mapping(language, "answers", "le fichier")
+        answers_block = self.mapping(language, "answers", self.say("what.file"))
         self.unknown_fields(answers_block, set(ANSWERS), "answers")
         answers = {}
         for name in ANSWERS:
-            answers[name] = self.texts(answers_block, name, f"la réponse '{name}'")
+            what = self.say("what.answer", id=name)
+            answers[name] = self.texts(answers_block, name, what)
             if not answers[name]:
-                self.error(
-                    answers_block, answers_block.line, f"la réponse '{name}' n'a pas de mots"
-                )
+                self.error(answers_block, answers_block.line, "language.answer_no_words", what=what)
         return commands, answers
 
     def cost_kinds(self, language: LocatedMap) -> dict[str, str]:
         """The few kinds of price of a phone line (`costs`), each with its one wording."""
-        block = self.mapping(language, "costs", "le fichier")
+        block = self.mapping(language, "costs", self.say("what.file"))
         kinds = {}
         for kind in block:
-            wording = self.text(block, kind, f"le prix '{kind}' (costs)")
+            what = self.say("what.cost", id=kind)
+            wording = self.text(block, kind, what)
             if _NOT_FOR_PEOPLE.search(wording):
-                self.error(
-                    block,
-                    block.line_of(kind),
-                    f"le prix '{kind}' (costs) : écrivez « euros » et « et », "
-                    "pas « EUR », « € » ni « + »",
-                )
+                self.error(block, block.line_of(kind), "fields.symbols", what=what)
             kinds[str(kind)] = wording
         return kinds
 
     def acronym_table(self, language: LocatedMap) -> dict[str, tuple[str, ...]]:
         """Each listed acronym with its plain explanations (the first one is suggested)."""
-        block = self.mapping(language, "acronyms", "le fichier")
+        block = self.mapping(language, "acronyms", self.say("what.file"))
         table = {}
         for acronym in block:
-            explanations = self.texts(block, acronym, f"le sigle '{acronym}' (acronyms)")
+            what = self.say("what.acronym", id=acronym)
+            explanations = self.texts(block, acronym, what)
             if not explanations:
-                self.error(
-                    block,
-                    block.line_of(acronym),
-                    f"le sigle '{acronym}' (acronyms) n'a pas d'explication",
-                )
+                self.error(block, block.line_of(acronym), "language.no_explanation", what=what)
                 continue
             table[str(acronym)] = explanations
         return table
 
     # -- procedures.yaml --------------------------------------------------------------
     def procedure(self, pid: str, block: LocatedMap, phrases: dict[str, str]) -> Procedure:
-        what = f"la démarche '{pid}'"
+        what = self.say("what.procedure", id=pid)
         self.unknown_fields(block, _PROCEDURE_FIELDS, what)
         url = self.text(block, "url", what)
         parts = urlsplit(url)
         if url and (parts.scheme != "https" or not parts.netloc):
-            self.error(
-                block,
-                block.line_of("url"),
-                f"{what} : le lien doit commencer par https:// (il est écrit '{url}')",
-            )
+            self.error(block, block.line_of("url"), "procedures.https", what=what, url=url)
         phone = None
         if "phone" in block:
-            phone = self.phone(self.mapping(block, "phone", what), f"le téléphone de {what}")
+            phone = self.phone(
+                self.mapping(block, "phone", what), self.say("what.phone", what=what)
+            )
         steps = self.texts(block, "steps", what)
         if not 3 <= len(steps) <= 5:
             self.error(
-                block,
-                block.line_of("steps"),
-                f"{what} a {len(steps)} étapes (steps) : écrivez-en de 3 à 5",
+                block, block.line_of("steps"), "procedures.steps", what=what, count=len(steps)
             )
         documents = self.texts(block, "documents", what)
         if not documents:
-            self.error(block, block.line, f"{what} n'a pas de papiers à préparer (documents)")
+            self.error(block, block.line, "procedures.no_documents", what=what)
         keywords = self.texts(block, "keywords", what)
         if not keywords:
-            self.error(block, block.line, f"{what} n'a pas de mots-clés (keywords)")
+            self.error(block, block.line, "procedures.no_keywords", what=what)
         voice = self.text(block, "voice", what)
         self.spoken(block, "voice", voice, what)
         self.papers_not_in_voice(block, voice, documents, what)
@@ -841,22 +838,22 @@ class _Checker:
             self.error(
                 block,
                 block.line_of("examples"),
-                f"{what} a {len(examples)} exemples (examples) : écrivez-en au moins "
-                f"{MIN_EXAMPLES}, des phrases que les gens disent dans cette situation",
+                "procedures.few_examples",
+                what=what,
+                count=len(examples),
+                least=MIN_EXAMPLES,
             )
         followup = self.mapping(block, "followup", what)
-        self.unknown_fields(followup, _FOLLOWUP_FIELDS, f"le suivi de {what}")
+        of_followup = self.say("what.followup", what=what)
+        self.unknown_fields(followup, _FOLLOWUP_FIELDS, of_followup)
         followup_text = ""
         if "followup" in block:
-            followup_text = self.text(followup, "text", f"le suivi (followup) de {what}")
-            self.spoken(followup, "text", followup_text, f"le suivi de {what}")
-            self.check_sms(followup, "text", to_gsm7(followup_text), f"le suivi de {what}")
-            if not self.located_texts(followup, "examples", f"le suivi de {what}"):
-                self.error(
-                    followup,
-                    followup.line,
-                    f"le suivi (followup) de {what} n'a pas d'exemples (examples)",
-                )
+            named = self.say("what.followup_named", what=what)
+            followup_text = self.text(followup, "text", named)
+            self.spoken(followup, "text", followup_text, of_followup)
+            self.check_sms(followup, "text", to_gsm7(followup_text), of_followup)
+            if not self.located_texts(followup, "examples", of_followup):
+                self.error(followup, followup.line, "procedures.followup_examples", what=named)
         procedure = Procedure(
             id=pid,
             topic=self.text(block, "topic", what),
@@ -885,18 +882,17 @@ class _Checker:
         self.unknown_fields(block, {"number", "cost"}, what)
         number = self.text(block, "number", what)
         if number and not number.isdigit():
-            self.error(
-                block,
-                block.line_of("number"),
-                f"{what} : écrivez le numéro avec des chiffres seulement, sans espace",
-            )
+            self.error(block, block.line_of("number"), "procedures.phone_digits", what=what)
         kind = self.text(block, "cost", what)
         if kind and kind not in self.costs:
-            known = ", ".join(self.costs) or "aucun : ajoutez costs dans language.yaml"
+            known = ", ".join(self.costs) or self.say("procedures.no_costs")
             self.error(
                 block,
                 block.line_of("cost"),
-                f"{what} : le prix '{kind}' n'existe pas (prix possibles : {known})",
+                "procedures.unknown_cost",
+                what=what,
+                kind=kind,
+                known=known,
             )
         return Phone(number, self.costs.get(kind, ""), kind)
 
@@ -910,22 +906,19 @@ class _Checker:
                 self.warn(
                     block,
                     block.line_of("voice"),
-                    f"{what} : le texte dit (voice) cite déjà le papier « {document} » ; "
-                    "Relais lit la liste des papiers (documents) après ce texte",
+                    "procedures.papers_in_voice",
+                    what=what,
+                    document=document,
                 )
 
     def check_procedure_sms(
         self, block: LocatedMap, procedure: Procedure, sms: str, what: str
     ) -> None:
         """The composed SMS: its size and encoding, and the link and number it must give."""
-        what_sms = f"{what} (le SMS écrit avec url, documents, steps, phone et warning)"
-        self.check_sms(block, "steps", sms, what_sms)
+        self.check_sms(block, "steps", sms, self.say("what.composed_sms", what=what))
         if procedure.url and procedure.url not in sms:
             self.error(
-                block,
-                block.line_of("url"),
-                f"{what} : le SMS doit donner le lien {procedure.url} "
-                "(regardez la phrase sms_documents dans language.yaml)",
+                block, block.line_of("url"), "procedures.sms_link", what=what, url=procedure.url
             )
         if procedure.phone and procedure.phone.number:
             written = written_phone(procedure.phone.number)
@@ -933,59 +926,52 @@ class _Checker:
                 self.error(
                     block,
                     block.line_of("phone"),
-                    f"{what} : le SMS doit donner le numéro {written} "
-                    "(regardez la phrase sms_phone dans language.yaml)",
+                    "procedures.sms_number",
+                    what=what,
+                    number=written,
                 )
         for key, text in (("sms_title", procedure.sms_title), ("warning", procedure.warning)):
             if _NOT_FOR_PEOPLE.search(text):
-                self.warn(
-                    block,
-                    block.line_of(key),
-                    f"{what} : écrivez « euros » et « et », pas « EUR », « € » ni « + »",
-                )
+                self.warn(block, block.line_of(key), "fields.symbols", what=what)
         for key, items in (("documents", procedure.documents), ("steps", procedure.steps)):
             if any(_NOT_FOR_PEOPLE.search(item) for item in items):
-                self.warn(
-                    block,
-                    block.line_of(key),
-                    f"{what} : écrivez « euros » et « et », pas « EUR », « € » ni « + »",
-                )
+                self.warn(block, block.line_of(key), "fields.symbols", what=what)
         if _NOT_FOR_PEOPLE.search(procedure.voice):
-            self.warn(
-                block,
-                block.line_of("voice"),
-                f"{what} : écrivez « euros » et « et », pas « EUR », « € » ni « + »",
-            )
+            self.warn(block, block.line_of("voice"), "fields.symbols", what=what)
 
     def check_sms(self, block: LocatedMap, key: str, text: str, what: str) -> None:
         size = sms_size(text)
         if size.segments > MAX_SMS_SEGMENTS:
-            limit = "306 signes" if size.encoding == "gsm7" else "134 signes avec ces accents"
+            limit = self.say("sms.limit_gsm7" if size.encoding == "gsm7" else "sms.limit_ucs2")
             self.error(
                 block,
                 block.line_of(key),
-                f"{what} : le SMS fait {size.units} signes, soit {size.segments} SMS ; "
-                f"{MAX_SMS_SEGMENTS} SMS au plus ({limit}) : raccourcissez-le",
+                "sms.too_long",
+                what=what,
+                units=size.units,
+                segments=size.segments,
+                most=MAX_SMS_SEGMENTS,
+                limit=limit,
             )
         for char in ucs2_characters(text):
             if char in PLAIN:
                 self.warn(
                     block,
                     block.line_of(key),
-                    f"{what} : le signe '{char}' (U+{ord(char):04X}) fait payer le SMS "
-                    f"plus cher ; écrivez '{PLAIN[char]}' à la place",
+                    "sms.dearer",
+                    what=what,
+                    char=char,
+                    code=ord(char),
+                    plain=PLAIN[char],
                 )
             elif not _other_script(char):
                 self.error(
-                    block,
-                    block.line_of(key),
-                    f"{what} : le signe '{char}' (U+{ord(char):04X}) n'existe pas dans les "
-                    "SMS simples et fait payer le SMS plus cher : enlevez-le",
+                    block, block.line_of(key), "sms.not_plain", what=what, char=char, code=ord(char)
                 )
 
     # -- places.yaml ------------------------------------------------------------------
     def place(self, pid: str, block: LocatedMap) -> Place:
-        what = f"le lieu '{pid}'"
+        what = self.say("what.place", id=pid)
         self.unknown_fields(block, _PLACE_FIELDS, what)
         return Place(
             id=pid,
@@ -998,13 +984,16 @@ class _Checker:
 
     # -- dialogue.yaml ----------------------------------------------------------------
     def node(self, nid: str, block: LocatedMap, procedures: dict) -> Node | None:
-        what = f"le nœud '{nid}'"
+        what = self.say("what.node", id=nid)
         kind = block.get("type")
         if kind not in NODE_TYPES:
             self.error(
                 block,
                 block.line_of("type"),
-                f"{what} : le type doit être {', '.join(NODE_TYPES)} (il est écrit '{kind}')",
+                "dialogue.wrong_type",
+                what=what,
+                types=", ".join(NODE_TYPES),
+                kind=kind,
             )
             return None
         self.unknown_fields(block, _FIELDS[kind], what)
@@ -1023,17 +1012,13 @@ class _Checker:
             self.spoken(block, "text", text, what)
             nxt = self.text(block, "next", what, required=False)
             if not nxt:
-                self.error(
-                    block, block.line, f"{what} n'a pas de suite : donnez-lui un nœud 'next'"
-                )
+                self.error(block, block.line, "dialogue.no_next", what=what)
             return MessageNode(**common, topic=topic, text=text, next=nxt or None)
         if kind == "procedure":
             pid = self.text(block, "procedure", what)
             if pid and pid not in procedures:
                 self.error(
-                    block,
-                    block.line_of("procedure"),
-                    f"{what} : la démarche '{pid}' n'existe pas",
+                    block, block.line_of("procedure"), "dialogue.no_procedure", what=what, id=pid
                 )
             return ProcedureNode(
                 **common,
@@ -1045,9 +1030,7 @@ class _Checker:
             text = self.text(block, "text", what, required=False)
             self.spoken(block, "text", text, what)
             if not topic:
-                self.error(
-                    block, block.line, f"{what} : un passage à un conseiller a besoin d'un 'topic'"
-                )
+                self.error(block, block.line, "dialogue.handoff_topic", what=what)
             reason = self.text(block, "reason", what)
             return HandoffNode(**common, topic=topic, text=text, reason=reason)
         text = self.text(block, "text", what, required=False)
@@ -1057,40 +1040,37 @@ class _Checker:
     def choices(self, block: LocatedMap, what: str) -> tuple[Choice, ...]:
         raw = block.get("choices")
         if not isinstance(raw, LocatedList) or not raw:
-            self.error(
-                block,
-                block.line_of("choices"),
-                f"{what} n'a pas de suite : une question a besoin de choix (choices)",
-            )
+            self.error(block, block.line_of("choices"), "dialogue.no_choices", what=what)
             return ()
         out: list[Choice] = []
         keys: dict[str, int] = {}
         for index, item in enumerate(raw):
             line = raw.line_of(index)
             if not isinstance(item, LocatedMap):
-                self.error(raw, line, f"{what} : chaque choix doit être un bloc (key, label, goto)")
+                self.error(raw, line, "dialogue.choice_not_block", what=what)
                 continue
-            self.unknown_fields(item, _CHOICE_FIELDS, f"un choix de {what}")
+            a_choice = self.say("what.choice", what=what)
+            self.unknown_fields(item, _CHOICE_FIELDS, a_choice)
             key = item.get("key")
             key = None if key is None else str(key)
-            words = self.texts(item, "words", f"un choix de {what}")
-            label = self.text(item, "label", f"un choix de {what}", required=key is not None)
-            goto = self.text(item, "goto", f"un choix de {what}")
+            words = self.texts(item, "words", a_choice)
+            label = self.text(item, "label", a_choice, required=key is not None)
+            goto = self.text(item, "goto", a_choice)
             if key is None and not words:
-                self.error(item, line, f"{what} : un choix a besoin d'une touche ou de mots")
+                self.error(item, line, "dialogue.choice_empty", what=what)
             if key is not None:
                 if key not in CHOICE_KEYS:
                     self.error(
-                        item,
-                        item.line_of("key"),
-                        f"{what} : la touche '{key}' n'est pas permise (prenez 1 à 9 ; "
-                        "0, * et # servent pour un conseiller, répéter et le clavier)",
+                        item, item.line_of("key"), "dialogue.key_not_allowed", what=what, key=key
                     )
                 elif key in keys:
                     self.error(
                         item,
                         item.line_of("key"),
-                        f"{what} : la touche {key} sert deux fois (aussi ligne {keys[key]})",
+                        "dialogue.key_twice",
+                        what=what,
+                        key=key,
+                        line=keys[key],
                     )
                 else:
                     keys[key] = item.line_of("key")
@@ -1099,8 +1079,10 @@ class _Checker:
             self.error(
                 block,
                 block.line_of("choices"),
-                f"{what} lit {len(keys)} choix ; un menu au téléphone en lit "
-                f"{MAX_MENU_KEYS} au plus : faites un sous-menu",
+                "dialogue.too_many_keys",
+                what=what,
+                count=len(keys),
+                most=MAX_MENU_KEYS,
             )
         return tuple(out)
 
@@ -1113,25 +1095,27 @@ class _Checker:
                     self.error(
                         holder,
                         choice.goto_line,
-                        f"le nœud '{node.id}' : un choix mène au nœud '{choice.goto}', "
-                        "qui n'existe pas",
+                        "dialogue.choice_to_nowhere",
+                        id=node.id,
+                        target=choice.goto,
                     )
             if node.next and node.next not in nodes:
                 self.error(
-                    holder,
-                    node.line,
-                    f"le nœud '{node.id}' : 'next' mène au nœud '{node.next}', qui n'existe pas",
+                    holder, node.line, "dialogue.next_to_nowhere", id=node.id, target=node.next
                 )
             if isinstance(node, ProcedureNode):
                 used.add(node.procedure)
         for pid, procedure in procedures.items():
             if pid not in used:
                 self.problems.append(
-                    Problem(
+                    problem(
+                        self.say,
                         "procedures.yaml",
                         1,
-                        f"la démarche '{pid}' ({procedure.title}) n'est proposée par aucun nœud",
+                        "dialogue.procedure_unused",
                         "warning",
+                        id=pid,
+                        title=procedure.title,
                     )
                 )
 
@@ -1147,11 +1131,7 @@ class _Checker:
             todo.extend(successors(nodes[nid], after))
         for nid, node in nodes.items():
             if nid not in seen:
-                self.error(
-                    _at(node),
-                    node.line,
-                    f"le nœud '{nid}' ne peut pas être atteint depuis le départ '{start}'",
-                )
+                self.error(_at(node), node.line, "dialogue.unreachable", id=nid, start=start)
 
     def labels(self, content: Content) -> None:
         """Every place a person may be offered has a name to show or say."""
@@ -1159,12 +1139,7 @@ class _Checker:
 
         for nid in Engine(content).unlabelled():
             node = content.nodes[nid]
-            self.error(
-                _at(node),
-                node.line,
-                f"le nœud '{nid}' peut être proposé à une personne (« Vous voulez dire... »), "
-                "mais il n'a pas de nom : donnez un 'label' au choix qui y mène",
-            )
+            self.error(_at(node), node.line, "dialogue.no_label", id=nid)
 
     def sms_menus(self, content: Content) -> None:
         from .engine import render_question
@@ -1173,7 +1148,8 @@ class _Checker:
             if node.type == "question":
                 # The SMS channel writes plain letters for those that force UCS-2.
                 text = to_gsm7(render_question(content, node.text, node.choices, "sms"))
-                self.check_sms(_at(node), "prompt", text, f"le nœud '{node.id}' (par SMS)")
+                what = self.say("what.node_by_sms", id=node.id)
+                self.check_sms(_at(node), "prompt", text, what)
 
     def spelt_out(self, content: Content, language: LocatedMap) -> None:
         """Capital words the synthetic voice would spell letter by letter."""
@@ -1183,23 +1159,21 @@ class _Checker:
         for text in Engine(content).voice_prompts():
             found.update(spelt_out(text, content.pronunciations))
         for word in sorted(found):
-            self.warn(
-                language,
-                language.line_of("pronunciations"),
-                f"la voix épelle « {word} » lettre par lettre : dites dans "
-                f"pronunciations comment on le dit (« {word}: ... »), même en lettres",
-            )
+            self.warn(language, language.line_of("pronunciations"), "language.spelt_out", word=word)
 
     def clashes(self, content: Content) -> None:
         from .engine import catalogue_phrases, person_places, question_phrases, subtree
 
         covers = {nid: subtree(content, nid) for nid in content.nodes}
         same = person_places(content)
-        scopes = [("tout le catalogue", catalogue_phrases(content))]
+        scopes = [(self.say("what.catalogue"), catalogue_phrases(content))]
         for node in content.nodes.values():
             if node.type == "question":
                 scopes.append(
-                    (f"le nœud '{node.id}'", question_phrases(content, node, node.choices))
+                    (
+                        self.say("what.node", id=node.id),
+                        question_phrases(content, node, node.choices),
+                    )
                 )
         reported = set()
         for scope, phrases in scopes:
@@ -1215,12 +1189,18 @@ class _Checker:
                 file_a, line_a = origin[(form_a, a)]
                 file_b, line_b = origin[(form_b, b)]
                 self.problems.append(
-                    Problem(
+                    problem(
+                        self.say,
                         file_b,
                         line_b,
-                        f"dans {scope}, ces mots mènent à deux endroits et se disent "
-                        f"presque pareil : « {form_b} » (vers '{b}') et « {form_a} » (vers "
-                        f"'{a}', {file_a} ligne {line_a}) ; Relais ne peut pas les distinguer",
+                        "dialogue.clash",
+                        scope=scope,
+                        form=form_b,
+                        target=b,
+                        other_form=form_a,
+                        other_target=a,
+                        other_file=file_a,
+                        other_line=line_a,
                     )
                 )
 
@@ -1230,21 +1210,21 @@ class _Checker:
 
         if not self.acronyms:
             return
-        listed = self.mapping(catalogue, "procedures", "le fichier")
+        listed = self.mapping(catalogue, "procedures", self.say("what.file"))
         for pid, procedure in content.procedures.items():
             block = listed.get(pid)
             if not isinstance(block, LocatedMap):
                 continue
-            what = f"la démarche '{pid}'"
-            self.explained(block, "steps", procedure.sms, f"{what}, dans son SMS")
+            what = self.say("what.procedure", id=pid)
+            self.explained(block, "steps", procedure.sms, self.say("what.procedure_sms", what=what))
             spoken = " ".join((procedure.voice, *procedure.documents))
-            self.explained(block, "voice", spoken, f"{what}, au téléphone")
+            self.explained(block, "voice", spoken, self.say("what.procedure_voice", what=what))
         for node in content.nodes.values():
             if node.type == "question":
                 text = render_question(content, node.text, node.choices, "voice")
             else:
                 text = node.text
-            self.explained(_at(node), "text", text, f"le nœud '{node.id}'")
+            self.explained(_at(node), "text", text, self.say("what.node", id=node.id))
 
     def explained(self, block: LocatedMap, key: str, text: str, what: str) -> None:
         for acronym, explanations in self.acronyms.items():
@@ -1262,8 +1242,10 @@ class _Checker:
             self.warn(
                 block,
                 block.line_of(key),
-                f"{what} : le sigle {acronym} n'est pas expliqué la première fois. "
-                f"Écrivez par exemple « {acronym} ({explanations[0]}) »",
+                "language.acronym",
+                what=what,
+                acronym=acronym,
+                explanation=explanations[0],
             )
 
 
@@ -1295,17 +1277,20 @@ def successors(node: Node, after: str) -> list[str]:
     return out
 
 
-def check_content(directory: str | Path) -> tuple[Content | None, list[Problem]]:
+def check_content(
+    directory: str | Path, say: Messages | None = None
+) -> tuple[Content | None, list[Problem]]:
     """Every problem of the content folder (errors and warnings), and the content if it
-    could be built at all."""
-    checker = _Checker(Path(directory))
+    could be built at all; each problem in the words of `say` (a checks.yaml: the
+    operator's language), else French."""
+    checker = _Checker(Path(directory), say or load_messages(CHECKS))
     content = checker.run()
     return content, sorted(set(checker.problems), key=lambda p: (p.file, p.line, p.message))
 
 
-def load_content(directory: str | Path) -> Content:
+def load_content(directory: str | Path, say: Messages | None = None) -> Content:
     """The checked content of one language folder; raises ContentError on any error."""
-    content, problems = check_content(directory)
+    content, problems = check_content(directory, say)
     errors = [p for p in problems if p.severity == "error"]
     if errors or content is None:
         raise ContentError(errors)

@@ -4,29 +4,36 @@ error can point a non-programmer to the exact place to fix."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-# How a severity is written for the people who edit the content.
-SEVERITY_WORDS = {"error": "erreur", "warning": "conseil"}
+from .messages import Messages
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
     """One finding of the content check: an error blocks loading, a warning does not.
-    Shown to content authors in French: "erreur" (blocks) or "conseil" (does not)."""
+    Shown to content authors with its severity in their words (checks.yaml's `severity`:
+    "erreur" blocks, "conseil" does not)."""
 
     file: str
     line: int
     message: str
-    severity: str = "error"  # "error" or "warning"
+    severity: str  # "error" or "warning"
+    severity_word: str = field(compare=False)
 
     def __str__(self) -> str:
-        severity = SEVERITY_WORDS.get(self.severity, self.severity)
-        return f"{self.file}:{self.line}: {severity}: {self.message}"
+        return f"{self.file}:{self.line}: {self.severity_word}: {self.message}"
+
+
+def problem(
+    say: Messages, file: str, line: int, key: str, severity: str = "error", /, **values: object
+) -> Problem:
+    """The problem whose reason is the message `key` of checks.yaml."""
+    return Problem(file, line, say(key, **values), severity, say(f"severity.{severity}"))
 
 
 class ContentError(Exception):
@@ -66,9 +73,10 @@ class LocatedList(list):
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's own parser, whose error messages are those `_YAML_REASONS` words."""
+    """PyYAML's own parser, whose error messages checks.yaml's `yaml_reasons` words."""
 
     relais_file = ""
+    relais_say: Messages
 
 
 class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -76,6 +84,7 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
     is read again by `_Loader`, for the message."""
 
     relais_file = ""
+    relais_say: Messages
 
 
 # YAML 1.1 reads yes, no, on and off as true or false: "no" is a word people say. Only
@@ -102,11 +111,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode):
         line = key_node.start_mark.line + 1
         if key in mapping:
             raise ContentError(
-                [
-                    Problem(
-                        loader.relais_file, line, f"'{key}' est écrit deux fois dans le même bloc"
-                    )
-                ]
+                [problem(loader.relais_say, loader.relais_file, line, "yaml.twice", key=key)]
             )
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.lines[key] = line
@@ -127,57 +132,39 @@ for _loader in (_Loader, _FastLoader):
     _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)
 
 
-# PyYAML's most common reasons, in words a content author understands (others stay as is).
-_YAML_REASONS = {
-    "expected <block end>, but found '<block sequence start>'": (
-        "un tiret « - » n'est pas aligné avec les autres"
-    ),
-    "expected <block end>, but found ']'": "un crochet « ] » en trop",
-    "expected <block end>, but found '<scalar>'": (
-        "un texte n'est pas au bon endroit : vérifiez les espaces au début de la ligne"
-    ),
-    "mapping values are not allowed here": (
-        "un deux-points « : » dans un texte : mettez le texte entre guillemets"
-    ),
-    "found character '\\t' that cannot start any token": (
-        "une tabulation : utilisez 2 espaces à la place"
-    ),
-    "found unexpected end of stream": "un guillemet n'est pas fermé",
-    "could not find expected ':'": "il manque un deux-points « : » après un nom",
-}
-
-
-def _parse(loader_class: type, text: str, shown_as: str) -> object:
+def _parse(loader_class: type, text: str, shown_as: str, say: Messages) -> object:
     loader = loader_class(text)
-    loader.relais_file = shown_as
+    loader.relais_file, loader.relais_say = shown_as, say
     try:
         return loader.get_single_data()
     finally:
         loader.dispose()
 
 
-def read_yaml(path: Path, shown_as: str) -> LocatedMap:
-    """Parse one content file. `shown_as` is the name used in error messages."""
+def read_yaml(path: Path, shown_as: str, say: Messages) -> LocatedMap:
+    """Parse one content file. `shown_as` is the name used in error messages, `say` the
+    content check's messages (checks.yaml)."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        problem = Problem(shown_as, 1, f"le fichier n'est pas du texte UTF-8 ({exc.reason})")
-        raise ContentError([problem]) from None
+        raise ContentError(
+            [problem(say, shown_as, 1, "yaml.not_utf8", reason=exc.reason)]
+        ) from None
     try:
-        data = _parse(_FastLoader, text, shown_as)
+        data = _parse(_FastLoader, text, shown_as, say)
     except yaml.MarkedYAMLError:
         try:
-            data = _parse(_Loader, text, shown_as)
+            data = _parse(_Loader, text, shown_as, say)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
-            reason = _YAML_REASONS.get(exc.problem or "", exc.problem or "le YAML ne se lit pas")
-            raise ContentError([Problem(shown_as, line, f"écriture YAML : {reason}")]) from None
+            # PyYAML's most common reasons in words a content author understands.
+            reason = say.get(f"yaml_reasons.{exc.problem}", exc.problem or say("yaml.unknown"))
+            found = problem(say, shown_as, line, "yaml.unreadable", reason=reason)
+            raise ContentError([found]) from None
     if data is None:
         data = LocatedMap()
         data.file, data.line = shown_as, 1
     if not isinstance(data, LocatedMap):
-        raise ContentError(
-            [Problem(shown_as, 1, "le fichier doit être une liste de noms suivis de deux-points")]
-        )
+        raise ContentError([problem(say, shown_as, 1, "yaml.not_names")])
     return data

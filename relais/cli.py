@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 from core.content_dirs import content_root, language_dirs, operator_messages
 from core.settings import Settings, data_folder, existing_auth_token, load_settings
 from dialogues.loader import check_content
-from dialogues.messages import OPERATOR, Messages
+from dialogues.messages import CHECKS, OPERATOR, Messages
 
 from .cli_mediators import cmd_mediators_add, cmd_mediators_list
 
@@ -52,10 +52,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(say("check.no_language", root=root), file=sys.stderr)
         return 2
     settings = load_settings()
+    checks = operator_messages(CHECKS)
     errors = 0
     for folder in folders:
-        content, problems = check_content(folder)
-        problems += _speech_problems(content, settings, args.speech)
+        content, problems = check_content(folder, checks)
+        problems += _speech_problems(content, settings, args.speech, checks)
         for problem in problems:
             print(problem)
         count = sum(p.severity == "error" for p in problems)
@@ -113,10 +114,10 @@ def _warn_if_nobody_to_offer(settings: Settings, folders: list[Path], say: Messa
             print(say("check.nobody", folder=folder.name))
 
 
-def _speech_problems(content, settings, required: bool) -> list:
+def _speech_problems(content, settings, required: bool, checks: Messages) -> list:
     """The words the language's speech model does not know: checked whenever a model is
     installed; with --speech, a missing model or word is an error."""
-    from dialogues.source import Problem
+    from dialogues.source import problem
     from speech.recognition import Recognisers
     from speech.vocabulary import vocabulary_problems
 
@@ -127,16 +128,17 @@ def _speech_problems(content, settings, required: bool) -> list:
         if not required:
             return []
         return [
-            Problem(
+            problem(
+                checks,
                 f"{content.lang}/",
                 1,
-                f"pas de modèle de reconnaissance de la voix pour '{content.lang}' dans "
-                f"{settings.vosk_model(content.lang)} : installez-en un avec "
-                f"`relais models install {content.lang}`",
+                "speech.no_model",
+                language=content.lang,
+                folder=settings.vosk_model(content.lang),
             )
         ]
     return vocabulary_problems(
-        content, recognisers.get(content.lang), "error" if required else "warning"
+        content, recognisers.get(content.lang), "error" if required else "warning", checks
     )
 
 
@@ -149,7 +151,7 @@ def cmd_try(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     folder = Path(args.content) if args.content else settings.content_dir
-    engine = Engine(load_content(folder))
+    engine = Engine(load_content(folder, operator_messages(CHECKS)))
     say = operator_messages(OPERATOR)
     for text in args.text:
         print(understanding_report(engine, text, say))
@@ -171,7 +173,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return 2
     # Broken content stops here, with file and line.
-    load_content(settings.content_dir)
+    load_content(settings.content_dir, operator_messages(CHECKS))
     for line in describe(settings):
         print(line, flush=True)
     url = local_url(args.host, args.port)

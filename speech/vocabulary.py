@@ -4,16 +4,22 @@ without a word, so a caller saying them could never be understood."""
 from __future__ import annotations
 
 from dialogues.engine import Engine, State
+from dialogues.messages import CHECKS, Messages, load_messages
 from dialogues.model import Content
-from dialogues.source import Problem
+from dialogues.source import Problem, problem
 
 from .recognition import Recogniser
 
 
 def vocabulary_problems(
-    content: Content, recogniser: Recogniser, severity: str = "warning"
+    content: Content,
+    recogniser: Recogniser,
+    severity: str = "warning",
+    say: Messages | None = None,
 ) -> list[Problem]:
-    """One problem per question with words the model cannot recognise."""
+    """One problem per question with words the model cannot recognise, in the words of
+    `say` (a checks.yaml), else French."""
+    say = say or load_messages(CHECKS)
     engine = Engine(content)
     problems = []
     for node in content.nodes.values():
@@ -24,24 +30,27 @@ def vocabulary_problems(
         if missing:
             words = ", ".join(f"« {w} »" for w in missing)
             problems.append(
-                Problem(
+                problem(
+                    say,
                     node.file,
                     node.line,
-                    f"le nœud '{node.id}' : le modèle de reconnaissance de la voix "
-                    f"({content.lang}) ne connaît pas {words} : une personne qui les dit ne "
-                    "sera pas comprise (prenez d'autres mots, ou les touches)",
+                    "speech.unknown_words",
                     severity,
+                    id=node.id,
+                    language=content.lang,
+                    words=words,
                 )
             )
     missing = recogniser.missing_words(content.decoys)
     if missing:
         problems.append(
-            Problem(
+            problem(
+                say,
                 f"{content.lang}/language.yaml",
                 1,
-                "des mots leurres (decoys) sont inconnus du modèle de reconnaissance de la voix : "
-                + ", ".join(missing),
+                "speech.unknown_decoys",
                 severity,
+                words=", ".join(missing),
             )
         )
     return problems

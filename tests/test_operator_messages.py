@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from dialogues.messages import OPERATOR, MessagesError, load_messages, placeholders
+from dialogues.messages import CHECKS, OPERATOR, MessagesError, load_messages, placeholders
 from relais.cli import main as relais_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ def _named(call: ast.Call) -> list[str]:
 
 
 def test_every_message_the_code_names_is_in_french_with_the_values_it_is_given() -> None:
-    table = dict(load_messages(OPERATOR).table)
+    table = {**load_messages(OPERATOR).table, **load_messages(CHECKS).table}
     sections = {key.split(".")[0] for key in table}
     found, wrong = 0, []
     for package in PRODUCT:
@@ -42,7 +43,9 @@ def test_every_message_the_code_names_is_in_french_with_the_values_it_is_given()
                 if not isinstance(call, ast.Call):
                     continue
                 for key in _named(call):
-                    if not KEY.fullmatch(key) or key.split(".")[0] not in sections:
+                    if not KEY.fullmatch(key) or key.endswith(".yaml"):  # a content file
+                        continue
+                    if key.split(".")[0] not in sections:
                         continue
                     found += 1
                     where = f"{path.relative_to(ROOT)}:{call.lineno}"
@@ -99,3 +102,10 @@ def test_a_second_operator_language_is_a_content_folder(
     assert relais_main(["check", "--content", str(KOREAN)]) == 0
     out = capsys.readouterr().out
     assert "ko: OK, " in out and " nodes, " in out and "piece(s) of advice" in out
+    broken = tmp_path / "ko"
+    shutil.copytree(KOREAN, broken)
+    (broken / "places.yaml").unlink()  # its check's words are not in the folder checked
+    assert relais_main(["check", "--content", str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert "ko/places.yaml:1: error: the file is missing\n" in out
+    assert "ko: 1 error(s), " in out
