@@ -503,11 +503,12 @@ class Call:
             self.resource.update(status=status, duration=self._seconds, ended_at=rfc2822_now())
         if (self.outbound and not self.status_url) or self.status_lost:
             return  # no StatusCallback was asked for, or it never reaches Relais
-        answer = self.sim.post(
+        answer = self._post(
             self.status_url or self.sim.public_url + "/voice/status",
             self.params(CallStatus=status, CallDuration=str(self._seconds)),
         )
-        self.status_answers.append(answer.status_code)
+        if answer is not None:  # a Relais that is down gets no status callback
+            self.status_answers.append(answer.status_code)
 
 
 @dataclass

@@ -261,6 +261,9 @@ def test_relais_sms_from_another_folder_says_what_is_wrong(
     assert sent.returncode == 0 and "CAF" in sent.stdout
     down = run(["sms", "--url", "http://127.0.0.1:9", "caf"], elsewhere, TWILIO_AUTH_TOKEN="x")
     assert down.returncode == 1 and "Relais ne répond pas" in down.stderr
+    down = run(["call", "--url", "http://127.0.0.1:9"], elsewhere, TWILIO_AUTH_TOKEN="x")
+    assert down.returncode == 1 and "Relais ne répond pas" in down.stderr
+    assert "Traceback" not in down.stderr and "pas de réponse de" in down.stdout
 
 
 @pytest.fixture
