@@ -22,11 +22,9 @@ from core.phones import can_receive_sms
 from core.recordings import delete_at_twilio
 from core.signature import twilio_signed
 from core.store import Exchange
-from core.twilio_status import CallStatus, keep_early
 from core.web import form_sid, form_text, query_number, services, whole_number
-from dialogues.engine import Digits, HangUp, Input, Key, NoInput, State, Words
-from mediation.calls import take_as_missed
-from runtime import turns
+from dialogues.engine import Digits, Input, Key, NoInput, State, Words
+from runtime import placed_calls, status_reports, turns
 from speech.audio import AudioError
 from speech.recordings import RecordingUnavailable, fetch_recording, from_host
 
@@ -91,8 +89,7 @@ def incoming() -> Response:
         return _twiml(arrival.replay)
     person = arrival.person
     assert person is not None
-    if take_as_missed(app.session, app.settings, person):  # free for the caller: we ring back
-        app.session.commit()
+    if placed_calls.rung_back(app, person):  # free for the caller: Relais rings back
         return _twiml(reject_busy())
     return begin_call(call_sid, person)
 
@@ -208,25 +205,11 @@ def silence() -> Response:
 @blueprint.post("/voice/status")
 @twilio_signed
 def status() -> Response:
-    """How a call ended, always answered 204. A call without a conversation (a missed call
-    rejected for a ring-back, a mediator's call to their line, a sid Relais does not know)
-    is kept and logged; a status that does not move on in Twilio's order (a callback late,
-    repeated, or a second end) changes nothing."""
-    app = services()
+    """How a call ended (runtime/status_reports.py), always answered 204."""
     call_sid = form_sid("CallSid")
     if not call_sid:
         abort(400)
     call_status = form_text("CallStatus", 32)
     duration = whole_number(request.form.get("CallDuration", ""))
-    conversation = app.store.call(call_sid)
-    if conversation is None:
-        keep_early(app.session, call_sid, call_status, duration)
-        app.session.commit()
-        return Response("", status=204)
-    ended = CallStatus.known(call_status)
-    if ended is not None and ended.ended and CallStatus.moves_on(conversation.call_status, ended):
-        if State.from_dict(conversation.state).status == "active":
-            turns.take(app, conversation, HangUp(), "hangup", None)
-        app.store.end_call(conversation, call_status, duration)
-        app.session.commit()
+    status_reports.call_status(services(), call_sid, call_status, duration)
     return Response("", status=204)

@@ -1,16 +1,31 @@
-"""What the webhooks of the calls Relais places report, applied and committed (the voice
-channel parses them and renders its reply; mediation/calls.py owns the calls): who
-answered when no dialogue follows, who answered a dialled person's leg, how a placed call
-ended, how a mediator's call to the person ended."""
+"""The calls Relais places, as the voice webhooks report them, applied and committed (the
+voice channel parses them and renders its reply; mediation/calls.py owns the calls): a
+missed call to ring back, who answered when no dialogue follows, who answered a dialled
+person's leg, how a placed call ended, how a mediator's call to the person ended."""
 
 from __future__ import annotations
 
-from core.models import OutboundCall
+from core.models import OutboundCall, Person
 from core.twilio_status import keep_early, reported
 from core.web import Services
-from mediation.calls import answered_by_machine, call_ended, dial_outcome, note_outcome
+from mediation.calls import (
+    answered_by_machine,
+    call_ended,
+    dial_outcome,
+    note_outcome,
+    take_as_missed,
+)
 from mediation.outbound_status import OutboundStatus, move
 from mediation.words import load_words
+
+
+def rung_back(app: Services, person: Person) -> bool:
+    """In missed-call mode, whether this incoming call is rejected (free for the caller)
+    because Relais rings back: a new ring-back placed, or one under way already."""
+    if not take_as_missed(app.session, app.settings, person):
+        return False
+    app.session.commit()
+    return True
 
 
 def answered(app: Services, call: OutboundCall, status: OutboundStatus) -> None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from core.outbound import message_values, note_status, status_before_sid
+from core.outbound import message_values
 from core.signature import twilio_signed
 from core.web import form_sid, form_text, services
 from dialogues.engine import Text
 from dialogues.model import Content
-from runtime import opt_out, turns
+from runtime import opt_out, status_reports, turns
 
 from .keywords import plain_words, sms_keyword
 from .replies import clean_body, fit, render
@@ -94,18 +94,10 @@ def incoming() -> Response:
 @blueprint.post("/sms/status")
 @twilio_signed
 def status() -> Response:
-    """An SMS's status callback, always answered 204. One that overtook the message's sid
-    (Twilio's answer to the send request) is kept for it; one for an unknown sid is kept
-    and logged; a status earlier in Twilio's order than the message's changes nothing."""
-    app = services()
+    """An SMS's status callback (runtime/status_reports.py), always answered 204."""
     sid = form_sid("MessageSid")
     if not sid:
         abort(400)
     reported_status, error = form_text("MessageStatus", 16), form_text("ErrorCode", 16)
-    message = app.store.message(sid)
-    if message is not None:
-        note_status(message, reported_status, error)
-    else:
-        status_before_sid(app.session, sid, reported_status, error)
-    app.session.commit()
+    status_reports.message_status(services(), sid, reported_status, error)
     return Response("", status=204)
