@@ -64,8 +64,8 @@ def dial_ended(
 
 
 def voicemail_left(app: Services, callback: CallbackRequest, url: str) -> None:
-    """The caller's voice message at Twilio's `url`, kept for a job to fetch (the first one
-    of a request's webhook, if Twilio sends it again)."""
+    """The caller's voice message at Twilio's `url`, kept for a job to fetch (the webhook
+    sent again changes nothing)."""
     if url and callback.voicemail_ref is None:
         keep_voicemail(app.session, callback, url)
         app.session.commit()
