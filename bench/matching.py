@@ -149,6 +149,8 @@ def danger(engine: Engine, danger_path: Path, ordinary_path: Path, title: str) -
     rows = []
     for name in [*SITUATIONS.values(), "all"]:
         some = [o for o in outcomes if name in ("all", o.row.situation)]
+        if not some:  # a list without that situation
+            continue
         recognised = 100 * sum(o.recognised for o in some) / len(some)
         handled = 100 * sum(o.ok for o in some) / len(some)
         rows.append([name, str(len(some)), f"{recognised:.1f} %", f"{handled:.1f} %"])
