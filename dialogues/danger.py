@@ -4,8 +4,10 @@ tonight, a child at risk, a medical emergency, an immediate threat.
 The content (danger.yaml) lists each situation with the phrases that reveal it. Unlike the
 subject matcher, small words are kept ("me tuer" is not "tuer", "il veut me tuer" is not
 "je veux me tuer"), and a phrase's words must come in order, with at most `MAX_GAP` other
-words between two of them. Each word is compared by its sound spelling (see `normalise`),
-so misspellings are tolerated like everywhere else: "sucider", "me tué", "il me frap".
+words between two of them, none of them a word that changes who does what (danger.yaml's
+`never_skipped`: "je vais me faire tuer" is not "je vais me tuer"). Each word is compared
+by its sound spelling (see `normalise`), so misspellings are tolerated like everywhere
+else: "sucider", "me tué", "il me frap".
 
 Harmless phrases (danger.yaml's `harmless`: "me tape sur les nerfs", "en danger
 financièrement") are found first, the same way, and their words are then no danger's: "ça
@@ -90,6 +92,7 @@ class DangerMatcher:
         distinct: tuple[tuple[str, str], ...] = (),
         harmless: tuple[str, ...] = (),
         times: Mapping[str, str] | None = None,
+        never_skipped: tuple[str, ...] = (),
     ):
         self._dangers = dangers
         self._reading = reading
@@ -109,6 +112,8 @@ class DangerMatcher:
             if form
         ]
         self._harmless = [_Phrase(form, HARMLESS) for form in map(sounds, harmless) if form]
+        # Words that change who does what: "me faire tuer" is not "me tuer".
+        self._never_skipped = {s for word in never_skipped for s in sounds(word)}
         self._vocabulary = Vocabulary(
             sorted({w for p in self._phrases + self._harmless for w in p.words})
         )
@@ -194,10 +199,11 @@ class DangerMatcher:
         return similar
 
     def _phrase_spans(
-        self, phrase: _Phrase, heard: list[dict[str, float]]
+        self, phrase: _Phrase, heard: list[dict[str, float]], kept: frozenset[int] = frozenset()
     ) -> list[tuple[float, range]]:
         """Each place the phrase's words are found in order: their mean similarity, and
-        the positions of the message from its first word to its last."""
+        the positions of the message from its first word to its last. The positions `kept`
+        (never-skipped words) are never skipped between two of its words."""
         spans = []
         first = phrase.words[0]
         for start, similar in enumerate(heard):
@@ -206,7 +212,12 @@ class DangerMatcher:
             total, position = similar[first], start
             for word in phrase.words[1:]:
                 window = range(position + 1, min(position + 2 + MAX_GAP, len(heard)))
-                found = [(heard[i][word], i) for i in window if word in heard[i]]
+                found = []
+                for i in window:
+                    if word in heard[i]:
+                        found.append((heard[i][word], i))
+                    elif i in kept:
+                        break
                 if not found:
                     break
                 score, position = max(found, key=lambda item: (item[0], -item[1]))
@@ -239,6 +250,8 @@ class DangerMatcher:
         if not candidates:
             return None
         said = [word for word, _ in positions]
+        sound, never = self._reading.sound, self._never_skipped
+        kept = frozenset(i for i, word in enumerate(said) if never and sound(word) in never)
         moments = self._moments(words)
         # The word each position is part of (a glued word is two positions).
         owner = [i for i, word in enumerate(words) for _ in self._positions(word)]
@@ -247,7 +260,7 @@ class DangerMatcher:
             score = max(
                 (
                     score
-                    for score, span in self._phrase_spans(phrase, heard)
+                    for score, span in self._phrase_spans(phrase, heard, kept)
                     if not _negated(phrase, span, said, self._reading)
                     and not moments.rule_out(
                         self._dangers[phrase.danger], range(owner[span.start], owner[span[-1]] + 1)

@@ -452,7 +452,12 @@ class Engine:
     def _danger_matcher(self) -> DangerMatcher:
         content = self.content
         return DangerMatcher(
-            content.dangers, content.reading, content.distinct, content.harmless, content.times
+            content.dangers,
+            content.reading,
+            content.distinct,
+            content.harmless,
+            content.times,
+            content.never_skipped,
         )
 
     @cached_property

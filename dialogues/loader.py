@@ -526,7 +526,9 @@ class _Checker:
         if block is None:
             return {}
         self.unknown_fields(
-            block, {"situations", "distinct", "ordinary", "harmless", "times"}, DANGER_FILE
+            block,
+            {"situations", "distinct", "ordinary", "harmless", "never_skipped", "times"},
+            DANGER_FILE,
         )
         times = self.times(block)
         found = []
@@ -590,6 +592,7 @@ class _Checker:
             "distinct": self.distinct(block),
             "ordinary": self.texts(block, "ordinary", DANGER_FILE),
             "harmless": self.texts(block, "harmless", DANGER_FILE),
+            "never_skipped": self.texts(block, "never_skipped", DANGER_FILE),
             "times": times,
         }
 

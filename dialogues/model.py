@@ -165,6 +165,7 @@ class Content:
     distinct: tuple[tuple[str, str], ...] = ()  # danger words never taken for one another
     ordinary: tuple[str, ...] = ()  # messages that look like danger and are not (danger.yaml)
     harmless: tuple[str, ...] = ()  # phrases whose words are no danger ("me tape sur les nerfs")
+    never_skipped: tuple[str, ...] = ()  # words a phrase never skips ("me faire tuer")
     # Moments said in a message (danger.yaml's `times`): a regular expression on its plain
     # words for each kind ("past", "later", and "now", which rules nothing out).
     times: dict[str, str] = field(default_factory=dict)

@@ -214,3 +214,18 @@ def test_maintenant_makes_current_what_comes_after_it(message, danger) -> None:
 )
 def test_a_joke_or_a_story_is_no_danger(message, danger) -> None:
     assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # "faire" between "me" and "tuer": someone else would do it.
+        ("je vais me faire tuer par mon père ce soir, il a un couteau", "threat"),
+        ("mon frère va me faire tuer par ses copains, ils m'attendent en bas", "threat"),
+        # The phrase's own "faire" still counts, and "me tuer" is still suicide.
+        ("je vais me faire du mal ce soir", "suicide"),
+        ("je vais me tuer ce soir", "suicide"),
+    ],
+)
+def test_a_phrase_never_skips_a_word_that_changes_who_does_it(message, danger) -> None:
+    assert found(message) == danger, message
