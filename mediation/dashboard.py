@@ -1,5 +1,6 @@
-"""The mediators' dashboard (/mediation), in French, server-rendered: login, the callback
-queue, one request with its conversation, recordings and messages, status and notes.
+"""The mediators' dashboard (/mediation), server-rendered in the words of dashboard.yaml
+(mediation.words): login, the callback queue, one request with its conversation,
+recordings and messages, status and notes; the figures, the simulator, the error pages.
 
 Every page and every recording needs a login; every form carries a CSRF token; failed
 logins are rate-limited; phone numbers are masked except on the page of a request, where a
@@ -320,7 +321,7 @@ def words() -> Words:
 
 def page_words(section: str, name: str, /, **values: object) -> Markup:
     """A word for a page (`words` in the templates), escaped for HTML as the values filled
-    in are, except those already HTML (a link, a <time>)."""
+    in are, except those already HTML (another word, a name in bold)."""
     return escape(words().table[section][name]).format(**values)
 
 
