@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from flask import (
     Blueprint,
@@ -235,6 +236,13 @@ def queue() -> str:
     return render_template(
         "mediation/queue.html", requests=requests_, names=names, show_all=show_all
     )
+
+
+@blueprint.get("/<path:address>")
+@login_required
+def unknown(address: str) -> NoReturn:
+    """A mistyped address of the dashboard: its own error page, not Werkzeug's."""
+    abort(404)
 
 
 def _real_request(request_id: int) -> CallbackRequest:

@@ -557,6 +557,8 @@ def test_the_dashboard_says_the_words_of_its_content(tmp_path: Path) -> None:
         missing = client.get("/mediation/requests/404")
         assert missing.status_code == 404 and "Rien à cette adresse" in html.unescape(missing.text)
         assert "Not Found" not in missing.text and "Page introuvable" not in missing.text
+        mistyped = client.get("/mediation/rien-ici")  # no such page
+        assert mistyped.status_code == 404 and "Rien à cette" in mistyped.text
         token = csrf_token(client.get("/mediation/simulator").text)
         for action in ("start", "1"):
             client.post("/mediation/simulator/call", data={"csrf_token": token, "action": action})
