@@ -40,6 +40,7 @@ from .model import (
     Procedure,
     ProcedureNode,
     QuestionNode,
+    VoiceSettings,
 )
 from .normalise import Reading, words_of
 from .procedure_text import procedure_sms, written_phone
@@ -377,6 +378,7 @@ class _Checker:
                 "acronyms",
                 "reading",
                 "paper_small_words",
+                "voice",
             },
             the_file,
         )
@@ -431,6 +433,7 @@ class _Checker:
             sms_words=self.sms_words(language),
             examples=examples,
             reading=self.reading(language),
+            voice=self.voice(language),
         )
         if not any(p.severity == "error" for p in self.problems):
             self.sms_menus(content)
@@ -641,6 +644,17 @@ class _Checker:
         return tuple(out)
 
     # -- language.yaml ----------------------------------------------------------------
+    def voice(self, language: LocatedMap) -> VoiceSettings:
+        """How Relais's voice speaks the language; the language's code where not said."""
+        block = self.mapping(language, "voice", "language.yaml")
+        self.unknown_fields(block, {"say_language", "say_voice", "espeak"}, "voice")
+        lang = self.directory.name
+        return VoiceSettings(
+            say_language=self.text(block, "say_language", "voice", required=False) or lang,
+            say_voice=self.text(block, "say_voice", "voice", required=False),
+            espeak=self.text(block, "espeak", "voice", required=False) or lang,
+        )
+
     def phrases(self, language: LocatedMap) -> dict[str, str]:
         block = self.mapping(language, "phrases", "language.yaml")
         self.unknown_fields(block, set(PHRASES), "phrases")

@@ -145,6 +145,16 @@ class Danger:
     not_when: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How Relais's voice speaks a language (language.yaml's `voice`): Twilio's <Say>
+    language and voice, and espeak-ng's voice for the rendered prompts."""
+
+    say_language: str  # e.g. fr-FR
+    say_voice: str  # e.g. Polly.Lea-Neural ("": Twilio's default voice)
+    espeak: str  # e.g. roa/fr
+
+
 @dataclass
 class Content:
     """One language's content, checked. `version` changes whenever any file changes."""
@@ -159,6 +169,7 @@ class Content:
     commands: dict[str, Command]
     answers: dict[str, tuple[str, ...]]  # "yes" and "no": the words of a yes/no answer
     phrases: dict[str, str]
+    voice: VoiceSettings  # how Relais's voice speaks it
     pronunciations: dict[str, str] = field(default_factory=dict)
     decoys: tuple[str, ...] = ()  # common words that absorb off-list speech
     dangers: tuple[Danger, ...] = ()  # in order: the first wins a tie

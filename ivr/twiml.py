@@ -9,17 +9,13 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core.web import services
 from dialogues.engine import Action, Ask, End, HandOff, Say
-from dialogues.model import Content
+from dialogues.model import Content, VoiceSettings
 from runtime.turns import Handover
 
 KEY_TIMEOUT = 5  # seconds to wait for a key after the prompt
 NUMBER_TIMEOUT = 10  # seconds to wait between keys of a phone number
 RECORD_SECONDS = 5  # a spoken answer is a word or two
 RECORD_SILENCE = 2  # seconds of silence that end a spoken answer
-SAY_LANGUAGES = {"fr": "fr-FR", "ko": "ko-KR"}
-# Twilio's <Say> speaks English in its default voice: each language names a voice of its
-# own (Amazon Polly's neural voices, listed in Twilio's text-to-speech docs).
-SAY_VOICES = {"fr": "Polly.Lea-Neural", "ko": "Polly.Seoyeon-Neural"}
 
 
 @dataclass(frozen=True)
@@ -34,16 +30,16 @@ class Speaker:
     @classmethod
     def of(
         cls,
-        lang: str,
+        settings: VoiceSettings,
         voice: str = "",
         audio: Callable[[str, str | None], str | None] | None = None,
     ) -> Speaker:
-        """The speaker for a content language; `voice` (RELAIS_SAY_VOICE) overrides the
-        language's default voice."""
+        """The speaker for a content language's voice settings (language.yaml's `voice`);
+        `voice` (RELAIS_SAY_VOICE) overrides the language's own voice."""
         return cls(
             audio or (lambda _text, _node: None),
-            SAY_LANGUAGES.get(lang, lang),
-            voice or SAY_VOICES.get(lang, ""),
+            settings.say_language,
+            voice or settings.say_voice,
         )
 
     def say(self, verb: VoiceResponse | Gather, text: str) -> None:
@@ -83,7 +79,7 @@ def speaker(lang: str | None = None) -> Speaker:
         return f"{app.settings.public_url}/audio/{name}" if name else None
 
     voice = app.settings.say_voice if language.engine is app.engine else ""
-    return Speaker.of(language.engine.content.lang, voice, audio)
+    return Speaker.of(language.engine.content.voice, voice, audio)
 
 
 def render(actions: list[Action], how: CallRendering, handover: Handover | None = None) -> str:

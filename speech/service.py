@@ -33,7 +33,9 @@ class Speech:
         self._human = frozenset(p.stem for p in self.human_dir.glob("*.wav"))
         self._rendered: dict[str, str] = {}  # prompts found rendered (never deleted)
         self.cache = (
-            PromptCache(data_dir / "audio", Voice(content.lang, voice_rate), content.pronunciations)
+            PromptCache(
+                data_dir / "audio", Voice(content.voice.espeak, voice_rate), content.pronunciations
+            )
             if tts_available()
             else None
         )

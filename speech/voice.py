@@ -21,17 +21,12 @@ from pathlib import Path
 from dialogues.pronounce import spoken
 
 DEFAULT_RATE = 140  # words a minute: slower than espeak's 175, for people who listen hard
-VOICES = {"fr": "roa/fr", "ko": "ko"}  # espeak-ng voice ids for pyttsx3
 
 
 @dataclass(frozen=True)
 class Voice:
-    lang: str
+    espeak_id: str  # espeak-ng's voice for pyttsx3 (language.yaml's voice.espeak)
     rate: int = DEFAULT_RATE
-
-    @property
-    def espeak_id(self) -> str:
-        return VOICES.get(self.lang, self.lang)
 
     def key(self, text: str) -> str:
         return hashlib.sha256(f"{self.espeak_id}|{self.rate}|{text}".encode()).hexdigest()[:32]

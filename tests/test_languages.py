@@ -16,6 +16,7 @@ from .conftest import Running, make_content
 
 KOREAN = Path(__file__).resolve().parent / "data" / "ko"
 KOREAN_NUMBER = "+33900000001"  # the service's Korean line
+KOREAN_VOICE = "Google.ko-KR-Standard-A"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 MOBILE, OTHER = "+33612345678", "+33698765432"
 
@@ -24,6 +25,9 @@ def _relais(tmp_path: Path) -> Running:
     root = tmp_path / "content"
     make_content(root)  # root/fr: the French test content
     shutil.copytree(KOREAN, root / "ko")
+    # A voice no code knows: the language's voice is its content's (language.yaml).
+    words = root / "ko" / "language.yaml"
+    words.write_text(words.read_text().replace("Polly.Seoyeon-Neural", KOREAN_VOICE))
     return Running(
         tmp_path / "data",
         RELAIS_CONTENT_DIR=str(root),
@@ -54,6 +58,7 @@ def test_each_person_is_answered_in_the_language_of_the_number_they_reached(
         # The Korean texter calls the main number later: still spoken to in Korean.
         twiml = _voice(relais, MOBILE, "CA" + "1" * 32, "+33900000000")
         assert 'language="ko-KR"' in twiml and "무엇을 도와드릴까요?" in twiml
+        assert f'voice="{KOREAN_VOICE}"' in twiml
         # A new caller on the Korean line: Korean; on the main number: French.
         assert 'language="ko-KR"' in _voice(relais, "+33611111111", "CA" + "2" * 32, KOREAN_NUMBER)
         twiml = _voice(relais, "+33622222222", "CA" + "3" * 32, "+33900000000")
