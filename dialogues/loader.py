@@ -154,6 +154,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "summary_chose": ("choices",),
     "summary_then": (),
     "summary_said": ("words",),
+    "summary_quote": ("words",),
+    "summary_and": ("first", "next"),
     "summary_alone": (),
     "summary_helped": (),
     "summary_no_link": (),

@@ -6,6 +6,7 @@ chose and can do. The same text is spoken to the mediator before the call is put
 from __future__ import annotations
 
 import re
+from functools import reduce
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -48,7 +49,7 @@ def summarise(engine: Engine, conversation: Exchange, turns: list[Turn], reason:
         for t in turns
         if t.recognised and not t.recognised.startswith("@") and t.kind in ("key", "words", "text")
     ]
-    said = [f"« {t.raw} »" for t in turns if t.kind == "words" and t.raw]
+    said = [phrase("summary_quote", words=t.raw) for t in turns if t.kind == "words" and t.raw]
     facts = []
     if chosen:
         then = f", {phrase('summary_then')} "
@@ -60,22 +61,26 @@ def summarise(engine: Engine, conversation: Exchange, turns: list[Turn], reason:
     if state.sent:
         titles = [engine.content.procedures[p].title for p in state.sent]
         facts.append(phrase("summary_sent", titles=", ".join(titles)))
-    third = phrase("summary_person", facts=FACTS.join(facts)) if facts else ""
+    third = ""
+    if facts:
+        joined = reduce(lambda told, fact: phrase("summary_and", first=told, next=fact), facts)
+        third = phrase("summary_person", facts=joined)
     return " ".join(s for s in (first, second, third) if s)
 
 
-FACTS = " ; "  # between two facts about the person
 AUTONOMY_FACTS = {ALONE: "summary_alone", HELPED: "summary_helped", NO_LINK: "summary_no_link"}
-QUOTED = r"« [^»]* »(?:, « [^»]* »)*"  # the words said, as summarise quotes them
 
 
 def without_spoken_words(summary: str, content: Content) -> str:
     """The summary without the words the person said (what the purge keeps of it)."""
-    said = _pattern(content.phrases["summary_said"], "words", QUOTED)
-    person = _pattern(content.phrases["summary_person"], "facts", said)
+    phrases = content.phrases
+    quote = _pattern(phrases["summary_quote"], "words", ".*?")
+    said = _pattern(phrases["summary_said"], "words", f"{quote}(?:, {quote})*")
+    person = _pattern(phrases["summary_person"], "facts", said)
+    between = re.escape(phrases["summary_and"].split("{first}")[1].split("{next}")[0])
     text = re.sub(" ?" + person, "", summary)  # the only fact told
-    text = re.sub(said + re.escape(FACTS), "", text)  # told first, or between others
-    return re.sub(re.escape(FACTS) + said, "", text)  # told last
+    text = re.sub(said + between, "", text)  # told first, or between others
+    return re.sub(between + said, "", text)  # told last
 
 
 def _pattern(template: str, field: str, inner: str) -> str:

@@ -301,3 +301,15 @@ def test_a_summary_loses_the_words_quoted_wherever_they_are() -> None:
         without_spoken_words(f"{start} La personne a choisi la CAF ; a dit « rsa ».", FRENCH)
         == f"{start} La personne a choisi la CAF."
     )
+
+
+def test_a_summary_in_another_language_loses_the_words_quoted_its_way() -> None:
+    """The quotes and the joining of facts are the language's (language.yaml's
+    summary_quote and summary_and): the Korean test content quotes with “ ”."""
+    korean = load_content(Path(__file__).resolve().parent / "data" / "ko")
+    start = "전화, 끝번호 78, 10시."
+    assert without_spoken_words(f"{start} 그 사람은 “도움” 말함.", korean) == start
+    assert (
+        without_spoken_words(f"{start} 그 사람은 병원 선택; “a”, “b” 말함.", korean)
+        == f"{start} 그 사람은 병원 선택."
+    )
