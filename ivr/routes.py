@@ -19,14 +19,12 @@ from flask import Blueprint, Response, abort, request
 
 from core.models import Person
 from core.phones import can_receive_sms
-from core.recordings import delete_at_twilio
 from core.signature import twilio_signed
 from core.store import Exchange
 from core.web import form_sid, form_text, query_number, services, whole_number
-from dialogues.engine import Digits, Input, Key, NoInput, State, Words
-from runtime import placed_calls, status_reports, turns
-from speech.audio import AudioError
-from speech.recordings import RecordingUnavailable, fetch_recording, from_host
+from dialogues.engine import Digits, Input, Key, NoInput
+from runtime import placed_calls, spoken_answers, status_reports, turns
+from runtime.spoken_answers import Heard
 
 from .handoff import render_handover
 from .mediator_line import welcome
@@ -115,10 +113,6 @@ def begin_call(call_sid: str, person: Person, opening: str | None = None) -> Res
     return _respond(turn, _start_key(call_sid))
 
 
-# What a webhook brought, as the engine's input: (input, turn kind, raw value, recording).
-Heard = tuple[Input, str, str | None, str | None]
-
-
 def _step(hear: Callable[[Exchange], Heard]) -> Response:
     app = services()
     conversation_id, step = query_number("c"), query_number("s")
@@ -168,32 +162,7 @@ def record() -> Response:
 
 
 def _listen(conversation: Exchange, url: str) -> Heard:
-    """Fetch the recording, keep it, and recognise it against the question's words. When
-    that fails, the answer counts as not understood: keys still work. Twilio's copy is
-    deleted either way (Relais keeps its own, or will never fetch it)."""
-    app = services()
-    settings = app.settings
-    if from_host(url, settings.recordings_url):  # once this turn is stored
-        delete_at_twilio(app.session, url)
-    not_understood: Heard = (Words("", 0.0), "recording", None, url)
-    state = State.from_dict(conversation.state)
-    language = app.speaking(state.lang)
-    if not language.speech.listening:
-        return not_understood
-    try:
-        audio = fetch_recording(
-            url, settings.account_sid, settings.auth_token, allowed=settings.recordings_url
-        )
-        folder = app.settings.data_dir / "recordings" / conversation.call_sid
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{conversation.step}.wav"
-        path.write_bytes(audio)
-        heard = language.speech.recognise(audio, language.engine.expected_words(state))
-    except (RecordingUnavailable, AudioError) as exc:
-        log.warning("spoken answer not used: %s", exc)
-        return not_understood
-    kept = str(path.relative_to(app.settings.data_dir))
-    return Words(heard.text, heard.confidence), "words", heard.text or None, kept
+    return spoken_answers.heard_recording(services(), conversation, url)
 
 
 @blueprint.post("/voice/silence")

@@ -50,6 +50,7 @@ from core.settings import Settings
 from core.signature import valid_signature
 from dialogues.engine import Digits, Input, Key, NoInput, Words
 from dialogues.messages import OPERATOR
+from runtime import spoken_answers
 from speech.recognition import Recognisers
 from speech.service import Speech
 from speech.voice import tts_available
@@ -285,11 +286,8 @@ class StreamSession:
         keep it as record mode keeps a recording."""
         audio = utterance_wav(samples)
         heard = self.speech.recognise(audio, self.expected)
-        folder = self.settings.data_dir / "recordings" / self.call_sid
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self.conversation_id}-{time.time_ns()}.wav"
-        path.write_bytes(audio)
-        kept = str(path.relative_to(self.settings.data_dir))
+        name = f"{self.conversation_id}-{time.time_ns()}"
+        kept = spoken_answers.keep(self.settings.data_dir, self.call_sid, name, audio)
         self._turn(Words(heard.text, heard.confidence), "words", heard.text or None, kept)
 
     def _turn(self, event: Input, kind: str, raw: str | None, recording: str | None = None):
