@@ -243,7 +243,7 @@ class OutboundCall(Base):
     mediator_id: Mapped[int | None] = mapped_column(
         ForeignKey("mediators.id", ondelete="SET NULL"), nullable=True
     )
-    # waiting, calling, answered, machine, fax, no-answer, busy, failed, given_up
+    # mediation.outbound_status.OutboundStatus, moved only by its `move`
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
