@@ -13,8 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from core.content_dirs import DEFAULT_CONTENT_ROOT
+from core.content_dirs import DEFAULT_CONTENT_ROOT, operator_messages
 from core.twilio_simulator import WORDS as SIMULATOR_WORDS
+from dialogues.messages import OPERATOR
 
 from .requests import Status
 
@@ -147,15 +148,21 @@ def load_words(content_dir: Path) -> Words:
     path = content_dir / FILE
     if not path.is_file():
         path = DEFAULT_CONTENT_ROOT / "fr" / FILE
+    say = operator_messages(OPERATOR)
     try:
         table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise WordsError(f"{path}: {exc}") from exc
+        raise WordsError(say("messages.words_unreadable", file=path, reason=exc)) from exc
     for section, names in NEEDED.items():
         for name in names:
             word = (table.get(section) or {}).get(name)
             parts = PARTS.get((section, name), ())
             if word is None or (parts and not all(part in word for part in parts)):
-                wanted = f" ({' et '.join(parts)})" if parts else ""
-                raise WordsError(f"{path} : le mot '{section}.{name}'{wanted} manque")
+                named = f"{section}.{name}"
+                if not parts:
+                    raise WordsError(say("messages.word_missing", file=path, word=named))
+                joined = f" {say('messages.and')} ".join(parts)
+                raise WordsError(
+                    say("messages.word_part_missing", file=path, word=named, parts=joined)
+                )
     return Words(table)
