@@ -10,7 +10,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from core.web import services
 from dialogues.engine import Action, Ask, End, HandOff, Say
 from dialogues.model import Content, VoiceSettings
-from runtime.turns import Handover
+from runtime.effects import Handover
 
 KEY_TIMEOUT = 5  # seconds to wait for a key after the prompt
 NUMBER_TIMEOUT = 10  # seconds to wait between keys of a phone number

@@ -18,7 +18,7 @@ from dialogues.sms_encoding import GSM7, sms_size
 from ivr.handoff import render_handover
 from ivr.twiml import CallRendering, render, speaker
 from relais.app import create_app
-from runtime.turns import Handover
+from runtime.effects import Handover
 from sms.replies import render as render_sms
 
 from .conftest import FRENCH
