@@ -336,7 +336,20 @@ class _Moments:
         # before ("mon père me battait, maintenant j'ai 30 ans").
         if NOW in said and not over and (span is None or said[NOW][0].start < span.stop):
             return False
-        return any(self._near(kind, span) for kind in not_when - {OVER, *NOT_REAL})
+        return any(
+            self._near(kind, span) or self._framed(kind, span)
+            for kind in not_when - {OVER, *NOT_REAL}
+        )
+
+    def _framed(self, kind: str, span: range | None) -> bool:
+        """Whether the phrase `span` is told between a time of `kind` and a "maintenant"
+        after it: the story of that time, however long ("quand j'étais petit, mon père me
+        battait, [...] maintenant j'ai 30 ans")."""
+        if span is None or NOW not in self.said:
+            return False
+        return any(time.stop <= span.start for time in self.said.get(kind, ())) and any(
+            now.start >= span.stop for now in self.said[NOW]
+        )
 
     def _near(self, kind: str, span: range | None) -> bool:
         """Whether a time of `kind` is said within TIME_REACH words of `span` (None:

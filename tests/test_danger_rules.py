@@ -184,6 +184,14 @@ def test_a_time_after_depuis_is_how_long_it_lasts(message, danger) -> None:
     [
         # "maintenant" after the phrase: what came before is past.
         ("il y a des années mon ex me frappait, maintenant je veux un logement à mon nom", None),
+        # ...however far the time past is from the phrase, when the phrase is told between
+        # them: the story of that time.
+        (
+            "quand j'étais petit on m'a placé en foyer parce que mon père me battait, "
+            "maintenant j'ai 30 ans et je voudrais mon dossier",
+            None,
+        ),
+        ("quand j'étais petite j'étais en foyer, maintenant mon mari me frappe", "violence"),
         # "maintenant" with or before the phrase: it is current.
         ("l'an dernier j'ai porté plainte et maintenant il me frappe", "violence"),
         ("il y a des années on s'est séparés, maintenant il me menace de mort", "threat"),
