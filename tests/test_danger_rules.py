@@ -237,3 +237,20 @@ def test_a_joke_or_a_story_is_no_danger(message, danger) -> None:
 )
 def test_a_phrase_never_skips_a_word_that_changes_who_does_it(message, danger) -> None:
     assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # A message about the subject, not living it: a training, an association, a box
+        # of a form.
+        ("il y a une case violences conjugales dans le formulaire, c'est pas mon cas", None),
+        ("je suis bénévole, comment on oriente une personne qui dort dehors", None),
+        ("un ami me parle de suicide, il y a des formations pour savoir quoi dire ?", None),
+        # The same words with the danger happening now: a danger.
+        ("je suis bénévole et ce soir je dors dehors", "shelter"),
+        ("je coche la case ? mon mari me frappe encore", "violence"),
+    ],
+)
+def test_a_message_about_the_subject_is_no_danger(message, danger) -> None:
+    assert found(message) == danger, message
