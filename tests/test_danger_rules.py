@@ -254,3 +254,21 @@ def test_a_phrase_never_skips_a_word_that_changes_who_does_it(message, danger) -
 )
 def test_a_message_about_the_subject_is_no_danger(message, danger) -> None:
     assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # Words of danger.yaml's `distinct` pairs and `harmless` idioms: no danger...
+        ("c quoi le numéro de sécu de mon bébé", None),
+        ("les lunettes sont remboursées avec la complémentaire santé solidaire ?", None),
+        ("ma carte bleue a été avalée par le distributeur", None),
+        ("mon fils est dehors il joue au foot, c'est pour sa bourse", None),
+        # ...and the words they look like still reveal one.
+        ("la nounou secoue mon bébé quand il pleure", "child"),
+        ("mon père me frappe avec la ceinture", "child"),
+        ("mon fils a avalé des médicaments", "medical"),
+    ],
+)
+def test_look_alike_words_are_not_taken_for_danger_words(message, danger) -> None:
+    assert found(message) == danger, message
