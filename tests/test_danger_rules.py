@@ -264,10 +264,12 @@ def test_a_message_about_the_subject_is_no_danger(message, danger) -> None:
         ("les lunettes sont remboursées avec la complémentaire santé solidaire ?", None),
         ("ma carte bleue a été avalée par le distributeur", None),
         ("mon fils est dehors il joue au foot, c'est pour sa bourse", None),
+        ("depuis janvier, aucun courrier de la caf", None),
         # ...and the words they look like still reveal one.
         ("la nounou secoue mon bébé quand il pleure", "child"),
         ("mon père me frappe avec la ceinture", "child"),
         ("mon fils a avalé des médicaments", "medical"),
+        ("mwen anvi mouri", "suicide"),
     ],
 )
 def test_look_alike_words_are_not_taken_for_danger_words(message, danger) -> None:
