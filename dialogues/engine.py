@@ -431,6 +431,10 @@ class Engine:
                 return None
         return found
 
+    def danger_phrase(self, text: str) -> Danger | None:
+        """The situation of danger the phrases of `text` reveal, the model aside."""
+        return self._danger_matcher.find(text)
+
     def forget_words(self) -> None:
         """Empty every cache of words (sound spellings, similar words, model features), as
         if each word were new: for the benchmark's cold runs."""

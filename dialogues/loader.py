@@ -487,11 +487,27 @@ class _Checker:
         return tuple(out)
 
     def examples_understood(self, content: Content) -> None:
-        """Each example leads to its own place once the model is trained on all of them."""
+        """Each example leads to its own place once the model is trained on all of them,
+        and none is taken for a danger by its phrases (the examples are ordinary messages:
+        a person writing one would get an emergency line)."""
         from .engine import Engine
 
-        understanding = Engine(content).understanding
+        engine = Engine(content)
+        understanding = engine.understanding
         for example in content.examples:
+            danger = engine.danger_phrase(example.text)
+            if danger is not None:
+                self.problems.append(
+                    problem(
+                        self.say,
+                        example.file,
+                        example.line,
+                        "examples.danger",
+                        "warning",
+                        text=example.text,
+                        line=danger.lines[0],
+                    )
+                )
             found = understanding.understand(example.text)
             wanted = understanding.place(example.target)
             if found.matched == wanted and found.followup == example.followup:

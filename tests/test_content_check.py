@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -420,3 +421,25 @@ def test_the_french_sms_are_plain_and_short() -> None:
         assert "EUR" not in procedure.sms and " + " not in procedure.sms
         if procedure.phone:
             assert written_phone(procedure.phone.number) in procedure.sms
+
+
+def test_an_example_taken_for_a_danger_is_reported(tmp_path: Path) -> None:
+    """An example is an ordinary message: if its words reveal a danger, a person who writes
+    it would get an emergency line instead of their procedure."""
+    french = Path(__file__).resolve().parent.parent / "content" / "fr"
+    folder = tmp_path / "fr"
+    shutil.copytree(french, folder)
+    dialogue = folder / "dialogue.yaml"
+    example = "      - je sais plus quoi faire\n"
+    text = dialogue.read_text(encoding="utf-8")
+    assert text.count(example) == 1
+    dialogue.write_text(
+        text.replace(example, "      - je sais plus quoi faire, mon mari me frappe\n"),
+        encoding="utf-8",
+    )
+    _, problems = check_content(folder)
+    found = [p for p in problems if "est pris pour une urgence" in p.message]
+    assert [(p.file, p.line, p.severity) for p in found] == [
+        ("fr/dialogue.yaml", _line_of(dialogue, "je sais plus quoi faire, mon mari"), "warning")
+    ]
+    assert "le numéro 3919" in found[0].message
