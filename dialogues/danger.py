@@ -60,6 +60,7 @@ PHRASE_MIN_SCORE = 86.0  # the mean similarity of a phrase's words, to count as 
 ELIDED_SCORE = 95.0  # "jveux" for "je veux", "jsuis" for "je suis"
 LONGER_SCORE = 85.0  # "dor" for "dors": a 3-letter word one letter short
 TIME_REACH = 6  # a time rules out a phrase said at most this many words from it
+STILL_REACH = 2  # "encore", "toujours" keep current a phrase at most this many words away
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ HARMLESS = -1  # the `danger` of a harmless phrase
 NOW = "now"  # said now: rules nothing out ("maintenant", "ce soir")...
 OVER = "over"  # ...except a situation said to be over ("je vais bien") at a time past...
 AGAIN = "again"  # ...unless it is happening again ("il recommence"): rules nothing out
+STILL = "still"  # "encore", "toujours": like `again`, but only near the phrase
 PAST = "past"
 SINCE = "since"  # "depuis": the time after it is how long it has lasted, not a time past
 NOT_REAL = ("joke", "story")  # "mdr", "un film sur": not real, rule out even now
@@ -282,17 +284,24 @@ class DangerMatcher:
         return self._moments(self._plain(text)).rule_out(danger, None)
 
     def _moments(self, words: list[str]) -> _Moments:
-        """The times the message says, each kind with the words that say it."""
-        plain = " ".join(words)
-        starts = list(accumulate((len(w) + 1 for w in words), initial=0))
+        """The times the message says, each kind with the words that say it (hesitations
+        skipped: "un film euh où")."""
+        hesitations = self._reading.hesitations
+        read = [i for i, word in enumerate(words) if word not in hesitations]
+        plain = " ".join(words[i] for i in read)
+        starts = list(accumulate((len(words[i]) + 1 for i in read), initial=0))
         said: dict[str, list[range]] = {}
         for kind, moment in self._times.items():
             for match in moment.finditer(plain):
                 first = bisect_right(starts, match.start()) - 1
                 last = bisect_right(starts, match.end() - 1) - 1
-                said.setdefault(kind, []).append(range(first, last + 1))
+                said.setdefault(kind, []).append(range(read[first], read[last] + 1))
         # "depuis l'an dernier" is how long it has lasted: not "l'an dernier".
-        since = {time.stop for time in said.pop(SINCE, ())}
+        since = {
+            read[read.index(time.stop - 1) + 1]
+            for time in said.pop(SINCE, ())
+            if read.index(time.stop - 1) + 1 < len(read)
+        }
         return _Moments(
             {
                 kind: kept
@@ -324,7 +333,7 @@ class _Moments:
         said, not_when = self.said, set(danger.not_when)
         if any(self._near(kind, span) for kind in not_when.intersection(NOT_REAL)):
             return True
-        if AGAIN in said:
+        if AGAIN in said or self._near(STILL, span, STILL_REACH):
             return False
         over = OVER in said and PAST in said  # "je vais bien" alone says nothing of when
         if over and OVER in not_when:
@@ -351,11 +360,11 @@ class _Moments:
             now.start >= span.stop for now in self.said[NOW]
         )
 
-    def _near(self, kind: str, span: range | None) -> bool:
-        """Whether a time of `kind` is said within TIME_REACH words of `span` (None:
+    def _near(self, kind: str, span: range | None, reach: int = TIME_REACH) -> bool:
+        """Whether a time of `kind` is said within `reach` words of `span` (None:
         anywhere)."""
         return any(
-            span is None or _distance(time, span) <= TIME_REACH for time in self.said.get(kind, ())
+            span is None or _distance(time, span) <= reach for time in self.said.get(kind, ())
         )
 
 

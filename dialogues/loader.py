@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
-from .danger import AGAIN, NOW
+from .danger import AGAIN, NOW, STILL
 from .matching import Matcher
 from .messages import CHECKS, Messages, load_messages
 from .model import (
@@ -216,7 +216,9 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-TIME_SLOTS = ("count", "unit", "month")  # danger.yaml's times: lists of words, not moments
+# danger.yaml's times that are lists of words, not moments: {count}, {unit}, {month}, and
+# how a year said in words starts ("deux mille") and goes on ("quinze").
+TIME_SLOTS = ("count", "unit", "month", "year", "year_words")
 
 
 def time_pattern(phrase: str, slots: dict[str, str]) -> str:
@@ -560,8 +562,8 @@ class _Checker:
             )
             not_when = self.texts(entry, "not_when", what)
             for kind in not_when:
-                if kind in (NOW, AGAIN) or kind not in times:
-                    known = ", ".join(sorted(set(times) - {NOW, AGAIN}))
+                if kind in (NOW, AGAIN, STILL) or kind not in times:
+                    known = ", ".join(sorted(set(times) - {NOW, AGAIN, STILL}))
                     self.error(
                         entry,
                         entry.line_of("not_when"),
@@ -622,13 +624,16 @@ class _Checker:
         words: its phrases, their slots ({count}, {unit}, {month}, {year}) filled, and
         "a/b" for one word or the other."""
         times = self.mapping(block, "times", DANGER_FILE)
-        slots = {"year": r"(?:19|20)\d\d"}
+        slots = {}
         for slot in TIME_SLOTS:
             words = sorted({" ".join(words_of(w)) for w in self.texts(times, slot, "times")})
             escaped = list(map(re.escape, words)) or ["(?!)"]  # none: never said
             if slot == "count":  # a number in digits always counts
                 escaped.insert(0, r"\d+")
             slots[slot] = "(?:" + "|".join(escaped) + ")"
+        # A year in digits, or said in words: its start, then number words.
+        said = slots.pop("year") + "(?: " + slots.pop("year_words") + ")*"
+        slots["year"] = r"(?:(?:19|20)\d\d|" + said + ")"
         out = {}
         for kind in (k for k in times if k not in TIME_SLOTS):
             patterns = []
@@ -726,6 +731,7 @@ class _Checker:
             not_negation_after=words("not_negation_after"),
             kept_small_words=words("kept_small_words"),
             shading_words=words("shading_words"),
+            hesitations=words("hesitations"),
             elided=tuple(sorted(words("elided"), key=lambda w: (-len(w), w))),
             not_glued=words("not_glued"),
             joined=frozenset(joined),

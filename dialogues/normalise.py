@@ -103,6 +103,8 @@ class Reading:
     not_negation_after: frozenset[str] = frozenset()  # "pas de toit" negates nothing
     kept_small_words: frozenset[str] = frozenset()  # "pas", "ne": kept by the model
     shading_words: frozenset[str] = frozenset()  # "toujours", "plus": describe nothing alone
+    # Sounds of hesitation in speech ("euh"), skipped when reading a time ("un film euh où").
+    hesitations: frozenset[str] = frozenset()
     # A small word glued to the next without its apostrophe: "lapl" is "l'apl".
     elided: tuple[str, ...] = ()
     # Whole words that only look like one glued to the next: "dame" is no "d'AME".

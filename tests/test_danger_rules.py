@@ -274,3 +274,28 @@ def test_a_message_about_the_subject_is_no_danger(message, danger) -> None:
 )
 def test_look_alike_words_are_not_taken_for_danger_words(message, danger) -> None:
     assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # A year said in words, as speech is transcribed, is a time past.
+        (
+            "mon premier mari me battait, on a divorcé en quatre-vingt-dix-huit, c'est pour "
+            "ma retraite",
+            None,
+        ),
+        ("j'ai fait une tentative de suicide en deux mille quinze, je suis suivi", None),
+        # Hesitations do not hide a time: a film, even "un film euh où".
+        ("j'ai regardé un film euh où le monsieur il se suicidait, c'est pour ma box", None),
+        # "encore" or "toujours" far from the phrase does not make it current...
+        ("ma femme a fait une crise cardiaque en mars et je reçois encore ses lettres", None),
+        # ...next to it, it does.
+        ("il me frappait l'an dernier, il me frappe encore", "violence"),
+        # A fire put out is over.
+        ("un petit feu dans la cuisine hier, c'est éteint, les pompiers sont passés", None),
+        ("le feu est éteint mais ça reprend dans la cuisine", "fire"),
+    ],
+)
+def test_what_speech_says_of_time(message, danger) -> None:
+    assert found(message) == danger, message
