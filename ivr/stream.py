@@ -18,8 +18,9 @@ of `<Stream>`, no parameters), or it is refused with 403. Then, per Twilio's mes
 - `stop`: the call is over.
 
 Prompts are the rendered WAVs of record mode, sent as `media` frames paced in real time
-(a few frames ahead), each prompt followed by a `mark`. A turn that leaves the stream (a
-hand-off, the end) closes the websocket: Twilio asks `<Connect>`'s action for the rest.
+(200 ms ahead, which Twilio buffers), each prompt followed by a `mark`. A turn that leaves
+the stream (a hand-off, the end) closes the websocket: Twilio asks `<Connect>`'s action for
+the rest.
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ log = logging.getLogger(__name__)
 
 NO_INPUT_SECONDS = KEY_TIMEOUT + RECORD_SECONDS  # after a prompt, as record mode waits
 SILENT_LINE_SECONDS = 10  # no message from Twilio for this long: the stream is dead
-AHEAD_FRAMES = 3  # frames sent ahead of real time, against network jitter
+# Frames sent ahead of real time (200 ms): Twilio buffers them and plays them at its pace,
+# so a pause of this server (2 cores shared by 20 calls' recognition) or of the network
+# shorter than that leaves no gap in the prompt; `clear` empties the buffer at once.
+AHEAD_FRAMES = 10
 MAX_MESSAGE = 64 * 1024  # Twilio's messages are small (a media frame is ~400 bytes)
 
 
