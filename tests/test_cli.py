@@ -271,3 +271,19 @@ def relais_server(tmp_path: Path):
     running = Running(tmp_path / "data")
     yield running
     running.close()
+
+
+def test_output_read_in_part_ends_quietly(tmp_path: Path, data: dict[str, str]) -> None:
+    """`relais check | head -1`: the reader closes the pipe after one line; the command
+    stops without a Python traceback."""
+    shell = f"'{RELAIS}' check | head -1"
+    done = subprocess.run(
+        ["bash", "-c", shell],
+        cwd=tmp_path,
+        env=clean_env(**data),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.stdout.startswith("fr: OK")
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
