@@ -81,6 +81,7 @@ NOW = "now"  # said now: rules nothing out ("maintenant", "ce soir")...
 OVER = "over"  # ...except a situation said to be over ("je vais bien") at a time past...
 AGAIN = "again"  # ...unless it is happening again ("il recommence"): rules nothing out
 STILL = "still"  # "encore", "toujours": like `again`, but only near the phrase
+MINOR = "minor"  # "j'ai 14 ans": the person is a minor (a situation's `for_a_minor`)
 PAST = "past"
 SINCE = "since"  # "depuis": the time after it is how long it has lasted, not a time past
 NOT_REAL = ("joke", "story")  # "mdr", "un film sur": not real, rule out even now
@@ -276,6 +277,10 @@ class DangerMatcher:
             if best is None or rank > best:
                 best = rank
         return None if best is None else self._dangers[-best[2]]
+
+    def said_by_a_minor(self, text: str) -> bool:
+        """Whether the person says they are a minor ("j'ai 14 ans", "je suis mineure")."""
+        return MINOR in self._moments(self._plain(text)).said
 
     def at_another_time(self, text: str, danger: Danger) -> bool:
         """Whether `text` places `danger`, a situation about right now, at another time

@@ -423,12 +423,15 @@ class Engine:
 
     def danger(self, text: str) -> Danger | None:
         """The situation of danger `text` reveals, if any: its phrases, then the model
-        trained on its examples."""
+        trained on its examples; the situation for a minor when the person says they are
+        one ("j'ai 14 ans": 119 rather than 3919)."""
         found = self._danger_matcher.find(text)
         if found is None and self._danger_model is not None:
             found = self._danger_model.find(text)
             if found is not None and self._danger_matcher.at_another_time(text, found):
                 return None
+        if found is not None and found.for_a_minor and self._danger_matcher.said_by_a_minor(text):
+            return next(d for d in self.content.dangers if d.id == found.for_a_minor)
         return found
 
     def danger_phrase(self, text: str) -> Danger | None:

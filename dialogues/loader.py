@@ -554,11 +554,14 @@ class _Checker:
             DANGER_FILE,
         )
         times = self.times(block)
-        found = []
+        found, entries = [], []
         for did, entry in self.entries(block, "situations", self.say("what.situation_entry")):
+            entries.append(entry)
             what = self.say("what.situation", id=did)
             self.unknown_fields(
-                entry, {"lines", "say", "sms", "reason", "phrases", "examples", "not_when"}, what
+                entry,
+                {"lines", "say", "sms", "reason", "phrases", "examples", "not_when", "for_a_minor"},
+                what,
             )
             not_when = self.texts(entry, "not_when", what)
             for kind in not_when:
@@ -608,8 +611,20 @@ class _Checker:
                     line=entry.line_of("phrases"),
                     examples=self.texts(entry, "examples", what),
                     not_when=not_when,
+                    for_a_minor=self.text(entry, "for_a_minor", what, required=False),
                 )
             )
+        situations = {d.id for d in found}
+        for danger, entry in zip(found, entries, strict=True):
+            if danger.for_a_minor and danger.for_a_minor not in situations:
+                self.error(
+                    entry,
+                    entry.line_of("for_a_minor"),
+                    "danger.for_a_minor",
+                    what=self.say("what.situation", id=danger.id),
+                    other=danger.for_a_minor,
+                    known=", ".join(sorted(situations)),
+                )
         return {
             "dangers": tuple(found),
             "distinct": self.distinct(block),

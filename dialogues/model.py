@@ -143,6 +143,8 @@ class Danger:
     examples: tuple[str, ...] = ()  # what people in this situation say, for the model
     # The moments that rule it out (danger.yaml's `times`): a situation about right now.
     not_when: tuple[str, ...] = ()
+    # The situation it is instead when the person says they are a minor (`minor` times).
+    for_a_minor: str = ""
 
 
 @dataclass(frozen=True)

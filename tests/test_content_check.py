@@ -294,6 +294,14 @@ BROKEN = [
         "reading, shorthands : un mot",
         "error",
     ),
+    (
+        "danger-for-a-minor-unknown",
+        "danger.yaml",
+        [("    for_a_minor: child", "    for_a_minor: enfant")],
+        "    for_a_minor: enfant",
+        "for_a_minor 'enfant' n'est pas une situation",
+        "error",
+    ),
 ]
 
 

@@ -299,3 +299,19 @@ def test_look_alike_words_are_not_taken_for_danger_words(message, danger) -> Non
 )
 def test_what_speech_says_of_time(message, danger) -> None:
     assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        # A person who says they are a minor gets the child's line (119) rather than the
+        # 3919 (danger.yaml's for_a_minor)...
+        ("on veut me marier de force au bled cet été, j'ai 16 ans", "child"),
+        ("mon copain me frappe, j'ai 15 ans", "child"),
+        ("mon copain me frappe, j'ai 25 ans", "violence"),
+        # ...an adult keeps the 3919.
+        ("on veut me marier de force au bled cet été, j'ai 26 ans", "violence"),
+    ],
+)
+def test_a_minor_gets_the_line_for_children(message, danger) -> None:
+    assert found(message) == danger, message
