@@ -265,6 +265,7 @@ def test_a_message_about_the_subject_is_no_danger(message, danger) -> None:
         ("ma carte bleue a été avalée par le distributeur", None),
         ("mon fils est dehors il joue au foot, c'est pour sa bourse", None),
         ("depuis janvier, aucun courrier de la caf", None),
+        ("il me faut apprendre le français pour travailler", None),
         # ...and the words they look like still reveal one.
         ("la nounou secoue mon bébé quand il pleure", "child"),
         ("mon père me frappe avec la ceinture", "child"),
