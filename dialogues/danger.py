@@ -327,14 +327,16 @@ class _Moments:
         """Whether the situation, revealed by the words `span` (None: somewhere), is
         placed at another time, or not real. A joke or a story near it (NOT_REAL kinds of
         its `not_when`) rules it out, even said again. Otherwise, happening again rules
-        nothing out. Said to be over at a time past rules out what comes before it, even
-        with a "maintenant"; a phrase after it with no time past after that is current
-        ("avant j'étais à la rue, maintenant j'ai un logement, mais mon mari me frappe").
+        nothing out ("il recommence" anywhere; "encore", "toujours" only within
+        STILL_REACH words of the phrase). Said to be over at a time past rules out what
+        comes before it, even with a "maintenant"; a phrase after it with no time past
+        after that is current ("avant j'étais à la rue, maintenant j'ai un logement, mais
+        mon mari me frappe").
         Otherwise, a "maintenant" said with or before the phrase rules nothing out; a time
-        of the situation's `not_when` (past, later...) rules it out
-        when it is said within TIME_REACH words of the phrase ("il m'a cassé le bras l'an
-        dernier"), not further ("je pense au suicide tous les jours, mon frère s'est
-        suicidé il y a trois ans")."""
+        of the situation's `not_when` (past, later...) rules it out when it is said within
+        TIME_REACH words of the phrase ("il m'a cassé le bras l'an dernier"), or before it
+        with a "maintenant" after it; not further ("je pense au suicide tous les jours, mon
+        frère s'est suicidé il y a trois ans")."""
         said, not_when = self.said, set(danger.not_when)
         if any(self._near(kind, span) for kind in not_when.intersection(NOT_REAL)):
             return True
