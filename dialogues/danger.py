@@ -47,7 +47,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 from .examples_model import trained
 from .model import Danger
@@ -302,11 +302,8 @@ class DangerMatcher:
                 last = bisect_right(starts, match.end() - 1) - 1
                 said.setdefault(kind, []).append(range(read[first], read[last] + 1))
         # "depuis l'an dernier" is how long it has lasted: not "l'an dernier".
-        since = {
-            read[read.index(time.stop - 1) + 1]
-            for time in said.pop(SINCE, ())
-            if read.index(time.stop - 1) + 1 < len(read)
-        }
+        after = dict(pairwise(read))  # each word read, and the next one read
+        since = {after[time.stop - 1] for time in said.pop(SINCE, ()) if time.stop - 1 in after}
         return _Moments(
             {
                 kind: kept

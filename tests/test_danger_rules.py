@@ -289,6 +289,8 @@ def test_look_alike_words_are_not_taken_for_danger_words(message, danger) -> Non
         ("j'ai fait une tentative de suicide en deux mille quinze, je suis suivi", None),
         # Hesitations do not hide a time: a film, even "un film euh où".
         ("j'ai regardé un film euh où le monsieur il se suicidait, c'est pour ma box", None),
+        # ...nor how long it has lasted: "depuis euh l'an dernier" is still "depuis".
+        ("mon mari me frappe depuis euh l'an dernier", "violence"),
         # "encore" or "toujours" far from the phrase does not make it current...
         ("ma femme a fait une crise cardiaque en mars et je reçois encore ses lettres", None),
         # ...next to it, it does.
