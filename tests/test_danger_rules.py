@@ -280,6 +280,23 @@ def test_look_alike_words_are_not_taken_for_danger_words(message, danger) -> Non
 @pytest.mark.parametrize(
     ("message", "danger"),
     [
+        # "noir" of "idées noires" said of a thing is no danger...
+        ("mon chat est noir", None),
+        ("mon écran de portable est tout noir depuis hier", None),
+        ("ma voiture est noire", None),
+        # ...said of one's thoughts, it is.
+        ("j'ai des idées noires", "suicide"),
+        ("je vois tout en noir depuis des semaines", "suicide"),
+        ("tout est noir dans ma tête", "suicide"),
+    ],
+)
+def test_black_is_dark_thoughts_only_when_said_of_them(message, danger) -> None:
+    assert found(message) == danger, message
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
         # A year said in words, as speech is transcribed, is a time past.
         (
             "mon premier mari me battait, on a divorcé en quatre-vingt-dix-huit, c'est pour "
