@@ -15,6 +15,7 @@ lists (message<TAB>expected[<TAB>kind]; a follow-up is expected as "<place>/suiv
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from bench.tables import table
 from core.content_dirs import DEFAULT_CONTENT_ROOT
 from dialogues.engine import Engine
 from dialogues.loader import load_content
+from dialogues.understanding import PERSON
 from testsupport.heldout import (
     DANGER,
     FOLLOWUP_SUFFIX,
@@ -46,6 +48,7 @@ from testsupport.heldout import (
 # were written blind afterwards and never used for tuning.
 FRESH_DANGER = Path(__file__).resolve().parent / "data" / "danger_fresh_fr.tsv"
 FRESH_ORDINARY = Path(__file__).resolve().parent / "data" / "ordinary_fresh_fr.tsv"
+NOTHING = UNDERSTANDING.parent / "heldout_nothing_fr.tsv"  # small talk, sent by mistake
 
 
 def pct(score: Score, count: int) -> str:
@@ -97,7 +100,7 @@ def first_list(engine: Engine, seconds: float, load: float) -> str:
         f"First held-out list: {len(rows)} first messages naming one of "
         f"{len({t for _, t in rows})} places.\n\n{accuracy}\n\n{speed}\n\n"
         f"Content load with training: {load:.2f} CPU seconds "
-        f"({len(engine.content.examples)} examples)."
+        f"({len(engine.content.examples)} examples, {len(engine.content.texted)} texted messages)."
     )
 
 
@@ -118,6 +121,46 @@ def understanding(engine: Engine, path: Path, title: str) -> str:
     header = ["kind", "messages", "exact keywords", "keywords (before)", "Relais (after)"]
     header += ["Relais: right, no ask", "wrong, no ask", "which one?"]
     return f"{title}: {path.name}, {len(rows)} messages.\n\n{table(header, out)}"
+
+
+def small_talk(engine: Engine) -> str:
+    """Messages that ask for nothing: how many get the menu with the offer of a person,
+    and how many a person at once."""
+    rows = load_understanding(NOTHING)
+    found = [engine.understanding.understand(m).targets for m, _, _ in rows]
+    menu, person = sum(not t for t in found), sum(t == (PERSON,) for t in found)
+    return (
+        f"Messages that ask for nothing ({NOTHING.name}, written blind): {len(rows)}; "
+        f"{menu} get the menu and the offer of a person, {person} a person at once, "
+        f"{len(rows) - menu - person} a place or a question."
+    )
+
+
+def texted_lists(engine: Engine) -> str:
+    """What the texted messages teach, measured on each list of them left out in turn:
+    top-1 on its messages with the model trained on the examples alone, then on the
+    examples and the other lists (the model Relais runs is trained on all of them)."""
+    content = engine.content
+    # The lists of places (a list of messages that ask for nothing is measured by
+    # `small_talk`: left out, nothing would teach that place).
+    files = sorted({e.file for e in content.texted if e.target != content.start})
+    rows, totals = [], [0, 0, 0]
+    without = Engine(dataclasses.replace(content, texted=()))
+    for file in files:
+        others = tuple(e for e in content.texted if e.file != file)
+        with_others = Engine(dataclasses.replace(content, texted=others))
+        listed = load_understanding(DEFAULT_CONTENT_ROOT / file)
+        some = [(m, e) for m, e, _ in listed]
+        before, after = relais_score(without, some).top1, relais_score(with_others, some).top1
+        rows.append([Path(file).name, str(len(some)), f"{before}", f"{after}"])
+        totals = [totals[0] + len(some), totals[1] + before, totals[2] + after]
+    count, before, after = totals
+    rows.append(["all", str(count), *(f"{n} ({100 * n / count:.1f} %)" for n in (before, after))])
+    header = ["texted list, left out", "messages", "examples only", "with the other lists"]
+    return (
+        "Texted messages (content/fr/texted): each list left out in turn, top-1 on it.\n\n"
+        + table(header, rows)
+    )
 
 
 def calibration(engine: Engine, paths: list[Path]) -> str:
@@ -178,6 +221,8 @@ def report(seconds: float = 3.0, more: tuple[Path, ...] = ()) -> str:
             "Understanding, second list (written blind, never tuned on)",
         ),
         *(understanding(engine, path, "Understanding, a list from elsewhere") for path in more),
+        small_talk(engine),
+        texted_lists(engine),
         calibration(engine, [UNDERSTANDING, UNDERSTANDING_FRESH]),
         danger(engine, DANGER, ORDINARY, "first list (used to tune danger.yaml)"),
         danger(engine, FRESH_DANGER, FRESH_ORDINARY, "second list (written blind, never tuned on)"),

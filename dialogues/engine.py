@@ -676,11 +676,16 @@ class Engine:
     @cached_property
     def understanding(self) -> Understanding:
         """What a first message names or describes: the catalogue's keywords, and a model
-        trained on the content's examples (none: keywords only)."""
+        trained on the content's examples and texted messages (none: keywords only)."""
         content, same = self.content, self._people
         model = None
         if content.examples:
+            samples: list[tuple[str, str, bool | None]]
             samples = [(e.text, same.get(e.target, e.target), e.followup) for e in content.examples]
+            # Texted messages teach places only (None: no follow-up told). Their lists'
+            # follow-up marks taught the model no better, across lists, and made 7 of the
+            # examples lose theirs.
+            samples += [(e.text, same.get(e.target, e.target), None) for e in content.texted]
             samples += [(text, same.get(t, t), False) for text, t, *_ in catalogue_phrases(content)]
             model = trained(tuple(samples), content.reading)
         followups = frozenset(
@@ -689,7 +694,9 @@ class Engine:
             if isinstance(n, ProcedureNode) and content.procedures[n.procedure].followup
         )
         menus = frozenset(n.id for n in content.nodes.values() if n.type == "question")
-        return Understanding(self.catalogue_matcher, model, same, followups, menus, self._covers)
+        return Understanding(
+            self.catalogue_matcher, model, same, followups, menus, self._covers, content.start
+        )
 
     @cached_property
     def _covers(self) -> dict[str, frozenset[str]]:

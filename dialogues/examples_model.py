@@ -148,7 +148,9 @@ def _balanced(targets: list[str], followups: list[bool]) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def trained(
-    samples: tuple[tuple[str, str, bool], ...], reading: Reading, regularisation: float = 0.0
+    samples: tuple[tuple[str, str, bool | None], ...],
+    reading: Reading,
+    regularisation: float = 0.0,
 ) -> ExampleModel:
     """The model for these samples, trained once per process: the content check and the
     engine of the same content share it."""
@@ -163,11 +165,12 @@ class Scored:
 
 class ExampleModel:
     """Places ranked by probability for a message, and the probability that it is a
-    follow-up. Trained once, from (text, place, is_followup) triples."""
+    follow-up. Trained once, from (text, place, is_followup) triples (is_followup None:
+    not told, the sample teaches its place only)."""
 
     def __init__(
         self,
-        samples: Iterable[tuple[str, str, bool]],
+        samples: Iterable[tuple[str, str, bool | None]],
         reading: Reading,
         regularisation: float = REGULARISATION,
     ):
@@ -193,13 +196,14 @@ class ExampleModel:
         # One row per feature: its weight for each place, then for "follow-up".
         weights = [places.coef_.T]
         biases = [places.intercept_]
-        followups = [is_followup for _, _, is_followup in samples]
+        # A sample whose follow-up is None says nothing of it (only of its place).
+        told = [i for i, (_, _, f) in enumerate(samples) if f is not None]
+        followups = [bool(samples[i][2]) for i in told]
         self._has_followups = any(followups) and not all(followups)
         if self._has_followups:
             labels = [FOLLOWUP if f else "" for f in followups]
-            followup = _regression(regularisation).fit(
-                matrix, labels, sample_weight=_balanced(targets, followups)
-            )
+            balanced = _balanced([targets[i] for i in told], followups)
+            followup = _regression(regularisation).fit(matrix[told], labels, sample_weight=balanced)
             sign = 1.0 if followup.classes_[1] == FOLLOWUP else -1.0
             weights.append(sign * followup.coef_.T)
             biases.append(sign * followup.intercept_)

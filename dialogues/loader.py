@@ -47,6 +47,8 @@ from .procedure_text import procedure_sms, written_phone
 from .pronounce import spelt_out
 from .sms_encoding import PLAIN, sms_size, to_gsm7, ucs2_characters
 from .source import ContentError, LocatedList, LocatedMap, Problem, problem, read_yaml
+from .texted import FOLDER as TEXTED
+from .texted import read_texted
 
 
 class NodeFields(TypedDict):
@@ -404,6 +406,8 @@ class _Checker:
         nodes = {nid: node for nid, node in read_nodes.items() if node is not None}
         examples = self.examples(procedure_blocks, node_blocks, nodes)
         start = self.text(dialogue, "start", the_file)
+        texted, problems = read_texted(self.directory, self.say, nodes)
+        self.problems += problems
         after = self.text(dialogue, "after_procedure", the_file)
         for key, target in (("start", start), ("after_procedure", after)):
             if target and target not in nodes:
@@ -436,6 +440,7 @@ class _Checker:
             cannot_read=self.texts(language, "cannot_read", "language.yaml"),
             sms_words=self.sms_words(language),
             examples=examples,
+            texted=tuple(texted),
             reading=self.reading(language),
             voice=self.voice(language),
         )
@@ -451,9 +456,10 @@ class _Checker:
 
     def version(self) -> str:
         digest = hashlib.sha256()
-        for name in (*FILES, DANGER_FILE):
-            if (self.directory / name).is_file():
-                digest.update((self.directory / name).read_bytes())
+        texted = sorted((self.directory / TEXTED).glob("*.tsv"))
+        for path in [*(self.directory / name for name in (*FILES, DANGER_FILE)), *texted]:
+            if path.is_file():
+                digest.update(path.read_bytes())
         return digest.hexdigest()[:12]
 
     # -- examples ---------------------------------------------------------------------

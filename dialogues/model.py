@@ -188,6 +188,7 @@ class Content:
     # plain words (normalise.words_of joined by spaces: "arrêter" is "arreter").
     sms_words: dict[str, frozenset[str]] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()  # what people say about each place (examples_model)
+    texted: tuple[Example, ...] = ()  # messages as people text them (texted.py), for the model
     reading: Reading = field(default_factory=Reading)  # how its words are read for matching
     warnings: list = field(default_factory=list)
 

@@ -68,6 +68,7 @@ class Understanding:
         followups: frozenset[str],
         menus: frozenset[str],
         covers: Mapping[str, frozenset[str]],
+        nothing: str = "",
     ):
         self.matcher = matcher
         self.model = model
@@ -75,6 +76,7 @@ class Understanding:
         self._followups = followups  # places that say what to do when something went wrong
         self._menus = menus  # broad places (questions) that yield to a precise one
         self._covers = covers  # the places under each menu
+        self._nothing = nothing  # the model's place for a message that asks for nothing
 
     def place(self, target: str) -> str:
         """The place a target stands for (the "humain" hand-off is the command @human)."""
@@ -82,7 +84,8 @@ class Understanding:
 
     def understand(self, text: str) -> Understood:
         """A place named, unless the model is sure enough of another one; with no place
-        named, the model's best place when it is sure; then "which one?"."""
+        named, the model's best place when it is sure; then "which one?". Nothing when the
+        model's best place is the one of messages that ask for nothing."""
         named = self.matcher.match(text)
         if self.model is None:
             return Understood(named.targets)
@@ -98,8 +101,13 @@ class Understanding:
                 and best.probability
                 >= self._overrule(target, best.target, named.score, len(prediction.words))
             ):
-                target = best.target
+                if best.target != self._nothing:
+                    target = best.target
+                elif named.score < EXACT or target in self._menus:  # "on se voit": voiture?
+                    return Understood(())
             return self._decided(target, prediction.followup, target != named.matched)
+        if best and best.target == self._nothing:  # small talk, a message sent by mistake
+            return Understood(named.targets)  # "which one?" between two names, or nothing
         if best and (
             best.probability >= SURE
             or (best.probability >= LEAN and best.probability >= RATIO * second)
@@ -107,7 +115,12 @@ class Understanding:
             return self._decided(best.target, prediction.followup, by_model=True)
         if named.ambiguous:
             return Understood(named.targets)
-        if best and second >= SECOND and best.probability + second >= PAIR:
+        if (
+            best
+            and second >= SECOND
+            and best.probability + second >= PAIR
+            and ranked[1].target != self._nothing
+        ):
             pair = (best.target, ranked[1].target)
             # Part of a name of one of the two ("titre" of "titre de séjour") decides.
             partly = dict(self.matcher.rank(text))
@@ -137,7 +150,8 @@ class Understanding:
         """The `count` best places with their scores and the words behind them, and the
         probability of a follow-up (for `relais try` and the dashboard's simulator)."""
         keyword = dict(self.matcher.rank(text))
-        ranked, followup = self.model.rank(text) if self.model else ([], 0.0)
+        ranked, followup = self.model.rank(text, count + 1) if self.model else ([], 0.0)
+        ranked = [s for s in ranked if s.target != self._nothing]  # not a place
         probability = {s.target: s.probability for s in ranked}
         order = list(dict.fromkeys([s.target for s in ranked[:count]] + list(keyword)[:count]))
         order.sort(key=lambda t: (-probability.get(t, 0.0), -keyword.get(t, 0.0)))

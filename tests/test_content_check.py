@@ -451,3 +451,25 @@ def test_an_example_taken_for_a_danger_is_reported(tmp_path: Path) -> None:
         ("fr/dialogue.yaml", _line_of(dialogue, "je sais plus quoi faire, mon mari"), "warning")
     ]
     assert "le numéro 3919" in found[0].message
+
+
+def test_a_texted_list_reports_file_line_and_reason(tmp_path: Path) -> None:
+    """A texted message (texted/*.tsv) needs its place after a tab, and the place must be a
+    node of the dialogue: otherwise loading fails and says where."""
+    folder = make_content(tmp_path)
+    (folder / "texted").mkdir()
+    (folder / "texted" / "a.tsv").write_text(
+        "# messages\nmessage\texpected\tkind\n"
+        "ma carte perdue\tcni\tsituation\n"
+        "mon zorglub\tzorglub\tsituation\n"
+        "un message sans lieu\n",
+        encoding="utf-8",
+    )
+    _, problems = check_content(folder)
+    found = [(p.file, p.line, p.severity) for p in problems if p.file == "fr/texted/a.tsv"]
+    assert found == [("fr/texted/a.tsv", 4, "error"), ("fr/texted/a.tsv", 5, "error")]
+    reasons = [p.message for p in problems if p.file == "fr/texted/a.tsv"]
+    assert "'zorglub' n'est pas un nœud du dialogue" in reasons[0]
+    assert "une tabulation" in reasons[1]
+    with pytest.raises(ContentError):
+        load_content(folder)

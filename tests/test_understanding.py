@@ -10,21 +10,31 @@ list written blind that nobody tuned on.
 
 from __future__ import annotations
 
+import shutil
 from functools import partial
+from pathlib import Path
 
 import pytest
 
-from dialogues.engine import Ask, HandOff, Say
-from dialogues.loader import check_content
+from dialogues.engine import Ask, Engine, HandOff, Say
+from dialogues.loader import check_content, load_content
 from dialogues.normalise import letters_joined, words_of
 from relais.cli import main as relais_main
-from testsupport.heldout import KINDS, ROOT, load_understanding, matcher_score, relais_score
+from testsupport.heldout import (
+    KINDS,
+    UNDERSTANDING,
+    UNDERSTANDING_FRESH,
+    load_heldout,
+    load_understanding,
+    matcher_score,
+    relais_score,
+)
 
 from .conftest import FRENCH, make_content
 from .test_safe_conversations import ENGINE, talk
 
 ROWS = load_understanding()
-DEVELOPMENT = ROOT / "bench" / "data" / "understanding_dev_fr.tsv"
+NOTHING = UNDERSTANDING.parent / "heldout_nothing_fr.tsv"  # messages that ask for nothing
 READING = ENGINE.content.reading
 
 
@@ -47,12 +57,20 @@ def test_the_list_is_large_and_varied() -> None:
     assert places <= set(ENGINE.content.nodes)
 
 
-def test_no_held_out_message_was_copied_into_the_examples() -> None:
-    def letters(text: str) -> str:  # case, accents, spaces and punctuation aside
-        return "".join(words_of(text))
+def _letters(text: str) -> str:  # case, accents, spaces and punctuation aside
+    return "".join(words_of(text))
 
-    examples = {letters(e.text) for e in ENGINE.content.examples}
-    assert not [m for m, _, _ in ROWS if letters(m) in examples]
+
+def test_no_held_out_message_was_copied_into_the_examples_or_texted_messages() -> None:
+    """The model learns from the examples and the texted messages (content/fr/texted); a
+    held-out message among them would be measured on what the model was taught. Both
+    understanding lists and the first list of names are checked."""
+    taught = {_letters(e.text) for e in (*ENGINE.content.examples, *ENGINE.content.texted)}
+    held_out = [m for m, _, _ in ROWS] + [m for m, _ in load_heldout()]
+    held_out += [m for m, _, _ in load_understanding(UNDERSTANDING_FRESH)]
+    held_out += [m for m, _, _ in load_understanding(NOTHING)]
+    assert len(held_out) > 700
+    assert not [m for m in held_out if _letters(m) in taught]
 
 
 def test_top1_holds_at_its_measured_level_and_beats_keywords_on_situations() -> None:
@@ -73,15 +91,22 @@ def test_few_messages_go_to_the_wrong_place_without_a_question() -> None:
     assert score.rate(score.misrouted) <= 0.09, score
 
 
-def test_no_development_message_was_copied_into_the_examples() -> None:
-    """The development list (bench/data) is tuned on; its messages are never copied into
-    the content, only their situations told in other words."""
-
-    def letters(text: str) -> str:
-        return "".join(words_of(text))
-
-    examples = {letters(e.text) for e in ENGINE.content.examples}
-    assert not [m for m, _, _ in load_understanding(DEVELOPMENT) if letters(m) in examples]
+def test_the_texted_messages_teach_the_places_they_name(tmp_path: Path) -> None:
+    """A texted list's messages are training data: with a list where "zorglub" is the
+    passport, a message with that word reaches the passport; without it, nothing."""
+    folder = tmp_path / "fr"
+    shutil.copytree(FRENCH, folder)
+    shutil.rmtree(folder / "texted")
+    message = "jai un souci avec mon zorglub"
+    assert Engine(load_content(folder)).understanding.understand(message).matched is None
+    rows = [f"le zorglub {n} il faut le refaire\tpasseport\tsituation" for n in range(6)]
+    (folder / "texted").mkdir()
+    (folder / "texted" / "list.tsv").write_text(
+        "# a list\nmessage\texpected\tkind\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
+    engine = Engine(load_content(folder))
+    assert len(engine.content.texted) == 6
+    assert engine.understanding.understand(message).matched == "passeport"
 
 
 def test_a_follow_up_is_told_by_what_went_wrong_not_by_the_name_of_the_place() -> None:
@@ -176,6 +201,19 @@ def test_a_message_relais_cannot_place_gets_the_menu_with_a_person(message: str)
     text = said(turn)
     assert text.startswith("Je n'ai pas compris.")
     assert "parler à quelqu'un" in text
+
+
+def test_small_talk_gets_the_menu_and_the_offer_of_a_person_not_a_person_at_once() -> None:
+    """Messages that ask for nothing (small talk, sent by mistake), from a list written
+    blind apart from the training list (texted/nothing01.tsv): most get "Je n'ai pas
+    compris", the menu and the offer of a person; few take a mediator's time at once
+    (measured: 121 and 21 of 150; 65 and 64 before the training list)."""
+    understood = [ENGINE.understanding.understand(m) for m, _, _ in load_understanding(NOTHING)]
+    assert len(understood) == 150
+    assert sum(not u.targets for u in understood) >= 100
+    assert sum(u.targets == ("@human",) for u in understood) <= 30
+    (turn,) = reply("sms", "slt cv ? on se voit ce soir chez ta soeur")
+    assert said(turn).startswith("Je n'ai pas compris.")
 
 
 def test_unsure_between_two_places_asks_which_one_with_their_names() -> None:
