@@ -28,6 +28,7 @@ from .normalise import Reading, letters_joined, words_of
 
 NGRAMS = (3, 5)  # character n-gram sizes, on the sound spelling with word edges marked
 REGULARISATION = 20.0  # scikit-learn's C: larger trusts the examples more
+TOLERANCE = 1e-4  # scikit-learn's tol: when the fit stops
 FOLLOWUP = "followup"  # the follow-up model's positive class
 WORDS_KEPT = 65536  # words whose feature rows are kept (then all forgotten)
 _NUMBER = re.compile(r"^\d+$")
@@ -49,8 +50,9 @@ class Features:
     spelling whole and its character n-grams, then each pair of neighbouring words (kept
     per word, as words come back)."""
 
-    def __init__(self, reading: Reading):
+    def __init__(self, reading: Reading, ngrams: tuple[int, int] = NGRAMS):
         self.reading = reading
+        self.ngrams = ngrams
         # Words that shade a description ("toujours pas", "plus rien") but describe
         # nothing alone: a message of these only (or of numbers) is not scored.
         self.shading = reading.kept_small_words | reading.shading_words | {NUMBER}
@@ -72,7 +74,7 @@ class Features:
             edged = f" {form} "
             grams = [
                 edged[i : i + n]
-                for n in range(NGRAMS[0], NGRAMS[1] + 1)
+                for n in range(self.ngrams[0], self.ngrams[1] + 1)
                 for i in range(len(edged) - n + 1)
             ]
             found = self._of_word[word] = (f"w:{form}", *grams)
@@ -118,10 +120,10 @@ class Prediction:
         return float(self.probabilities[self.index[target]])
 
 
-def _regression(regularisation: float) -> LogisticRegression:
+def _regression(regularisation: float, tolerance: float) -> LogisticRegression:
     # Newton's method converges in a few steps on a catalogue this size (lbfgs: 5 times
     # slower at the same optimum).
-    return LogisticRegression(C=regularisation, solver="newton-cg", max_iter=200)
+    return LogisticRegression(C=regularisation, solver="newton-cg", max_iter=200, tol=tolerance)
 
 
 def _balanced(targets: list[str], followups: list[bool]) -> np.ndarray:
@@ -150,11 +152,12 @@ def _balanced(targets: list[str], followups: list[bool]) -> np.ndarray:
 def trained(
     samples: tuple[tuple[str, str, bool | None], ...],
     reading: Reading,
-    regularisation: float = 0.0,
+    ngrams: tuple[int, int] = NGRAMS,
+    tolerance: float = TOLERANCE,
 ) -> ExampleModel:
     """The model for these samples, trained once per process: the content check and the
     engine of the same content share it."""
-    return ExampleModel(samples, reading, regularisation or REGULARISATION)
+    return ExampleModel(samples, reading, ngrams=ngrams, tolerance=tolerance)
 
 
 @dataclass(frozen=True)
@@ -173,9 +176,11 @@ class ExampleModel:
         samples: Iterable[tuple[str, str, bool | None]],
         reading: Reading,
         regularisation: float = REGULARISATION,
+        ngrams: tuple[int, int] = NGRAMS,
+        tolerance: float = TOLERANCE,
     ):
         samples = list(samples)
-        self.features = Features(reading)
+        self.features = Features(reading, ngrams)
         texts = [text for text, _, _ in samples]
         targets = [target for _, target, _ in samples]
         # A feature counts once however often it appears (binary): short messages repeat
@@ -189,7 +194,7 @@ class ExampleModel:
 
         vectorizer = TfidfVectorizer(analyzer=analyse, binary=True, dtype=np.float32)
         matrix = vectorizer.fit_transform(texts)
-        places = _regression(regularisation).fit(matrix, targets)
+        places = _regression(regularisation, tolerance).fit(matrix, targets)
         self.targets: tuple[str, ...] = tuple(str(c) for c in places.classes_)
         self._vocabulary: dict[str, int] = vectorizer.vocabulary_
         self._idf = vectorizer.idf_.astype(np.float32)
@@ -203,7 +208,9 @@ class ExampleModel:
         if self._has_followups:
             labels = [FOLLOWUP if f else "" for f in followups]
             balanced = _balanced([targets[i] for i in told], followups)
-            followup = _regression(regularisation).fit(matrix[told], labels, sample_weight=balanced)
+            followup = _regression(regularisation, tolerance).fit(
+                matrix[told], labels, sample_weight=balanced
+            )
             sign = 1.0 if followup.classes_[1] == FOLLOWUP else -1.0
             weights.append(sign * followup.coef_.T)
             biases.append(sign * followup.intercept_)
