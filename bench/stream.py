@@ -68,6 +68,7 @@ from testsupport.korean_speech import (
     OFF_LIST,
     VOICE_RATE,
     answers_right,
+    answers_wrong,
     off_list_accepted,
     phone_words,
 )
@@ -125,16 +126,18 @@ def said_later(wav: bytes, seconds: float) -> bytes:
 
 @dataclass
 class Score:
-    """One draw of a list in one mode: the answers heard right (word and menu), and how
-    many words said instead were accepted."""
+    """One draw of a list in one mode: the answers heard right (word and menu), how many
+    were heard as another answer (taken, or asked "did you say ...?"), and how many words
+    said instead were accepted."""
 
     right: set[tuple[str, int]]
+    wrong: int
     accepted: int
 
 
 def scores(recogniser: Recogniser, lists: Lists, audio: dict[str, bytes]) -> Score:
     """Each menu of `lists` asked, its answers and every word said instead heard."""
-    score = Score(set(), 0)
+    score = Score(set(), 0, 0)
     for number, menu in enumerate(lists.menus):
         heard = {
             w: recogniser.recognise(audio[w], menu, lists.decoys)
@@ -143,6 +146,7 @@ def scores(recogniser: Recogniser, lists: Lists, audio: dict[str, bytes]) -> Sco
             for w in [*menu, *lists.off_list]
         }
         score.right |= {(w, number) for w in menu if answers_right({w: heard[w]})}
+        score.wrong += answers_wrong({w: heard[w] for w in menu})
         score.accepted += off_list_accepted({w: heard[w] for w in lists.off_list})
     return score
 
@@ -155,8 +159,9 @@ def accuracy(work: Path, draws: int) -> str:
     answers right in one mode only are counted."""
     recogniser = Recogniser(KOREAN_MODEL)
     lines = [
-        "| lists | mode | answers right | right in this mode only | words said instead accepted |",
-        "|---|---|---:|---:|---:|",
+        "| lists | mode | answers right | right in this mode only | answers heard as another "
+        "| words said instead accepted |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     missed = 0
     for lists in LISTS:
@@ -181,6 +186,7 @@ def accuracy(work: Path, draws: int) -> str:
                 f"| {lists.name} | {mode} "
                 f"| {mean([len(run.right) for run in runs[mode]], answers)} "
                 f"| {only} of {answers * draws} "
+                f"| {mean([run.wrong for run in runs[mode]], answers)} "
                 f"| {mean([run.accepted for run in runs[mode]], off_list)} |"
             )
     lines.append("")
@@ -193,7 +199,7 @@ def accuracy(work: Path, draws: int) -> str:
 
 def mean(values: list[int], total: int) -> str:
     average = statistics.mean(values)
-    return f"{average:.1f}/{total} ({100 * average / total:.0f} %, {min(values)} to {max(values)})"
+    return f"{average:.2f}/{total} ({100 * average / total:.0f} %, {min(values)} to {max(values)})"
 
 
 # -- latency under load ----------------------------------------------------------------------

@@ -118,6 +118,14 @@ def answers_right(heard: Mapping[str, Recognition]) -> int:
     return sum(h.text == w and h.confidence >= SPEECH_REJECT_BELOW for w, h in heard.items())
 
 
+def answers_wrong(heard: Mapping[str, Recognition]) -> int:
+    """Answers heard as another answer, taken or to be confirmed (not rejected)."""
+    return sum(
+        h.understood and h.text != w and h.confidence >= SPEECH_REJECT_BELOW
+        for w, h in heard.items()
+    )
+
+
 def off_list_accepted(heard: Mapping[str, Recognition]) -> int:
     """Words said instead of an answer that were taken for one with no confirmation."""
     return sum(h.understood and h.confidence >= SPEECH_CONFIRM_BELOW for h in heard.values())
