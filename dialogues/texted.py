@@ -9,6 +9,12 @@ place it should reach, teach the model how people write. They are training data 
 one reads them back, the speech grammar and the danger model leave them aside, and the
 held-out lists that measure Relais (tests/data and bench/data) are never copied into them.
 
+list01 to list13 were the understanding model's development lists (bench/data's
+understanding_dev_fr.tsv, then understanding_dev2_fr.tsv to understanding_dev13_fr.tsv,
+the names their headers use); list14 to list21, nothing01 and nothing02 were written for
+this folder. A new list is measured before the model learns from it (bench/matching.py's
+`--heldout`), which makes it one more blind measure.
+
 Each file is tab-separated: a header line (message, expected, kind), then one message per
 line with its place (a node id, "<node>/suivi" for a follow-up on a right already asked
 for) and its kind (not read here). A message that asks for nothing Relais does (small
