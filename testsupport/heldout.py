@@ -22,6 +22,7 @@ from dialogues.engine import (
     person_places,
 )
 from dialogues.model import Content
+from dialogues.texted import FOLLOWUP_SUFFIX  # the lists and the texted messages write it alike
 
 MENU = "@menu"  # the global command back to the main menu
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +107,6 @@ def relais_score(engine: Engine, rows: list[tuple[str, str]]) -> Score:
 
 # -- the understanding lists (issue 14): message, expected place, kind --------------------
 
-FOLLOWUP_SUFFIX = "/suivi"
 UNDERSTANDING = HELDOUT.parent / "heldout_understanding_fr.tsv"
 UNDERSTANDING_FRESH = ROOT / "bench" / "data" / "understanding_fresh_fr.tsv"
 KINDS = ("situation", "followup", "letters", "named", "person")
