@@ -52,7 +52,7 @@ from twilio.request_validator import RequestValidator
 
 from dialogues.engine import Engine
 from dialogues.loader import load_content
-from ivr.stream_audio import SpeechDetector, ulaw_decode, utterance_wav
+from ivr.stream_audio import SpeechDetector, Utterance, ulaw_decode, utterance_wav
 from relais.server import free_port
 from speech.audio import decode, through_phone_line, wav_bytes
 from speech.recognition import Recogniser, Recognition
@@ -107,12 +107,13 @@ LISTS = [
 def streamed_utterance(wav: bytes) -> bytes | None:
     """What a streamed call takes for the answer of a caller saying `wav` after listening
     for a second: the line's frames through the stream's speech detector, the first
-    utterance it finds (as recognised), or None when it finds none."""
+    utterance it finds (its part recognised: up to its last pause), or None when it finds
+    none."""
     detector = SpeechDetector()
     for frame in caller_frames(wav, pause=LISTENING):
         heard = detector.feed(ulaw_decode(frame))
-        if heard is not None and not isinstance(heard, str):
-            return utterance_wav(heard)
+        if isinstance(heard, Utterance):
+            return utterance_wav(heard.spoken)
     return None
 
 

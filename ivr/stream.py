@@ -11,8 +11,10 @@ of `<Stream>`, no parameters), or it is refused with 403. Then, per Twilio's mes
 - `start`: the conversation named by the `<Parameter>`, checked against the call; its
   current prompts are played (a call that reconnects hears the question it was at);
 - `media`: 20 ms of the caller in 8 kHz mu-law. Speech is found by level; when it starts
-  during a prompt, the prompt stops (`clear`: barge-in); when it ends, Vosk recognises it
-  with the question's grammar, as a recorded answer is, and the words make a turn;
+  during a prompt, the prompt stops (`clear`: barge-in); when the caller pauses, Vosk
+  recognises what was said so far with the question's grammar, as a recorded answer is,
+  in a thread beside the call's; when the pause lasts to the end of the utterance, those
+  words make a turn (speech again: the next pause is recognised instead);
 - `dtmf`: a key, taken at once, whatever is playing (keys of a number until #);
 - `mark`: the prompt has been played: the caller has NO_INPUT_SECONDS to answer;
 - `stop`: the call is over.
@@ -34,11 +36,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import numpy as np
 from flask import Flask
 from twilio.request_validator import SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER
 from websockets.exceptions import ConnectionClosed
@@ -52,13 +54,15 @@ from core.signature import valid_signature
 from dialogues.engine import Digits, Input, Key, NoInput, Words
 from dialogues.messages import OPERATOR
 from runtime import spoken_answers
-from speech.recognition import Recognisers
+from speech.recognition import Recognisers, Recognition
 from speech.service import Speech
 from speech.voice import tts_available
 
 from .stream_audio import (
     FRAME_SECONDS,
+    Paused,
     SpeechDetector,
+    Utterance,
     prompt_frames,
     ulaw_decode,
     utterance_wav,
@@ -76,6 +80,8 @@ SILENT_LINE_SECONDS = 10  # no message from Twilio for this long: the stream is 
 # shorter than that leaves no gap in the prompt; `clear` empties the buffer at once.
 AHEAD_FRAMES = 10
 MAX_MESSAGE = 64 * 1024  # Twilio's messages are small (a media frame is ~400 bytes)
+# Answers heard at a pause, beside the calls' threads (Vosk decodes outside the GIL).
+HEARINGS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="hearing")
 
 
 def stream_problem(settings: Settings) -> str | None:
@@ -185,6 +191,8 @@ class StreamSession:
         self.prompting = False  # a prompt is sent or played: its mark has not come back
         self.waiting_since: float | None = None  # the prompt was played: the caller's turn
         self.leaving = False
+        # What was said up to the caller's last pause (samples), being recognised.
+        self.early: tuple[int, Future[Recognition]] | None = None
 
     # -- messages ------------------------------------------------------------------------
     def run(self) -> None:
@@ -238,9 +246,13 @@ class StreamSession:
     def _media(self, payload: bytes) -> None:
         found = self.detector.feed(ulaw_decode(payload))
         if isinstance(found, str):  # speech starts
-            self.waiting_since = None
+            self.waiting_since, self.early = None, None
             self._barge_in()
-        elif found is not None:
+        elif isinstance(found, Paused):
+            audio = utterance_wav(found.spoken)
+            hearing = HEARINGS.submit(self.speech.recognise, audio, self.expected)
+            self.early = (len(found.spoken), hearing)
+        elif isinstance(found, Utterance):
             self._heard(found)
         elif self._timed_out():
             if self.keys:
@@ -251,6 +263,7 @@ class StreamSession:
     def _key(self, digit: str) -> None:
         self._barge_in()
         self.detector.reset()
+        self.early = None
         if not self.prompts.number:
             self._turn(Key(digit), "key", digit)
         elif digit == "#":
@@ -285,11 +298,15 @@ class StreamSession:
         number = keys.rstrip("#")
         return Digits(number, can_receive_sms(number, self.settings.sms_countries))
 
-    def _heard(self, samples: np.ndarray) -> None:
-        """Recognise an utterance with the question's grammar, as a recorded answer is, and
-        keep it as record mode keeps a recording."""
-        audio = utterance_wav(samples)
-        heard = self.speech.recognise(audio, self.expected)
+    def _heard(self, utterance: Utterance) -> None:
+        """The words of an utterance, recognised at its last pause (or now, when it ended
+        without one), and the utterance kept as record mode keeps a recording."""
+        early, self.early = self.early, None
+        if early is not None and early[0] == len(utterance.spoken):
+            heard = early[1].result()
+        else:
+            heard = self.speech.recognise(utterance_wav(utterance.spoken), self.expected)
+        audio = utterance_wav(utterance.samples)
         name = f"{self.conversation_id}-{time.time_ns()}"
         kept = spoken_answers.keep(self.settings.data_dir, self.call_sid, name, audio)
         self._turn(Words(heard.text, heard.confidence), "words", heard.text or None, kept)
@@ -307,6 +324,7 @@ class StreamSession:
         self.prompts = prompts
         self.speech, self.expected = listening(self.app, self.conversation_id)
         self.detector.reset()
+        self.early = None
         frames = [frame for text, node in prompts.texts for frame in self._frames(text, node)]
         self.marks += 1
         self.prompting, self.waiting_since = True, None

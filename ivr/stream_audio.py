@@ -89,14 +89,40 @@ SPEECH_MIN_DB = -45.0
 SPEECH_ABOVE_DB = 15.0
 START_FRAMES = 3
 END_SECONDS = 0.3
+# After PAUSE_SECONDS below it, what was said so far is the answer if the pause lasts: it
+# is recognised then, while the detector waits for the end, not after it, with silence for
+# the rest of END_SECONDS (the decoder hears the quiet it would have heard).
+PAUSE_SECONDS = 0.1
 PRE_ROLL_FRAMES = 10  # kept from before the start: the word's first sounds
 MAX_UTTERANCE_SECONDS = 8.0
+PAUSE_FRAMES = round(PAUSE_SECONDS / FRAME_SECONDS)
+END_FRAMES = round(END_SECONDS / FRAME_SECONDS)
+
+
+@dataclass(frozen=True)
+class Paused:
+    """The caller paused: `spoken`, the utterance so far and silence for the rest of
+    END_SECONDS, is what is recognised if the pause lasts until the end."""
+
+    spoken: np.ndarray
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """An utterance found: all its samples (kept as the caller's recording), and `spoken`,
+    what is recognised: the utterance up to its last pause (PAUSE_SECONDS into the quiet
+    that ended it) and silence for the rest of END_SECONDS, or all of it when it ended for
+    being too long."""
+
+    samples: np.ndarray
+    spoken: np.ndarray
 
 
 @dataclass
 class SpeechDetector:
     """Finds utterances in a caller's frames, by level. `feed` says "start" when speech
-    starts (for barge-in) and returns the utterance's samples when it ends."""
+    starts (for barge-in), gives what was said so far when the caller pauses (`Paused`),
+    and the utterance when it ends (`Utterance`)."""
 
     noise_db: float = -70.0  # the line's noise, followed slowly
     _loud: int = 0
@@ -108,7 +134,7 @@ class SpeechDetector:
     def in_speech(self) -> bool:
         return self._utterance is not None
 
-    def feed(self, samples: np.ndarray) -> str | np.ndarray | None:
+    def feed(self, samples: np.ndarray) -> str | Paused | Utterance | None:
         level = level_db(samples)
         loud = level >= max(SPEECH_MIN_DB, self.noise_db + SPEECH_ABOVE_DB)
         if not loud and self._utterance is None:  # the noise floor follows quiet frames
@@ -125,12 +151,27 @@ class SpeechDetector:
         seconds = len(self._utterance) * FRAME_SECONDS
         if self._quiet * FRAME_SECONDS >= END_SECONDS or seconds >= MAX_UTTERANCE_SECONDS:
             return self.finish()
+        if self._quiet == PAUSE_FRAMES:
+            return Paused(_until_pause(self._utterance))
         return None
 
-    def finish(self) -> np.ndarray | None:
+    def finish(self) -> Utterance | None:
         """The utterance under way, ended now (None if there is none)."""
         utterance, self._utterance, self._loud = self._utterance, None, 0
-        return None if utterance is None else np.concatenate(utterance)
+        if utterance is None:
+            return None
+        samples = np.concatenate(utterance)
+        if self._quiet < PAUSE_FRAMES:  # too long, no pause at its end
+            return Utterance(samples, samples)
+        return Utterance(
+            samples, _until_pause(utterance[: len(utterance) - self._quiet + PAUSE_FRAMES])
+        )
 
     def reset(self) -> None:
         self._utterance, self._recent, self._loud = None, [], 0
+
+
+def _until_pause(frames: list[np.ndarray]) -> np.ndarray:
+    """An utterance's frames up to a pause, and silence for the rest of END_SECONDS."""
+    rest = np.zeros((END_FRAMES - PAUSE_FRAMES) * FRAME_BYTES, dtype=frames[0].dtype)
+    return np.concatenate([*frames, rest])
