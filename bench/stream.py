@@ -7,8 +7,9 @@ answered in both modes, each list --draws times, the words said 13 ms later each
 Record mode recognises the recording, as /voice/record does. Stream mode takes the line's
 20 ms mu-law frames, as the Media Streams simulator sends them after a second of listening,
 through the stream's speech detector (ivr.stream_audio, the code a streamed call runs on
-every frame), and recognises the first utterance it finds, as a call takes it for the
-answer (none: nothing was heard). The frames are fed as fast as they come: the detector
+every frame), and recognises the first utterance it finds as a call does (up to its last
+pause, then silence for the rest of the quiet that ended it) and takes it for the answer
+(none: nothing was heard). The frames are fed as fast as they come: the detector
 counts frames, not seconds, so this is what a call in real time hears. Right: an answer
 heard as itself, its confidence not rejected; accepted: a word said instead taken for an
 answer with no confirmation.
