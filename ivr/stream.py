@@ -41,6 +41,7 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 from flask import Flask
 from twilio.request_validator import SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER
 from websockets.exceptions import ConnectionClosed
@@ -191,8 +192,8 @@ class StreamSession:
         self.prompting = False  # a prompt is sent or played: its mark has not come back
         self.waiting_since: float | None = None  # the prompt was played: the caller's turn
         self.leaving = False
-        # What was said up to the caller's last pause (samples), being recognised.
-        self.early: tuple[int, Future[Recognition]] | None = None
+        # What was said up to the caller's last pause, being recognised.
+        self.early: tuple[np.ndarray, Future[Recognition]] | None = None
 
     # -- messages ------------------------------------------------------------------------
     def run(self) -> None:
@@ -251,7 +252,7 @@ class StreamSession:
         elif isinstance(found, Paused):
             audio = utterance_wav(found.spoken)
             hearing = HEARINGS.submit(self.speech.recognise, audio, self.expected)
-            self.early = (len(found.spoken), hearing)
+            self.early = (found.spoken, hearing)
         elif isinstance(found, Utterance):
             self._heard(found)
         elif self._timed_out():
@@ -302,7 +303,7 @@ class StreamSession:
         """The words of an utterance, recognised at its last pause (or now, when it ended
         without one), and the utterance kept as record mode keeps a recording."""
         early, self.early = self.early, None
-        if early is not None and early[0] == len(utterance.spoken):
+        if early is not None and np.array_equal(early[0], utterance.spoken):
             heard = early[1].result()
         else:
             heard = self.speech.recognise(utterance_wav(utterance.spoken), self.expected)
