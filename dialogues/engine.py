@@ -684,27 +684,38 @@ class Engine:
         if content.examples:
             samples: list[tuple[str, str, bool | None]]
             samples = [(e.text, same.get(e.target, e.target), e.followup) for e in content.examples]
-            # Texted messages teach places, and follow-ups where their lists may mark one:
-            # on a procedure. A message for a person, a menu or nothing is never marked a
-            # follow-up, even when it is one ("la sécu ne me paie plus mes indemnités" is
-            # for a person: no procedure): it tells nothing of follow-ups (None).
-            procedures = {n.id for n in content.nodes.values() if isinstance(n, ProcedureNode)}
+            # Texted messages teach places, and follow-ups where Relais tells one: on a
+            # procedure with a `followup`. A message for a person, a menu or nothing is
+            # never marked a follow-up, even when it is one ("la sécu ne me paie plus mes
+            # indemnités" is for a person: no procedure): it tells nothing of follow-ups.
+            followups = self._followups
             for e in content.texted:
-                told = e.followup if e.target in procedures else None
+                told = e.followup if e.target in followups else None
                 samples.append((e.text, same.get(e.target, e.target), told))
             samples += [(text, same.get(t, t), False) for text, t, *_ in catalogue_phrases(content)]
             # 4-grams alone, not the danger model's 3 to 5: on the texted lists left out
             # in turn, 84.3 % of top-1 against 83.9 %, with half the features. The fit
             # stops at 1e-3 (1e-4 gives the same top-1, 0.7 CPU seconds later).
             model = trained(tuple(samples), content.reading, PLACES_NGRAMS, PLACES_TOLERANCE)
-        followups = frozenset(
+        menus = frozenset(n.id for n in content.nodes.values() if n.type == "question")
+        return Understanding(
+            self.catalogue_matcher,
+            model,
+            same,
+            self._followups,
+            menus,
+            self._covers,
+            content.start,
+        )
+
+    @cached_property
+    def _followups(self) -> frozenset[str]:
+        """The places that say what to do when something went wrong (a follow-up)."""
+        content = self.content
+        return frozenset(
             n.id
             for n in content.nodes.values()
             if isinstance(n, ProcedureNode) and content.procedures[n.procedure].followup
-        )
-        menus = frozenset(n.id for n in content.nodes.values() if n.type == "question")
-        return Understanding(
-            self.catalogue_matcher, model, same, followups, menus, self._covers, content.start
         )
 
     @cached_property

@@ -81,8 +81,8 @@ SILENT_LINE_SECONDS = 10  # no message from Twilio for this long: the stream is 
 # shorter than that leaves no gap in the prompt; `clear` empties the buffer at once.
 AHEAD_FRAMES = 10
 MAX_MESSAGE = 64 * 1024  # Twilio's messages are small (a media frame is ~400 bytes)
-# Answers heard at a pause, beside the calls' threads (Vosk decodes outside the GIL).
-HEARINGS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="hearing")
+HEARING_THREADS = 32  # answers heard at a pause, beside the calls' threads (Vosk's decoding
+# runs outside the GIL); a call has at most one such hearing under way
 
 
 def stream_problem(settings: Settings) -> str | None:
@@ -174,8 +174,9 @@ class Player:
 class StreamSession:
     """One call's Media Stream, from `start` to `stop` or until the call leaves it."""
 
-    def __init__(self, app: Flask, connection: ServerConnection):
+    def __init__(self, app: Flask, connection: ServerConnection, hearings: ThreadPoolExecutor):
         self.app = app
+        self.hearings = hearings
         self.settings: Settings = app.config["RELAIS"]
         self.speech: Speech = app.config["RELAIS_SPEECH"]  # the conversation's language's
         self.ws = connection
@@ -247,12 +248,11 @@ class StreamSession:
     def _media(self, payload: bytes) -> None:
         found = self.detector.feed(ulaw_decode(payload))
         if isinstance(found, str):  # speech starts
-            self.waiting_since, self.early = None, None
+            self.waiting_since = None
+            self._drop_early()
             self._barge_in()
         elif isinstance(found, Paused):
-            audio = utterance_wav(found.spoken)
-            hearing = HEARINGS.submit(self.speech.recognise, audio, self.expected)
-            self.early = (found.spoken, hearing)
+            self._hear_early(found.spoken)
         elif isinstance(found, Utterance):
             self._heard(found)
         elif self._timed_out():
@@ -264,7 +264,7 @@ class StreamSession:
     def _key(self, digit: str) -> None:
         self._barge_in()
         self.detector.reset()
-        self.early = None
+        self._drop_early()
         if not self.prompts.number:
             self._turn(Key(digit), "key", digit)
         elif digit == "#":
@@ -299,11 +299,36 @@ class StreamSession:
         number = keys.rstrip("#")
         return Digits(number, can_receive_sms(number, self.settings.sms_countries))
 
+    def _hear_early(self, spoken: np.ndarray) -> None:
+        """Recognise what was said up to a pause, beside this thread: the answer if the
+        pause lasts. Not while this call's previous hearing still runs (its utterance is
+        then recognised at its end), nor once the server is closing."""
+        if self.early is not None and not self.early[1].cancel() and not self.early[1].done():
+            return
+        try:
+            hearing = self.hearings.submit(
+                self.speech.recognise, utterance_wav(spoken), self.expected
+            )
+        except RuntimeError:  # the pool is shut down: the server is closing
+            self.early = None
+            return
+        self.early = (spoken, hearing)
+
+    def _drop_early(self) -> None:
+        if self.early is not None:
+            self.early[1].cancel()  # not started yet: never runs
+            self.early = None
+
     def _heard(self, utterance: Utterance) -> None:
         """The words of an utterance, recognised at its last pause (or now, when it ended
-        without one), and the utterance kept as record mode keeps a recording."""
+        without one, or that hearing has not started), and the utterance kept as record
+        mode keeps a recording."""
         early, self.early = self.early, None
-        if early is not None and np.array_equal(early[0], utterance.spoken):
+        if (
+            early is not None
+            and np.array_equal(early[0], utterance.spoken)
+            and not early[1].cancel()
+        ):
             heard = early[1].result()
         else:
             heard = self.speech.recognise(utterance_wav(utterance.spoken), self.expected)
@@ -325,7 +350,7 @@ class StreamSession:
         self.prompts = prompts
         self.speech, self.expected = listening(self.app, self.conversation_id)
         self.detector.reset()
-        self.early = None
+        self._drop_early()
         frames = [frame for text, node in prompts.texts for frame in self._frames(text, node)]
         self.marks += 1
         self.prompting, self.waiting_since = True, None
@@ -390,6 +415,7 @@ class StreamServer:
             # Twilio's answer to its close, and would hang for close_timeout.
             max_queue=None,
         )
+        self.hearings = ThreadPoolExecutor(HEARING_THREADS, thread_name_prefix="hearing")
         self.thread = threading.Thread(
             target=self.server.serve_forever, daemon=True, name="stream-server"
         )
@@ -415,7 +441,7 @@ class StreamServer:
 
     def _session(self, connection: ServerConnection) -> None:
         try:
-            StreamSession(self.app, connection).run()
+            StreamSession(self.app, connection, self.hearings).run()
         except Exception:  # the call goes on: Twilio asks <Connect>'s action, which resumes
             log.exception("stream session failed")
             with contextlib.suppress(Exception):
@@ -423,4 +449,5 @@ class StreamServer:
 
     def close(self) -> None:
         self.server.shutdown()
+        self.hearings.shutdown(wait=False, cancel_futures=True)
         self.thread.join(timeout=5)

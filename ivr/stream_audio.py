@@ -97,6 +97,7 @@ PRE_ROLL_FRAMES = 10  # kept from before the start: the word's first sounds
 MAX_UTTERANCE_SECONDS = 8.0
 PAUSE_FRAMES = round(PAUSE_SECONDS / FRAME_SECONDS)
 END_FRAMES = round(END_SECONDS / FRAME_SECONDS)
+assert PAUSE_FRAMES < END_FRAMES  # a pause comes before the end
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class Utterance:
     """An utterance found: all its samples (kept as the caller's recording), and `spoken`,
     what is recognised: the utterance up to its last pause (PAUSE_SECONDS into the quiet
     that ended it) and silence for the rest of END_SECONDS, or all of it when it ended for
-    being too long."""
+    being too long with no pause under way."""
 
     samples: np.ndarray
     spoken: np.ndarray

@@ -5,6 +5,7 @@ with the real Korean Vosk model and espeak-ng's voice, as the speech tests do.""
 from __future__ import annotations
 
 import shutil
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from mediation.roster import add_mediator
 from relais.cli import main as relais_main
 from relais.server import BackgroundServer, StreamModeError, serve
 from speech.audio import decode, through_phone_line
+from speech.recognition import Recogniser
 from speech.voice import PromptCache, Voice
 from testsupport.korean_speech import KOREAN, KOREAN_MODEL
 from testsupport.media_streams import SERVICE_NUMBER, StreamedCall, caller_frames
@@ -163,6 +165,30 @@ def test_speaking_during_a_prompt_stops_it_and_the_words_are_understood(relais, 
         )
         assert (turn.raw, turn.recognised) == ("음악", "music") and turn.confidence > 0.5
         assert (relais.settings.data_dir / turn.recording_ref).is_file()  # kept as recordings
+    finally:
+        call.close()
+
+
+def test_the_answer_is_recognised_at_the_callers_pause_beside_the_call(
+    relais, music, monkeypatch
+) -> None:
+    """The word is recognised once, when the caller pauses, in a hearing thread (not the
+    call's, which goes on reading Twilio's frames), and that hearing is the answer."""
+    recognitions: list[str] = []
+    recognise = Recogniser.recognise
+
+    def counted(self, audio, expected, decoys=()):  # the real recognition, counted
+        recognitions.append(threading.current_thread().name)
+        return recognise(self, audio, expected, decoys)
+
+    monkeypatch.setattr(Recogniser, "recognise", counted)
+    call = streamed_call(relais).start()
+    try:
+        call.wait_for(media_count(call, 25))
+        call.say(music)
+        assert call.ended.wait(40)
+        assert said(call) == ["음악입니다.", "안녕히 계세요."]
+        assert len(recognitions) == 1 and recognitions[0].startswith("hearing")
     finally:
         call.close()
 
