@@ -82,7 +82,9 @@ SILENT_LINE_SECONDS = 10  # no message from Twilio for this long: the stream is 
 AHEAD_FRAMES = 10
 MAX_MESSAGE = 64 * 1024  # Twilio's messages are small (a media frame is ~400 bytes)
 HEARING_THREADS = 32  # answers heard at a pause, beside the calls' threads (Vosk's decoding
-# runs outside the GIL); a call has at most one such hearing under way
+# runs outside the GIL); a call has at most HEARINGS_PER_CALL under way (the last pause's
+# and one before it: a word with a short gap inside pauses twice)
+HEARINGS_PER_CALL = 2
 
 
 def stream_problem(settings: Settings) -> str | None:
@@ -195,6 +197,7 @@ class StreamSession:
         self.leaving = False
         # What was said up to the caller's last pause, being recognised.
         self.early: tuple[np.ndarray, Future[Recognition]] | None = None
+        self.under_way: list[Future[Recognition]] = []  # this call's hearings
 
     # -- messages ------------------------------------------------------------------------
     def run(self) -> None:
@@ -301,18 +304,20 @@ class StreamSession:
 
     def _hear_early(self, spoken: np.ndarray) -> None:
         """Recognise what was said up to a pause, beside this thread: the answer if the
-        pause lasts. Not while this call's previous hearing still runs (its utterance is
+        pause lasts. Not while HEARINGS_PER_CALL of this call's still run (the utterance is
         then recognised at its end), nor once the server is closing."""
-        if self.early is not None and not self.early[1].cancel() and not self.early[1].done():
+        self._drop_early()
+        self.under_way = [hearing for hearing in self.under_way if not hearing.done()]
+        if len(self.under_way) >= HEARINGS_PER_CALL:
             return
         try:
             hearing = self.hearings.submit(
                 self.speech.recognise, utterance_wav(spoken), self.expected
             )
         except RuntimeError:  # the pool is shut down: the server is closing
-            self.early = None
             return
         self.early = (spoken, hearing)
+        self.under_way.append(hearing)
 
     def _drop_early(self) -> None:
         if self.early is not None:
