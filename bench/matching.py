@@ -149,8 +149,11 @@ def texted_lists(engine: Engine) -> str:
     for file in files:
         others = tuple(e for e in content.texted if e.file != file)
         with_others = Engine(dataclasses.replace(content, texted=others))
-        listed = load_understanding(DEFAULT_CONTENT_ROOT / file)
-        some = [(m, e) for m, e, _ in listed]
+        some = [
+            (e.text, e.target + FOLLOWUP_SUFFIX * e.followup)
+            for e in content.texted
+            if e.file == file
+        ]
         before, after = relais_score(without, some).top1, relais_score(with_others, some).top1
         rows.append([Path(file).name, str(len(some)), f"{before}", f"{after}"])
         totals = [totals[0] + len(some), totals[1] + before, totals[2] + after]
